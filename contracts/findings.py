@@ -1,0 +1,71 @@
+"""The result of checking one return: findings (errors and queries) and, if readable, its content."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import polars as pl
+
+ERROR, QUERY = "error", "query"
+ACCEPTED, ACCEPTED_WITH_QUERIES, REJECTED = "accepted", "accepted_with_queries", "rejected"
+
+
+@dataclass
+class Finding:
+    level: str            # "error" rejects the return; "query" accepts it but needs a reason
+    rule: str             # stable rule id, e.g. "E03"; see contracts/rules.py
+    message: str          # DfE style: what is wrong, then "Action required: ..."
+    sheet: str | None = None
+    cell: str | None = None
+    value: object = None
+    file: str | None = None
+    resolved: bool = False  # a query whose notes cell gives a reason
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["value"] = None if self.value is None else str(self.value)
+        return d
+
+
+@dataclass
+class ParsedReturn:
+    """The content of a readable return, in long form, ready for the warehouse."""
+
+    la_code: str
+    la_name: str
+    year: str            # "2026-27"
+    quarter: str         # the quarter being submitted, "Q2"
+    values: pl.DataFrame      # item_id, quarter, value (float), note, cell
+    baselines: pl.DataFrame   # indicator_id, baseline_value, baseline_period, note, cell
+    targets: pl.DataFrame     # indicator_id, target_period, target_value, cell
+
+    @property
+    def period(self) -> str:
+        return f"{self.year}-{self.quarter}"
+
+
+@dataclass
+class FileResult:
+    file: str                      # file name as received
+    sha256: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    content: ParsedReturn | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == ERROR]
+
+    @property
+    def queries(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == QUERY]
+
+    @property
+    def status(self) -> str:
+        if self.errors:
+            return REJECTED
+        return ACCEPTED_WITH_QUERIES if self.queries else ACCEPTED
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "status": self.status,
+                "findings": [{k: v for k, v in f.to_dict().items() if k in
+                              ("level", "rule", "sheet", "cell", "value", "message")}
+                             for f in self.findings]}
