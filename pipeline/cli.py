@@ -1,0 +1,86 @@
+"""`lsrp`: the command line for analysts and LA data officers.
+
+Each subcommand imports its module lazily so `lsrp validate` starts fast and never needs dbt or
+Dagster.  Usage problems exit 2 (argparse's convention); anything unexpected is reported in one
+line rather than as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_template(args) -> int:
+    from pipeline import template
+
+    out = Path(args.output or template.default_file_name())
+    template.write(out, year=args.year)
+    print(f"Wrote blank quarterly return template ({args.year or 'current year'}) to {out}")
+    return 0
+
+
+def _cmd_sample(args) -> int:
+    from pipeline import sample
+
+    summary = sample.generate(Path(args.out), quarter=args.quarter, seed=args.seed,
+                              la_codes=args.la or None)
+    print(summary)
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from contracts import validate
+
+    return validate.cli(args.files, fmt=args.format)
+
+
+def _cmd_run(args) -> int:
+    from pipeline import run
+
+    return run.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lsrp", description="Local SEND Reform Plan quarterly returns")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("template", help="write the blank quarterly return workbook")
+    t.add_argument("-o", "--output", help="output file (default: DfE's file name in the current folder)")
+    t.add_argument("--year", default=None, help="collection year, e.g. 2026-27")
+    t.set_defaults(func=_cmd_template)
+
+    s = sub.add_parser("sample", help="generate realistic sample returns for the 153 LAs")
+    s.add_argument("--out", default="data/sample", help="output folder")
+    s.add_argument("--quarter", default="2026-27-Q2", help="last quarter to generate, e.g. 2026-27-Q2")
+    s.add_argument("--seed", type=int, default=2026)
+    s.add_argument("--la", action="append", help="only this LA code (repeatable)")
+    s.set_defaults(func=_cmd_sample)
+
+    v = sub.add_parser("validate", help="check return workbooks exactly as DfE's ingest does")
+    v.add_argument("files", nargs="+", help="xlsx files to check")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.set_defaults(func=_cmd_validate)
+
+    r = sub.add_parser("run", help="run the whole quarterly cycle once: ingest, warehouse, packs")
+    r.add_argument("--sample", choices=("full", "small", "none"), default="none",
+                   help="first put a generated sample into the inbox (full = all 153 LAs)")
+    r.add_argument("--quarter", default=None, help="quarter to publish (default: latest with returns)")
+    r.set_defaults(func=_cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the user gets one clear line, not a traceback
+        print(f"lsrp {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
