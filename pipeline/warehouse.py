@@ -1,0 +1,272 @@
+"""DuckDB raw loads: the only code that writes the `raw` schema dbt reads.
+
+Pure DuckDB + polars (no Dagster) so the CLI, the Dagster assets and the tests share one loader.
+Every load is idempotent: delete the rows of the submission (or source file hash), then insert, all
+in one transaction, so re-running an ingest never duplicates rows and a crash never half-loads one.
+Table and column names are the contract in docs/design.md; extra columns here are additions only.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from contracts import catalogue as catalogue_mod
+from contracts.findings import QUERY, REJECTED, FileResult
+from pipeline import paths
+
+# Column definitions of the raw tables (docs/design.md).  `cell` and `loaded_at` are additions:
+# the cell lets feedback point at the workbook, loaded_at orders reloads of the same data.
+RAW_TABLES: dict[str, dict[str, str]] = {
+    "submissions": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "quarter": "VARCHAR",
+        "period": "VARCHAR", "file_name": "VARCHAR", "archive_path": "VARCHAR",
+        "received_at": "TIMESTAMP", "status": "VARCHAR", "n_errors": "INTEGER",
+        "n_queries": "INTEGER", "n_unresolved_queries": "INTEGER", "loaded_at": "TIMESTAMP",
+    },
+    "return_values": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "quarter": "VARCHAR",
+        "item_id": "VARCHAR", "value": "DOUBLE", "note": "VARCHAR", "cell": "VARCHAR",
+    },
+    "return_baselines": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "indicator_id": "VARCHAR",
+        "baseline_value": "DOUBLE", "baseline_period": "VARCHAR", "note": "VARCHAR", "cell": "VARCHAR",
+    },
+    "return_targets": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "indicator_id": "VARCHAR",
+        "target_period": "VARCHAR", "target_value": "DOUBLE", "cell": "VARCHAR",
+    },
+    "findings": {
+        "submission_id": "VARCHAR", "file_name": "VARCHAR", "la_code": "VARCHAR", "period": "VARCHAR",
+        "level": "VARCHAR", "rule": "VARCHAR", "sheet": "VARCHAR", "cell": "VARCHAR",
+        "value": "VARCHAR", "message": "VARCHAR", "resolved": "BOOLEAN",
+    },
+    "catalogue_indicators": {
+        "indicator_id": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "short": "VARCHAR",
+        "area": "VARCHAR", "building_block": "VARCHAR", "source": "VARCHAR",
+        "numerator": "VARCHAR", "denominator": "VARCHAR", "multiplier": "DOUBLE", "unit": "VARCHAR",
+        "polarity": "VARCHAR", "decimals": "INTEGER", "tolerance": "DOUBLE", "published": "VARCHAR",
+        "is_rate": "BOOLEAN", "position": "INTEGER",
+    },
+    "catalogue_data_items": {
+        "item_id": "VARCHAR", "id": "VARCHAR", "label": "VARCHAR", "area": "VARCHAR",
+        "source": "VARCHAR", "unit": "VARCHAR", "measure": "VARCHAR", "published": "VARCHAR",
+        "within": "VARCHAR", "allow_negative": "BOOLEAN", "dataset": "VARCHAR", "column": "VARCHAR",
+        "breakdown": "VARCHAR", "position": "INTEGER",
+    },
+    "catalogue_indicator_terms": {
+        "indicator_id": "VARCHAR", "role": "VARCHAR", "item_id": "VARCHAR", "position": "INTEGER",
+    },
+    "catalogue_target_periods": {
+        "target_period": "VARCHAR", "period_type": "VARCHAR", "position": "INTEGER",
+    },
+    # Addition: the catalogue's dfe_held_terms, so dbt maps EES terms to quarters from data.
+    "catalogue_dfe_held_terms": {
+        "quarter": "VARCHAR", "year_offset": "INTEGER", "time_identifier": "VARCHAR",
+    },
+}
+
+# The EES columns dbt reads (docs/design.md).  Created up front so dbt sources exist before any
+# DfE-held file arrives; a published file's other columns are added on load.
+_EES_COMMON = [
+    "time_period", "time_identifier", "geographic_level", "country_code", "country_name",
+    "region_code", "region_name", "new_la_code", "old_la_code", "la_name", "breakdown_topic", "breakdown",
+]
+EES_COLUMNS: dict[str, list[str]] = {
+    "attendance": _EES_COMMON + [
+        "sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised", "enrolments",
+        "enrolments_pa_10_exact", "sess_overall_percent", "sess_authorised_percent",
+        "sess_unauthorised_percent", "enrolments_pa_10_exact_percent",
+    ],
+    "exclusions": _EES_COMMON + [
+        "headcount", "perm_excl", "perm_excl_rate", "susp", "susp_rate", "one_plus_susp",
+    ],
+}
+_EES_META = {"source_file_hash": "VARCHAR", "source_file": "VARCHAR", "loaded_at": "TIMESTAMP"}
+
+# Tables holding one submission's rows: all are cleared before a (re)load of that submission.
+_SUBMISSION_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings")
+
+
+def connect(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (default paths.warehouse()), creating its folder on first use."""
+    path = Path(path) if path is not None else paths.warehouse()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path))
+
+
+def _create_table(con, name: str, columns: dict[str, str]) -> None:
+    cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    con.execute(f"CREATE TABLE IF NOT EXISTS raw.{name} ({cols})")
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and every raw table if missing (never drops data)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for name, columns in RAW_TABLES.items():
+        _create_table(con, name, columns)
+    for dataset, columns in EES_COLUMNS.items():
+        _create_table(con, f"ees_{dataset}", {c: "VARCHAR" for c in columns} | _EES_META)
+
+
+def _insert(con, table: str, df: pl.DataFrame) -> None:
+    """Insert by column name so the frame may omit columns (they become NULL)."""
+    if df.height == 0:
+        return
+    # Via a temporary Parquet file: DuckDB reads polars frames through pyarrow, which this
+    # project does not depend on; Parquet keeps the column types polars gave them.
+    with tempfile.TemporaryDirectory(prefix="lsrp-load-") as tmp:
+        file = Path(tmp) / "frame.parquet"
+        df.write_parquet(file)
+        con.execute(f"INSERT INTO raw.{table} BY NAME SELECT * FROM read_parquet(?)", [str(file)])
+
+
+def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
+    """Rows as a frame typed like the raw table, so empty and all-null columns still insert."""
+    pl_types = {"VARCHAR": pl.String, "DOUBLE": pl.Float64, "INTEGER": pl.Int32,
+                "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us")}
+    schema = {c: pl_types[t] for c, t in RAW_TABLES[table].items()}
+    return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")
+
+
+def _catalogue_frames(cat: catalogue_mod.Catalogue) -> dict[str, pl.DataFrame]:
+    indicators, items, terms = [], [], []
+    for pos, ind in enumerate(cat.indicators):
+        d = asdict(ind)
+        d.update(indicator_id=ind.id, numerator=",".join(ind.numerator),
+                 denominator=",".join(ind.denominator), is_rate=ind.is_rate, position=pos)
+        indicators.append(d)
+        for role, refs in (("numerator", ind.numerator), ("denominator", ind.denominator)):
+            terms += [dict(indicator_id=ind.id, role=role, item_id=r, position=i) for i, r in enumerate(refs)]
+    for pos, it in enumerate(cat.data_items):
+        items.append(asdict(it) | dict(item_id=it.id, position=pos))
+    periods = [dict(target_period=p, period_type="quarter" if "-Q" in p else "year_end", position=i)
+               for i, p in enumerate(cat.target_periods)]
+    dfe_terms = [dict(quarter=q, year_offset=int(t["year_offset"]), time_identifier=t["time_identifier"])
+                 for q, t in cat.dfe_held_terms.items()]
+    return {
+        "catalogue_indicators": _frame("catalogue_indicators", indicators),
+        "catalogue_data_items": _frame("catalogue_data_items", items),
+        "catalogue_indicator_terms": _frame("catalogue_indicator_terms", terms),
+        "catalogue_target_periods": _frame("catalogue_target_periods", periods),
+        "catalogue_dfe_held_terms": _frame("catalogue_dfe_held_terms", dfe_terms),
+    }
+
+
+def load_catalogue(con: duckdb.DuckDBPyConnection, cat: catalogue_mod.Catalogue | None = None) -> dict[str, int]:
+    """Replace raw.catalogue_* with the YAML catalogue; returns rows written per table."""
+    cat = cat or catalogue_mod.load()
+    ensure_raw_schema(con)
+    frames = _catalogue_frames(cat)
+    con.execute("BEGIN")
+    try:
+        for table, df in frames.items():
+            con.execute(f"DELETE FROM raw.{table}")
+            _insert(con, table, df)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return {t: df.height for t, df in frames.items()}
+
+
+def _content_frames(result: FileResult, sid: str, la_code: str | None, year: str | None) -> dict[str, pl.DataFrame]:
+    """The parsed workbook's values, baselines and targets tagged with the submission."""
+    c = result.content
+    tag = {"submission_id": sid, "la_code": la_code}
+    values = [tag | {"year": year} | r for r in c.values.to_dicts() if r.get("value") is not None]
+    baselines = [tag | r for r in c.baselines.to_dicts()]
+    targets = [tag | r for r in c.targets.to_dicts()]
+    return {
+        "return_values": _frame("return_values", values),
+        "return_baselines": _frame("return_baselines", baselines),
+        "return_targets": _frame("return_targets", targets),
+    }
+
+
+def record_submission(con: duckdb.DuckDBPyConnection, result: FileResult, archive_path: str,
+                      received_at: datetime, la_code: str | None = None, year: str | None = None,
+                      quarter: str | None = None) -> str:
+    """Record one checked return (idempotent by sha256); returns its submission_id.
+
+    la_code/year/quarter come from the caller (file name, cover) and fall back to the parsed
+    content, because a rejected file may have no content but still belongs to a known LA.
+    """
+    sid = result.sha256
+    if not sid:
+        raise ValueError(f"{result.file}: a submission needs the sha256 of its bytes")
+    c = result.content
+    la_code = la_code or (c.la_code if c else None)
+    year = year or (c.year if c else None)
+    quarter = quarter or (c.quarter if c else None)
+    period = f"{year}-{quarter}" if year and quarter else None
+    queries = result.queries
+    submission = _frame("submissions", [dict(
+        submission_id=sid, la_code=la_code, year=year, quarter=quarter, period=period,
+        file_name=result.file, archive_path=str(archive_path), received_at=received_at,
+        status=result.status, n_errors=len(result.errors), n_queries=len(queries),
+        n_unresolved_queries=sum(1 for f in queries if not f.resolved),
+        loaded_at=datetime.now(timezone.utc).replace(tzinfo=None),
+    )])
+    findings = _frame("findings", [dict(
+        submission_id=sid, file_name=f.file or result.file, la_code=la_code, period=period,
+        level=f.level, rule=f.rule, sheet=f.sheet, cell=f.cell,
+        value=None if f.value is None else str(f.value), message=f.message, resolved=f.resolved,
+    ) for f in result.findings])
+    frames = {"submissions": submission, "findings": findings}
+    # Only accepted returns feed the warehouse's figures (design.md: rejected ones keep findings only).
+    if c is not None and result.status != REJECTED:
+        frames |= _content_frames(result, sid, la_code, year)
+    ensure_raw_schema(con)
+    con.execute("BEGIN")
+    try:
+        for table in _SUBMISSION_TABLES:
+            con.execute(f"DELETE FROM raw.{table} WHERE submission_id = ?", [sid])
+        for table, df in frames.items():
+            _insert(con, table, df)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return sid
+
+
+def load_ees(con: duckdb.DuckDBPyConnection, dataset: str, df: pl.DataFrame, source_file: str,
+             source_file_hash: str) -> int:
+    """Load one EES tidy CSV (all columns as text, symbols kept); returns rows inserted."""
+    if dataset not in EES_COLUMNS:
+        raise ValueError(f"unknown EES dataset {dataset!r}: expected one of {sorted(EES_COLUMNS)}")
+    table = f"ees_{dataset}"
+    ensure_raw_schema(con)
+    # Published files carry more columns than dbt reads; keep them all, as text, as published.
+    df = df.select(pl.all().cast(pl.String)).with_columns(
+        source_file_hash=pl.lit(source_file_hash), source_file=pl.lit(source_file),
+        loaded_at=pl.lit(datetime.now(timezone.utc).replace(tzinfo=None)),
+    )
+    existing = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema='raw' AND table_name=?",
+        [table]).fetchall()}
+    con.execute("BEGIN")
+    try:
+        for col in df.columns:
+            if col not in existing:
+                con.execute(f'ALTER TABLE raw.{table} ADD COLUMN "{col}" VARCHAR')
+        con.execute(f"DELETE FROM raw.{table} WHERE source_file_hash = ?", [source_file_hash])
+        _insert(con, table, df)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return df.height
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row counts of every table in the raw schema (and marts if built), keyed schema.table."""
+    rows = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('raw', 'marts') AND table_type = 'BASE TABLE' ORDER BY 1, 2").fetchall()
+    return {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchall()[0][0] for s, t in rows}
