@@ -1,0 +1,1 @@
+"""Dagster definitions, one small module per concern (loaded by ``dagster.load_defs``)."""

@@ -1,0 +1,32 @@
+"""The dbt project handle.  dagster-dbt needs a manifest before import, so build it if missing."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from pipeline import paths
+
+
+def dbt_executable() -> str:
+    """dbt from this environment's bin folder, so a bare `uv run` works without activating the venv."""
+    local = Path(sys.executable).with_name("dbt")
+    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+
+
+def ensure_manifest(project_dir: Path = paths.DBT_PROJECT_DIR) -> Path:
+    manifest = project_dir / "target" / "manifest.json"
+    if not manifest.exists():
+        env = {**os.environ, "LSRP_WAREHOUSE": os.environ.get("LSRP_WAREHOUSE", str(paths.warehouse()))}
+        subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(project_dir),
+                        "--profiles-dir", str(project_dir)], check=True, env=env, cwd=project_dir)
+    return manifest
+
+
+os.environ.setdefault("LSRP_WAREHOUSE", str(paths.warehouse()))
+dbt_project = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR)
+ensure_manifest()

@@ -1,0 +1,29 @@
+"""Partitions: one per LA and quarter, so an LA's resubmission reprocesses only that LA."""
+from __future__ import annotations
+
+import csv
+
+import dagster as dg
+
+from pipeline import paths
+
+QUARTERS_COLLECTED = [f"{y}-Q{q}" for y in ("2026-27", "2027-28", "2028-29") for q in range(1, 5)]
+
+
+def la_codes() -> list[str]:
+    with open(paths.DBT_PROJECT_DIR / "seeds" / "ref_las.csv", newline="", encoding="utf-8") as f:
+        return [row["old_la_code"] for row in csv.DictReader(f)]
+
+
+la_partitions = dg.StaticPartitionsDefinition(la_codes())
+period_partitions = dg.StaticPartitionsDefinition(QUARTERS_COLLECTED)
+return_partitions = dg.MultiPartitionsDefinition({"la": la_partitions, "period": period_partitions})
+
+
+def partition_key(la_code: str, period: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"la": la_code, "period": period})
+
+
+def split_key(context) -> tuple[str, str]:
+    keys = context.partition_key.keys_by_dimension
+    return keys["la"], keys["period"]

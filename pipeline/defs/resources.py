@@ -1,0 +1,40 @@
+"""Resources: the DuckDB warehouse and the dbt CLI."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipeline import paths
+from pipeline.defs.dbt_project import dbt_project
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file.  Connections are short-lived because dbt opens the same file for writing."""
+
+    path: str = ""
+
+    @contextmanager
+    def connect(self):
+        from pipeline import warehouse
+
+        con = warehouse.connect(self.path or None)
+        try:
+            warehouse.ensure_raw_schema(con)
+            yield con
+        finally:
+            con.close()
+
+
+# dbt's profile reads the warehouse path from the environment.
+os.environ.setdefault("LSRP_WAREHOUSE", str(paths.warehouse()))
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={
+        "warehouse": WarehouseResource(path=str(paths.warehouse())),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    })

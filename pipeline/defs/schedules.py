@@ -1,0 +1,32 @@
+"""Schedules driven by the collection calendar (config/collection_calendar.yaml)."""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline import calendar
+from pipeline.defs.jobs import collection_status_job, publish_job
+
+
+@dg.schedule(job=collection_status_job, cron_schedule="0 7 * * *", execution_timezone="Europe/London",
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Every morning during a collection window: who has submitted and what is outstanding.")
+def daily_collection_status(context: dg.ScheduleEvaluationContext):
+    today = context.scheduled_execution_time.date()
+    collection = calendar.open_collection(today)
+    if collection is None:
+        return dg.SkipReason(f"No collection window is open on {today}.")
+    return dg.RunRequest(run_key=f"status:{today}",
+                         run_config={"ops": {"lsrp_dbt_assets": {"config": {"quarter": collection.period}}}})
+
+
+@dg.schedule(job=publish_job, cron_schedule="0 6 * * *", execution_timezone="Europe/London",
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="On each quarter's publication day (after the deadline): rebuild marts, publish packs.")
+def quarterly_publication(context: dg.ScheduleEvaluationContext):
+    today = context.scheduled_execution_time.date()
+    collection = calendar.publication_due(today)
+    if collection is None:
+        return dg.SkipReason(f"No publication is due on {today}.")
+    cfg = {"config": {"quarter": collection.period}}
+    return dg.RunRequest(run_key=f"publish:{collection.period}",
+                         run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}})
