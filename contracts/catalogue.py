@@ -48,6 +48,11 @@ class Indicator:
     decimals: int
     tolerance: float
     published: str | None = None
+    range: tuple[float, float] | None = None  # plausible LA values (query Q02 outside it)
+
+    def __post_init__(self) -> None:
+        if self.range is not None:
+            object.__setattr__(self, "range", tuple(float(x) for x in self.range))
 
     @property
     def is_rate(self) -> bool:
