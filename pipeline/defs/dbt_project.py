@@ -27,6 +27,5 @@ def ensure_manifest(project_dir: Path = paths.DBT_PROJECT_DIR) -> Path:
     return manifest
 
 
-os.environ.setdefault("LSRP_WAREHOUSE", str(paths.warehouse()))
 dbt_project = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR)
 ensure_manifest()

@@ -1,13 +1,11 @@
 """Resources: the DuckDB warehouse and the dbt CLI."""
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipeline import paths
 from pipeline.defs.dbt_project import dbt_project
 
 
@@ -28,13 +26,9 @@ class WarehouseResource(dg.ConfigurableResource):
             con.close()
 
 
-# dbt's profile reads the warehouse path from the environment.
-os.environ.setdefault("LSRP_WAREHOUSE", str(paths.warehouse()))
-
-
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(resources={
-        "warehouse": WarehouseResource(path=str(paths.warehouse())),
+        "warehouse": WarehouseResource(),  # path resolved per run from LSRP_HOME / LSRP_WAREHOUSE
         "dbt": DbtCliResource(project_dir=dbt_project),
     })

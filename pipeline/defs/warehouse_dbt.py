@@ -5,12 +5,14 @@ inbox -> archive -> validate -> raw tables -> staging -> intermediate -> marts -
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipeline import paths
 from pipeline.dbt_args import build_args
 from pipeline.defs.dbt_project import dbt_project
 
@@ -64,5 +66,6 @@ def latest_period_with_returns() -> str | None:
             dagster_dbt_translator=LsrpTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)))
 def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
     quarter = quarter_to_build(config)
+    os.environ["LSRP_WAREHOUSE"] = str(paths.warehouse())  # dbt's profile reads the path from here
     context.log.info(f"dbt build for {quarter}")
     yield from dbt.cli(build_args(quarter), context=context).stream()

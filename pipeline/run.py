@@ -1,0 +1,151 @@
+"""`lsrp run`: the whole quarterly cycle once, from the command line, through the Dagster jobs.
+
+It does what the inbox sensor and the publication schedule do, without the UI: one ingest run per
+LA and quarter with something new in the inbox, then the publication run (marts + packs).  Runs are
+recorded in a persistent Dagster instance (``$LSRP_HOME/dagster_home``) so ``dagster dev`` shows them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from pipeline import paths
+
+DAGSTER_YAML = """telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.home() / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def stage_sample(kind: str, quarter: str = "2026-27-Q2", seed: int = 2026) -> Path:
+    """Put a sample into the inbox as if LAs had uploaded it: ``full`` generates all 153 LAs."""
+    if kind == "small":
+        source = paths.SAMPLE_DIR
+    else:
+        from pipeline import sample
+
+        source = paths.home() / "sample"
+        if not (source / quarter).exists():
+            print(f"Generating the full sample (153 LAs, up to {quarter}) in {source} ...", flush=True)
+            print(sample.generate(source, quarter=quarter, seed=seed, la_codes=None), flush=True)
+    inbox = paths.inbox()
+    for folder in sorted(p for p in source.iterdir() if p.is_dir() and p.name != "broken"):
+        target = inbox / folder.name
+        target.mkdir(parents=True, exist_ok=True)
+        for f in folder.iterdir():
+            if f.is_file() and not (target / f.name).exists():
+                shutil.copy2(f, target / f.name)  # keep the upload time
+    return inbox
+
+
+def _already_ingested(digests: set[str]) -> set[str]:
+    from pipeline import warehouse
+
+    con = warehouse.connect()
+    try:
+        warehouse.ensure_raw_schema(con)
+        rows = con.execute("select submission_id from raw.submissions").fetchall()
+    finally:
+        con.close()
+    return digests & {r[0] for r in rows}
+
+
+def ingest_inbox(instance, defs, log=print) -> int:
+    """One run per new file, the same requests the sensor makes (but without waiting to settle)."""
+    from pipeline.defs.sensors import inbox_run_requests
+
+    requests, _ = inbox_run_requests(now=time.time() + 10**9)
+    digest_of = {r.run_key: r.run_key.rsplit(":", 1)[-1] for r in requests}
+    done = _already_ingested(set(digest_of.values()))
+    todo = [r for r in requests if digest_of[r.run_key] not in done]
+    # one run per partition is enough: the partition's run ingests all of its uploads in order
+    seen, runs = set(), []
+    for r in todo:
+        key = (r.job_name, str(r.partition_key))
+        if key not in seen:
+            seen.add(key)
+            runs.append(r)
+    failed = 0
+    started = time.time()
+    for i, r in enumerate(runs, 1):
+        job = defs.resolve_job_def(r.job_name)
+        res = job.execute_in_process(instance=instance, partition_key=r.partition_key,
+                                     tags={**r.tags, "lsrp/trigger": "lsrp run"}, raise_on_error=False)
+        failed += not res.success
+        if i % 25 == 0 or i == len(runs):
+            log(f"  ingest {i}/{len(runs)} runs ({time.time() - started:.0f} s)")
+    return failed
+
+
+def publish(instance, defs, quarter: str):
+    job = defs.resolve_job_def("publish_job")
+    cfg = {"config": {"quarter": quarter}}
+    return job.execute_in_process(instance=instance, raise_on_error=False,
+                                  run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}},
+                                  tags={"lsrp/trigger": "lsrp run"})
+
+
+def summary(quarter: str) -> str:
+    from pipeline import warehouse
+
+    con = warehouse.connect()
+    try:
+        rows = con.execute(
+            """with latest as (
+                 select *, row_number() over (partition by la_code, period order by received_at desc) as n
+                 from raw.submissions where la_code is not null)
+               select period, status, count(*) from latest where n = 1 group by 1, 2 order by 1, 2""").fetchall()
+        total = con.execute("select count(*) from raw.submissions").fetchone()[0]
+    finally:
+        con.close()
+    by_period: dict[str, dict[str, int]] = {}
+    for period, status, n in rows:
+        by_period.setdefault(period, {})[status] = n
+    lines = [f"Summary ({total} uploads archived and checked; latest upload per LA and quarter):"]
+    for period, counts in sorted(by_period.items()):
+        received = sum(counts.values())
+        lines.append(f"  {period}: {received} of 153 LAs returned; accepted {counts.get('accepted', 0)}, "
+                     f"accepted with queries {counts.get('accepted_with_queries', 0)}, "
+                     f"rejected {counts.get('rejected', 0)}")
+    lines.append(f"  Packs for {quarter}: {paths.packs() / 'index.html'}")
+    lines.append(f"  Feedback per return: {paths.feedback()}")
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    ensure_dagster_home()
+    from dagster import DagsterInstance
+
+    from pipeline.definitions import defs
+    from pipeline.defs.warehouse_dbt import latest_period_with_returns
+
+    t0 = time.time()
+    if args.sample != "none":
+        stage_sample(args.sample)
+    instance = DagsterInstance.get()
+    print(f"Ingesting the inbox {paths.inbox()} ...", flush=True)
+    failed = ingest_inbox(instance, defs)
+    quarter = args.quarter or latest_period_with_returns()
+    if quarter is None:
+        print("No accepted return in the warehouse: nothing to publish.")
+        return 1
+    print(f"Building the warehouse and publishing packs for {quarter} ...", flush=True)
+    result = publish(instance, defs, quarter)
+    print(summary(quarter))
+    print(f"Done in {time.time() - t0:.0f} s.")
+    if failed or not result.success:
+        print(f"{failed} ingest run(s) failed{'' if result.success else ' and the publication run failed'}; "
+              f"see the Dagster UI (dagster dev -w workspace.yaml).", file=sys.stderr)
+        return 1
+    return 0
