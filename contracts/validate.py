@@ -1,0 +1,168 @@
+"""Validate one quarterly return exactly as DfE's ingest does, and the ``lsrp validate`` command.
+
+``validate_file(path)`` runs the stages in order and never raises:
+
+1. the upload (``reader.open_upload``): type, size, password/OLE2, corrupt, zip bomb, macros;
+2. the file name (``rules.check_file_name``): convention and template version;
+3. the workbook (``reader.read_workbook`` + ``rules.check_structure``): sheets, version, rows,
+   column A, cover LA, year, quarter;
+4. the figures (``rules.check_content`` + the pandera contracts in ``schemas``).
+
+A fatal problem in a stage stops the later stages.  ``FileResult.content`` is set whenever the
+figures could be located (even if the return is rejected); use ``FileResult.status`` to decide
+whether to load it.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts import reader, rules, schemas
+from contracts.catalogue import load
+from contracts.findings import ERROR, QUERY, FileResult, Finding, ParsedReturn
+
+
+@dataclass
+class ValidationContext:
+    """What validation may compare a return with.
+
+    previous: the LA's last accepted ParsedReturn for the same year (revised-quarter queries, Q03).
+    national: indicator id -> (mean, sd) of the national distribution, on the indicator's own scale;
+        when given for an indicator, the range for Q02 is mean +- query_thresholds.national_range_sd * sd
+        instead of the catalogue's plausible ``range``.
+    max_bytes: upload size limit (default: env LSRP_MAX_UPLOAD_BYTES or 10 MB).
+    expected_year: the collection year (default: the catalogue's collection_year).
+    """
+
+    previous: ParsedReturn | None = None
+    national: dict[str, tuple[float, float]] | None = None
+    max_bytes: int | None = None
+    expected_year: str | None = None
+
+
+def validate_file(path: Path | str, context: ValidationContext | None = None,
+                  original_name: str | None = None) -> FileResult:
+    """Check one uploaded return.  ``original_name``: the name as uploaded, if the file on disk
+    has another name (e.g. its content hash in the archive)."""
+    path = Path(path)
+    name = original_name or path.name
+    context = context or ValidationContext()
+    result = FileResult(file=name)
+    try:
+        data, found = reader.open_upload(path, name, context.max_bytes)
+        if data is not None:
+            result.sha256 = reader.sha256_bytes(data)
+            _validate_data(data, name, context, result)
+        else:
+            result.findings += found
+            if path.is_file() and path.stat().st_size <= reader.max_upload_bytes(context.max_bytes):
+                result.sha256 = reader.sha256_bytes(path.read_bytes())
+    except Exception as exc:  # never raise: an unexpected problem is an error finding
+        result.findings.append(rules.finding("E25", value=name, detail=reader._short(exc)))
+    for f in result.findings:
+        f.file = name
+    return result
+
+
+def validate_bytes(data: bytes, name: str, context: ValidationContext | None = None) -> FileResult:
+    """Like ``validate_file`` for bytes in memory (``name`` is the name as uploaded)."""
+    context = context or ValidationContext()
+    result = FileResult(file=name, sha256=reader.sha256_bytes(data))
+    try:
+        ext = Path(name).suffix.lower()
+        limit = reader.max_upload_bytes(context.max_bytes)
+        if ext == ".xlsm":
+            result.findings.append(rules.finding("E02", value=name, name=name, detail=" (.xlsm)"))
+        elif ext != ".xlsx":
+            result.findings.append(rules.finding("E01", value=name, name=name, ext=f"'{ext}'" if ext else
+                                                 "file without an extension"))
+        elif len(data) > limit:
+            size = reader.human_size(len(data))
+            result.findings.append(rules.finding("E04", value=size, name=name, size=size,
+                                                 limit=reader.human_size(limit)))
+        else:
+            ok, found = reader.check_bytes(data, name)
+            result.findings += found
+            if ok is not None:
+                _validate_data(ok, name, context, result)
+    except Exception as exc:
+        result.findings.append(rules.finding("E25", value=name, detail=reader._short(exc)))
+    for f in result.findings:
+        f.file = name
+    return result
+
+
+def _validate_data(data: bytes, name: str, context: ValidationContext, result: FileResult) -> None:
+    cat = load()
+    name_findings, file_code = rules.check_file_name(name, cat)
+    result.findings += name_findings
+    wb, found = reader.read_workbook(data, name)
+    result.findings += found
+    if wb is None:
+        return
+    found, head = rules.check_structure(wb, file_code, context.expected_year, cat)
+    result.findings += found
+    if not head.layout_ok or head.quarter is None:
+        return
+    year = head.year or context.expected_year or cat.collection_year
+    result.findings += rules.check_content(wb, head, context, cat)
+    parsed = reader.parse_return(wb, head.la_code or file_code or "", head.la_name or "",
+                                 year, head.quarter, cat)
+    result.findings += schemas.validate_parsed(parsed, sheet="Quarterly Return Template")
+    result.content = parsed
+
+
+# --------------------------------------------------------------------------------------------
+# the command line
+# --------------------------------------------------------------------------------------------
+STATUS_TEXT = {"accepted": "ACCEPTED", "accepted_with_queries": "ACCEPTED WITH QUERIES",
+               "rejected": "REJECTED"}
+
+
+def _where(f: Finding) -> str:
+    if f.sheet and f.cell:
+        return f"{f.sheet}!{f.cell}"
+    return f.sheet or f.cell or "file"
+
+
+def format_text(result: FileResult) -> str:
+    """A readable report: a status line, then findings grouped by level."""
+    n_unres = sum(1 for q in result.queries if not q.resolved)
+    lines = [f"{result.file}: {STATUS_TEXT[result.status]} "
+             f"({len(result.errors)} errors, {len(result.queries)} queries, {n_unres} without a reason)"]
+    for level, items in ((ERROR, result.errors), (QUERY, result.queries)):
+        for f in items:
+            value = "" if f.value is None else f"  value '{f.value if not isinstance(f.value, float) else rules.fmt(f.value)}'"
+            tag = level.upper() + ("" if level == ERROR else (" (reason given)" if f.resolved else ""))
+            lines.append(f"  {tag} {f.rule}  {_where(f)}{value}  {f.message}")
+    return "\n".join(lines)
+
+
+def cli(files: list[str], fmt: str = "text") -> int:
+    """``lsrp validate``: 0 = no errors, 1 = a file has errors, 2 = usage problem."""
+    paths = [Path(f) for f in files]
+    bad = [p for p in paths if not p.is_file()]
+    if not files or bad:
+        for p in bad:
+            what = "is a folder, not a file" if p.is_dir() else "does not exist"
+            print(f"lsrp validate: '{p}' {what}.", file=sys.stderr)
+        if not files:
+            print("lsrp validate: give at least one file to check.", file=sys.stderr)
+        return 2
+    if fmt not in ("text", "json"):
+        print(f"lsrp validate: unknown format '{fmt}' (use text or json).", file=sys.stderr)
+        return 2
+    results = [validate_file(p) for p in paths]
+    if fmt == "json":
+        print(json.dumps({"files": [r.to_dict() for r in results]}, indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            print(format_text(r))
+            print()
+        n_rej = sum(r.status == "rejected" for r in results)
+        n_q = sum(r.status == "accepted_with_queries" for r in results)
+        print(f"{len(results)} file(s) checked: {len(results) - n_rej - n_q} accepted, "
+              f"{n_q} accepted with queries, {n_rej} rejected.")
+    return 1 if any(r.errors for r in results) else 0
