@@ -1,0 +1,123 @@
+"""End to end against a real Dagster instance: inbox -> sensor -> runs -> warehouse -> packs,
+then a corrected resubmission for one LA reprocesses and re-issues only that LA."""
+import os
+import shutil
+import time
+
+import dagster as dg
+import duckdb
+import openpyxl
+import pytest
+
+from contracts import layout as L
+from pipeline import paths
+
+SENSOR = "inbox_sensor"
+
+
+@pytest.fixture()
+def lsrp_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSRP_HOME", str(tmp_path))
+    monkeypatch.setenv("LSRP_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("LSRP_PACK_PDF", "0")
+    monkeypatch.setenv("LSRP_SETTLE_SECONDS", "5")
+    return tmp_path
+
+
+def _settle(path):
+    past = time.time() - 60
+    os.utime(path, (past, past))
+
+
+def _stage_committed_sample():
+    for folder in sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir() and p.name != "broken"):
+        target = paths.inbox() / folder.name
+        target.mkdir(parents=True, exist_ok=True)
+        for f in folder.iterdir():
+            if f.is_file():
+                shutil.copyfile(f, target / f.name)
+                _settle(target / f.name)
+
+
+def tick(instance, defs):
+    """One sensor tick, launching its run requests the way the daemon does (deduplicated by run_key)."""
+    sensor = defs.resolve_sensor_def(SENSOR)
+    result = sensor(dg.build_sensor_context(instance=instance))
+    requests = [] if isinstance(result, dg.SkipReason) else result
+    launched = []
+    for r in requests:
+        tags = {"dagster/sensor_name": SENSOR, "dagster/run_key": r.run_key}
+        if instance.get_runs(filters=dg.RunsFilter(tags=tags)):
+            continue
+        res = defs.resolve_job_def(r.job_name).execute_in_process(
+            instance=instance, partition_key=r.partition_key, tags={**r.tags, **tags})
+        assert res.success
+        launched.append(r)
+    return launched
+
+
+def publish(instance, defs, quarter="2026-27-Q2"):
+    cfg = {"config": {"quarter": quarter}}
+    res = defs.resolve_job_def("publish_job").execute_in_process(
+        instance=instance, run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}})
+    assert res.success
+    return res.asset_materializations_for_node("benchmark_packs")[0].metadata
+
+
+def _query(sql, *params):
+    con = duckdb.connect(os.environ["LSRP_WAREHOUSE"], read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def _correct_one_value(src, dest):
+    """What an LA does: open last quarter's file, fix a figure, save under the same name."""
+    wb = openpyxl.load_workbook(src)
+    ws = wb[L.RETURN]
+    row = L.layout().item_rows["plans_issued_20wk_ex"]
+    cell = ws.cell(row=row, column=L.quarter_col("Q2"))
+    cell.value = int(cell.value) - 3
+    ws.cell(row=row, column=L.ITEM_NOTES_COL, value="Corrected: three plans were issued after 20 weeks")
+    wb.save(dest)
+
+
+def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home):
+    from pipeline.definitions import defs
+
+    _stage_committed_sample()
+    with dg.instance_for_test() as instance:
+        first = tick(instance, defs)
+        assert {r.job_name for r in first} >= {"ingest_return_job", "dfe_held_job"}
+        assert tick(instance, defs) == []  # the same files seen again: no second run
+
+        meta = publish(instance, defs)
+        n_q2 = len(list((paths.SAMPLE_DIR / "2026-27-Q2").glob("*.xlsx")))
+        received = _query("select count(distinct la_code) from raw.submissions where period = '2026-27-Q2'")[0][0]
+        assert received == n_q2
+        accepted = [r[0] for r in _query(
+            "select la_code from marts.collection_status where period = '2026-27-Q2' and accepted")]
+        assert accepted and meta["packs_written"].value == len(accepted)
+
+        # one LA corrects its Q2 return
+        la = sorted(accepted)[0]
+        inbox_file = next((paths.inbox() / "2026-27-Q2").glob(f"*-{la}-*.xlsx"))
+        before = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "
+                        "and period = '2026-27-Q2'", la)[0][0]
+        _correct_one_value(inbox_file, inbox_file)
+        _settle(inbox_file)
+        second = tick(instance, defs)
+        assert [r.partition_key.keys_by_dimension for r in second] == [{"la": la, "period": "2026-27-Q2"}]
+
+        subs = _query("select submission_id, archive_path from raw.submissions where la_code = ? "
+                      "and period = '2026-27-Q2' order by received_at", la)
+        assert len(subs) == 2 and all(os.path.exists(p) for _, p in subs)  # the first stays archived
+
+        meta = publish(instance, defs)
+        after = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "
+                       "and period = '2026-27-Q2'", la)[0][0]
+        assert after < before
+        assert meta["packs_written"].value == 1 and meta["packs_unchanged"].value == len(accepted) - 1
+        pack = next((paths.packs() / "2026-27-Q2" / "la").glob(f"{la}-*.html"))
+        assert "Version 2" in pack.read_text(encoding="utf-8")
