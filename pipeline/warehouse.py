@@ -188,6 +188,11 @@ def _content_frames(result: FileResult, sid: str, la_code: str | None, year: str
     }
 
 
+def _utc_naive(ts: datetime) -> datetime:
+    """TIMESTAMP columns hold UTC without a zone, so aware times from any zone order correctly."""
+    return ts.astimezone(timezone.utc).replace(tzinfo=None) if ts.tzinfo else ts
+
+
 def record_submission(con: duckdb.DuckDBPyConnection, result: FileResult, archive_path: str,
                       received_at: datetime, la_code: str | None = None, year: str | None = None,
                       quarter: str | None = None) -> str:
@@ -207,7 +212,7 @@ def record_submission(con: duckdb.DuckDBPyConnection, result: FileResult, archiv
     queries = result.queries
     submission = _frame("submissions", [dict(
         submission_id=sid, la_code=la_code, year=year, quarter=quarter, period=period,
-        file_name=result.file, archive_path=str(archive_path), received_at=received_at,
+        file_name=result.file, archive_path=str(archive_path), received_at=_utc_naive(received_at),
         status=result.status, n_errors=len(result.errors), n_queries=len(queries),
         n_unresolved_queries=sum(1 for f in queries if not f.resolved),
         loaded_at=datetime.now(timezone.utc).replace(tzinfo=None),

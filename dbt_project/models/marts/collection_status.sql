@@ -1,0 +1,62 @@
+-- Every one of the 153 LAs for every quarter of the collection up to the quarter being built,
+-- whether or not it sent a return.  Status, counts and ids are those of the LA's latest upload
+-- for the period; `accepted` is true if any upload for the period was accepted.
+-- An LA that sent nothing has status 'not received' and NULL counts.
+with subs as (
+    select *
+    from {{ ref('stg_submissions') }}
+    where la_code is not null
+      and period is not null
+      and period <= {{ build_quarter() }}
+),
+
+bounds as (
+    select
+        coalesce(min({{ quarter_index('target_period') }}), {{ quarter_index(build_quarter()) }}) as first_index,
+        {{ quarter_index(build_quarter()) }} as last_index
+    from {{ ref('stg_catalogue_target_periods') }}
+    where period_type = 'quarter'
+),
+
+periods as (
+    select {{ quarter_from_index('i') }} as period
+    from (select unnest(generate_series(first_index, last_index)) as i from bounds)
+    union
+    select distinct period from subs
+),
+
+agg as (
+    select
+        la_code,
+        period,
+        count(*) as n_submissions,
+        bool_or(is_accepted) as accepted
+    from subs
+    group by all
+),
+
+latest as (
+    select *
+    from subs
+    qualify row_number() over (partition by la_code, period order by received_at desc, submission_id desc) = 1
+)
+
+select
+    cast(l.la_code as varchar) as la_code,
+    cast(l.la_name as varchar) as la_name,
+    cast(l.region_name as varchar) as region_name,
+    cast(p.period as varchar) as period,
+    coalesce(a.n_submissions, 0) > 0 as received,
+    coalesce(a.accepted, false) as accepted,
+    cast(coalesce(s.status, 'not received') as varchar) as status,
+    cast(s.n_errors as integer) as n_errors,
+    cast(s.n_queries as integer) as n_queries,
+    cast(s.n_unresolved_queries as integer) as n_unresolved_queries,
+    cast(coalesce(a.n_submissions, 0) as integer) as n_submissions,
+    cast(greatest(coalesce(a.n_submissions, 0) - 1, 0) as integer) as n_resubmissions,
+    cast(s.received_at as timestamp) as latest_submission_at,
+    cast(s.submission_id as varchar) as latest_submission_id
+from {{ ref('stg_las') }} as l
+cross join periods as p
+left join agg as a on a.la_code = l.la_code and a.period = p.period
+left join latest as s on s.la_code = l.la_code and s.period = p.period
