@@ -141,6 +141,16 @@ _R = [
          "'{indicator}' has no baseline {missing}. "
          "Action required: enter the baseline value and its period (for example 2025-26) from your plan, "
          "or give the reason in the Notes column ({notes_cell})."),
+    # ---- DfE-held EES tidy-data CSVs (contracts.ees builds the messages) ----
+    Rule("D01", ERROR, "EES file: required column missing", "{message}"),
+    Rule("D02", ERROR, "EES file: time_period not valid", "{message}"),
+    Rule("D03", ERROR, "EES file: time_identifier not allowed", "{message}"),
+    Rule("D04", ERROR, "EES file: geographic_level not allowed", "{message}"),
+    Rule("D05", ERROR, "EES file: geography code missing or not valid", "{message}"),
+    Rule("D06", ERROR, "EES file: duplicate row", "{message}"),
+    Rule("D07", ERROR, "EES file: measure not a number or EES symbol", "{message}"),
+    Rule("D08", ERROR, "EES file: blank measure cell", "{message}"),
+    Rule("D09", ERROR, "EES file: could not be read or checked", "{message}"),
 ]
 RULES: dict[str, Rule] = {r.id: r for r in _R}
 
