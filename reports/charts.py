@@ -1,0 +1,159 @@
+"""Plotly figure dicts (validated against plotly's schema in the tests; drawn by Plotly.newPlot).
+
+Plain dicts rather than graph_objects keep 153 packs x 63 charts fast.  Every chart is readable
+without colour: line dash and marker shape distinguish series, the focus LA is named and
+labelled, reference lines carry text labels.
+"""
+from __future__ import annotations
+
+from contracts.catalogue import Indicator
+
+from .common import FOCUS, GREY, GREY_EDGE, PALETTE, TEXT, base_layout, period_label, r
+
+
+def _hover(ind: Indicator) -> str:
+    if ind.unit == "%":
+        return "%{y:." + str(ind.decimals) + "f}%"
+    return "%{y:." + str(ind.decimals) + "f} " + ind.unit
+
+
+def trajectory_fig(ind: Indicator, rows: list[dict], period: str) -> dict:
+    """Baseline, quarterly target trajectory, actuals to date and 3-year targets."""
+    d = ind.decimals
+    quarters = [x for x in rows if x["period_type"] == "quarter"]
+    years = [x for x in rows if x["period_type"] != "quarter"]
+    base_label = f"Baseline {rows[0]['baseline_period']}" if rows and rows[0].get("baseline_period") else "Baseline"
+    cats = [base_label] + [period_label(x["period"]).replace(" (year end)", "") for x in quarters] + \
+           [f"Year end {x['period']}" for x in years]
+    qx = [period_label(x["period"]) for x in quarters]
+    yx = [f"Year end {x['period']}" for x in years]
+    hov = _hover(ind) + "<extra>%{fullData.name}</extra>"
+    data = []
+    if rows and rows[0].get("baseline_value") is not None:
+        data.append({"type": "scatter", "mode": "markers", "name": "Baseline", "x": [base_label],
+                     "y": [r(rows[0]["baseline_value"], d)], "hovertemplate": hov,
+                     "marker": {"symbol": "diamond", "size": 13, "color": PALETTE[1], "line": {"color": TEXT, "width": 1}}})
+    data.append({"type": "scatter", "mode": "lines+markers", "name": "Quarterly target", "x": qx,
+                 "y": [r(x["target_value"], d) for x in quarters], "hovertemplate": hov,
+                 "line": {"color": PALETTE[2], "dash": "dash", "width": 2},
+                 "marker": {"symbol": "circle-open", "size": 9, "color": PALETTE[2], "line": {"width": 2}}})
+    if years:
+        data.append({"type": "scatter", "mode": "lines+markers", "name": "Year-end target", "x": yx,
+                     "y": [r(x["target_value"], d) for x in years], "hovertemplate": hov,
+                     "line": {"color": PALETTE[2], "dash": "dot", "width": 2},
+                     "marker": {"symbol": "triangle-up-open", "size": 10, "color": PALETTE[2], "line": {"width": 2}}})
+    act = [x for x in quarters if x["period"] <= period and x.get("actual_value") is not None]
+    data.append({"type": "scatter", "mode": "lines+markers+text", "name": "Actual", "x": [period_label(x["period"]) for x in act],
+                 "y": [r(x["actual_value"], d) for x in act], "hovertemplate": hov,
+                 "text": [f"{round(x['actual_value'], d):,.{d}f}" for x in act], "textposition": "top center",
+                 "textfont": {"color": TEXT},
+                 "line": {"color": FOCUS, "width": 3}, "marker": {"symbol": "square", "size": 10, "color": FOCUS}})
+    return {"data": data, "layout": base_layout(
+        340, showlegend=True, legend={"orientation": "h", "y": -0.22, "x": 0, "font": {"color": TEXT}},
+        margin={"b": 80}, xaxis={"type": "category", "categoryorder": "array", "categoryarray": cats},
+        yaxis={"title": {"text": ind.unit}, "rangemode": "tozero" if ind.unit != "GBP m" else "normal"})}
+
+
+def benchmark_fig(ind: Indicator, bars: list[tuple[str, float | None, bool]], refs: list[tuple[str, float | None, str]]) -> dict:
+    """Horizontal bars: (label, value or None, is_focus); refs: (label, value, dash) vertical reference lines."""
+    d = ind.decimals
+    labels = [b[0] for b in bars]
+    vals = [r(b[1], d) for b in bars]
+    colours = [FOCUS if b[2] else GREY for b in bars]
+    edges = [FOCUS if b[2] else GREY_EDGE for b in bars]
+    text = [("" if b[1] is None else f"{round(b[1], d):,.{d}f}") for b in bars]
+    shapes, notes = [], []
+    for i, (lab, v, dash) in enumerate(refs):
+        if v is None:
+            continue
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": r(v, d), "x1": r(v, d), "y0": 0, "y1": 1,
+                       "line": {"color": TEXT, "width": 2, "dash": dash}})
+        notes.append({"xref": "x", "yref": "paper", "x": r(v, d), "y": 1 + 0.06 * (i + 1) * (10 / max(len(bars), 4)),
+                      "text": f"{lab}: {round(v, d):,.{d}f}", "showarrow": False, "xanchor": "left",
+                      "font": {"color": TEXT, "size": 12}, "bgcolor": "#ffffff"})
+    height = 90 + 28 * len(bars) + 22 * len(notes)
+    return {"data": [{"type": "bar", "orientation": "h", "y": labels, "x": vals, "text": text,
+                      "textposition": "outside", "cliponaxis": False, "textfont": {"color": TEXT},
+                      "marker": {"color": colours, "line": {"color": edges, "width": 1}},
+                      "hovertemplate": "%{y}: %{x}<extra></extra>"}],
+            "layout": base_layout(height, margin={"l": 210, "t": 20 + 22 * len(notes), "r": 60},
+                                  yaxis={"autorange": "reversed", "type": "category", "automargin": True},
+                                  xaxis={"title": {"text": ind.unit}, "rangemode": "tozero"},
+                                  shapes=shapes, annotations=notes, bargap=0.25)}
+
+
+def distribution_fig(ind: Indicator, values: list[float], focus_index: int | None, focus_label: str,
+                     england: float | None, axis_title: str) -> dict:
+    """Sorted bars for every LA with a (non-suppressed) value, the pack's LA highlighted and labelled."""
+    d = ind.decimals
+    n = len(values)
+    colours = [GREY] * n
+    if focus_index is not None:
+        colours[focus_index] = FOCUS
+    data = [{"type": "bar", "x": list(range(1, n + 1)), "y": [r(v, d) for v in values],
+             "marker": {"color": colours, "line": {"width": 0}}, "hovertemplate": _hover(ind) + "<extra></extra>"}]
+    ann, shapes = [], []
+    if focus_index is not None:
+        ann.append({"x": focus_index + 1, "y": r(values[focus_index], d), "text": focus_label, "showarrow": True,
+                    "arrowhead": 2, "arrowcolor": TEXT, "ax": 0, "ay": -40, "font": {"color": TEXT, "size": 12},
+                    "bgcolor": "#ffffff", "bordercolor": TEXT, "borderwidth": 1})
+    if england is not None:
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": r(england, d), "y1": r(england, d),
+                       "line": {"color": TEXT, "dash": "dash", "width": 2}})
+        ann.append({"xref": "paper", "x": 1, "y": r(england, d), "yanchor": "bottom", "xanchor": "right",
+                    "text": f"England: {round(england, d):,.{d}f}", "showarrow": False,
+                    "font": {"color": TEXT, "size": 12}, "bgcolor": "#ffffff"})
+    return {"data": data, "layout": base_layout(
+        300, bargap=0.1, annotations=ann, shapes=shapes, margin={"t": 50},
+        xaxis={"showticklabels": False, "title": {"text": axis_title}, "showgrid": False},
+        yaxis={"title": {"text": ind.unit}})}
+
+
+# ------------------------------------------------------------------ overview charts
+def trend_fig(ind: Indicator, periods: list[str], values: list[float | None]) -> dict:
+    d = ind.decimals
+    return {"data": [{"type": "scatter", "mode": "lines+markers+text", "x": [period_label(p) for p in periods],
+                      "y": [r(v, d) for v in values], "name": "England",
+                      "text": ["" if v is None else f"{round(v, d):,.{d}f}" for v in values],
+                      "textposition": "top center", "textfont": {"color": TEXT},
+                      "line": {"color": FOCUS, "width": 3}, "marker": {"symbol": "square", "size": 9, "color": FOCUS},
+                      "hovertemplate": _hover(ind) + "<extra>England</extra>"}],
+            "layout": base_layout(260, xaxis={"type": "category"}, yaxis={"title": {"text": ind.unit}},
+                                  margin={"t": 30})}
+
+
+def spread_fig(ind: Indicator, values: list[float], names: list[str]) -> dict:
+    d = ind.decimals
+    return {"data": [{"type": "box", "x": [r(v, d) for v in values], "text": names, "name": "LAs",
+                      "boxpoints": "all", "jitter": 0.5, "pointpos": 0, "orientation": "h",
+                      "marker": {"color": FOCUS, "size": 5, "opacity": 0.7}, "line": {"color": TEXT},
+                      "fillcolor": "rgba(191,191,191,0.35)",
+                      "hovertemplate": "%{text}: %{x}<extra></extra>"}],
+            "layout": base_layout(200, xaxis={"title": {"text": ind.unit}}, yaxis={"showticklabels": False},
+                                  margin={"l": 20, "t": 10})}
+
+
+def regional_fig(ind: Indicator, regions: list[str], values: list[float | None], england: float | None) -> dict:
+    d = ind.decimals
+    fig = benchmark_fig(ind, [(reg, v, False) for reg, v in zip(regions, values)],
+                        [("England", england, "dash")])
+    fig["layout"]["margin"]["l"] = 170
+    return fig
+
+
+def status_counts_fig(labels: list[str], met: list[int], within: list[int], missed: list[int]) -> dict:
+    """Stacked horizontal bars of trajectory status by indicator; patterns as well as colours."""
+    def tr(name, vals, colour, shape):
+        return {"type": "bar", "orientation": "h", "name": name, "y": labels, "x": vals, "text": vals,
+                "textposition": "inside", "insidetextanchor": "middle",
+                "textfont": {"color": "#ffffff" if colour != "#F46A25" else TEXT},
+                "marker": {"color": colour, "line": {"color": TEXT, "width": 1},
+                           "pattern": {"shape": shape, "fgcolor": "#ffffff", "size": 6, "solidity": 0.15}},
+                "hovertemplate": "%{y}: %{x} LAs<extra>" + name + "</extra>"}
+    return {"data": [tr("Met", met, "#12436D", ""), tr("Within tolerance", within, "#F46A25", "/"),
+                     tr("Missed", missed, "#801650", "x")],
+            "layout": base_layout(60 + 26 * len(labels), barmode="stack", showlegend=True,
+                                  legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                                  margin={"l": 230, "t": 40},
+                                  yaxis={"autorange": "reversed", "type": "category", "automargin": True},
+                                  xaxis={"title": {"text": "Number of local authorities"}})}

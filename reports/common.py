@@ -1,0 +1,228 @@
+"""Shared pieces for packs and the overview: formatting, symbols, HTML shell, tables, chart blocks."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from importlib import resources
+
+from contracts.catalogue import Indicator
+
+# DfE's published symbols
+SUPPRESSED, UNAVAILABLE, NOT_APPLICABLE, LOW = "c", "x", "z", "low"
+
+# Suppression rule (documented in every pack's "About these figures"): a value about an LA other
+# than the pack's own is shown as "c" when its numerator or denominator is a count of 1 to 4.
+# Zero is not disclosive and is shown; levels without a denominator (money) are never suppressed.
+SMALL_COUNT = 5
+
+STATUS_CLASS = {"met": "tag-met", "within tolerance": "tag-within", "missed": "tag-missed"}
+STATUS_WORDS = {"met": "Met", "within tolerance": "Within tolerance", "missed": "Missed"}
+
+FOCUS, GREY, GREY_EDGE = "#12436D", "#BFBFBF", "#6f777b"
+PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25")
+TEXT = "#0b0c0c"
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif'
+
+
+def esc(x) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def is_suppressed(numerator, denominator) -> bool:
+    for n in (numerator, denominator):
+        if n is not None and 0 < n < SMALL_COUNT:
+            return True
+    return False
+
+
+def period_label(period: str) -> str:
+    """'2026-27-Q2' -> 'Q2 2026-27'; '2026-27' -> '2026-27 (year end)'."""
+    if "-Q" in period:
+        year, q = period.rsplit("-", 1)
+        return f"{q} {year}"
+    return f"{period} (year end)"
+
+
+def prev_quarter(period: str) -> str:
+    year, q = period.rsplit("-", 1)
+    n = int(q[1])
+    if n > 1:
+        return f"{year}-Q{n - 1}"
+    y0 = int(year[:4]) - 1
+    return f"{y0}-{str(y0 + 1)[2:]}-Q4"
+
+
+def period_key(period: str) -> tuple:
+    """Sort key: quarters within a year, then the year end."""
+    if "-Q" in period:
+        year, q = period.rsplit("-", 1)
+        return (year, int(q[1]))
+    return (period, 5)
+
+
+def num(v, decimals: int) -> str:
+    """A value for display, rounded to the catalogue's decimals ('x' when missing)."""
+    if v is None:
+        return UNAVAILABLE
+    if isinstance(v, str):
+        return v
+    r = round(float(v), decimals)
+    if r == 0 and v != 0:
+        return LOW
+    return f"{r:,.{decimals}f}"
+
+
+def with_unit(v, ind: Indicator) -> str:
+    s = num(v, ind.decimals)
+    if s in (UNAVAILABLE, SUPPRESSED, NOT_APPLICABLE, LOW):
+        return s
+    if ind.unit == "%":
+        return f"{s}%"
+    if ind.unit == "GBP m":
+        return f"-£{s[1:]}m" if s.startswith("-") else f"£{s}m"
+    return f"{s} {ind.unit}"
+
+
+def change_unit(ind: Indicator) -> str:
+    return "percentage points" if ind.unit == "%" else ind.unit
+
+
+def better(ind: Indicator, delta) -> bool | None:
+    """Is a change in this direction an improvement?  None for neutral indicators or no change."""
+    if delta is None or ind.polarity == "neutral" or round(delta, ind.decimals) == 0:
+        return None
+    return (delta > 0) if ind.polarity == "high" else (delta < 0)
+
+
+def change_text(ind: Indicator, delta) -> str:
+    if delta is None:
+        return UNAVAILABLE
+    r = round(delta, ind.decimals)
+    if r == 0:
+        return "no change"
+    word = "up" if r > 0 else "down"
+    s = f"{word} {abs(r):,.{ind.decimals}f} {change_unit(ind)}"
+    b = better(ind, delta)
+    if b is not None:
+        s += " (better)" if b else " (worse)"
+    return s
+
+
+def words(s: str) -> int:
+    return len(s.split())
+
+
+def active_title(*candidates: str) -> str:
+    """The first candidate of 10 words or fewer (GSS: short active titles)."""
+    for c in candidates:
+        if words(c) <= 10:
+            return c
+    return " ".join(candidates[-1].split()[:10])
+
+
+def status_tag(status: str | None) -> str:
+    if not status:
+        return '<span class="tag tag-none">No status</span>'
+    return f'<span class="tag {STATUS_CLASS.get(status, "tag-none")}">{esc(STATUS_WORDS.get(status, status))}</span>'
+
+
+def table(caption: str, head: list[str], rows: list[list], row_header: bool = True, num_cols: set[int] | None = None,
+          raw_cols: set[int] | None = None) -> str:
+    """An accessible table: caption, th scope=col, first cell of each row a th scope=row."""
+    num_cols = num_cols or set()
+    raw_cols = raw_cols or set()
+    out = [f"<table><caption>{esc(caption)}</caption><thead><tr>"]
+    for i, h in enumerate(head):
+        cls = ' class="num"' if i in num_cols else ""
+        out.append(f'<th scope="col"{cls}>{esc(h)}</th>')
+    out.append("</tr></thead><tbody>")
+    for r in rows:
+        out.append("<tr>")
+        for i, cell in enumerate(r):
+            txt = cell if i in raw_cols else esc(cell)
+            cls = ' class="num"' if i in num_cols else ""
+            if i == 0 and row_header:
+                out.append(f'<th scope="row"{cls}>{txt}</th>')
+            else:
+                out.append(f"<td{cls}>{txt}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _json(fig: dict) -> str:
+    # keep "</script>" impossible inside the JSON block
+    return json.dumps(fig, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def chart_block(chart_id: str, title: str, alt: str, fig: dict, table_html: str, summary: str) -> str:
+    """A figure: active title + description in a figcaption, the chart container (role=img, aria-label,
+    keyboard focusable), its figure JSON, and a <details> table alternative."""
+    return (
+        f'<figure class="chart-figure" aria-labelledby="{chart_id}-title">'
+        f'<figcaption><span class="chart-title" id="{chart_id}-title">{esc(title)}</span>'
+        f'<span class="chart-desc">{esc(alt)}</span></figcaption>'
+        f'<div class="chart" id="{chart_id}" role="img" tabindex="0" aria-label="{esc(title + ". " + alt)}"></div>'
+        f'<script type="application/json" data-chart="{chart_id}">{_json(fig)}</script>'
+        f"<details><summary>{esc(summary)}</summary>{table_html}</details>"
+        "</figure>"
+    )
+
+
+def static_text(name: str) -> str:
+    return resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def page(title: str, body: str, nav: list[tuple[str, str]] | None, plotly_src: str | None, service: str,
+         home_href: str | None = None) -> str:
+    """The GOV.UK-like shell: lang, title, skip link, header/nav/main/footer landmarks."""
+    nav_html = ""
+    if nav:
+        items = "".join(f'<li><a href="#{esc(a)}">{esc(t)}</a></li>' for a, t in nav)
+        nav_html = f'<nav class="contents" aria-label="Contents"><h2>Contents</h2><ul>{items}</ul></nav>'
+    home = f'<a href="{esc(home_href)}">{esc(service)}</a>' if home_href else esc(service)
+    scripts = ""
+    if plotly_src:
+        scripts = f'<script src="{esc(plotly_src)}" charset="utf-8"></script><script>{static_text("render.js")}</script>'
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{static_text('reports.css')}</style></head><body>"
+        '<a class="skip-link" href="#main">Skip to main content</a>'
+        f'<header class="site"><div class="container"><p>{home}</p></div></header>'
+        f'<div class="container">{nav_html}<main id="main" tabindex="-1">{body}</main></div>'
+        '<footer class="site"><div class="container"><p>Department for Education: Local SEND Reform Plans, '
+        "quarterly data reports. Official statistics in development; figures are provisional.</p></div></footer>"
+        f"{scripts}</body></html>\n"
+    )
+
+
+# ------------------------------------------------------------------ figure dict helpers
+def base_layout(height: int, **kw) -> dict:
+    lay = {
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "font": {"family": FONT, "color": TEXT, "size": 13},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "showlegend": False,
+        "hoverlabel": {"bgcolor": "#ffffff", "font": {"color": TEXT}},
+        "xaxis": {"gridcolor": "#e5e6e7", "linecolor": TEXT, "tickfont": {"color": TEXT}, "zeroline": False},
+        "yaxis": {"gridcolor": "#e5e6e7", "linecolor": TEXT, "tickfont": {"color": TEXT}, "zeroline": False},
+    }
+    for k, v in kw.items():
+        if isinstance(v, dict) and isinstance(lay.get(k), dict):
+            lay[k] = {**lay[k], **v}
+        else:
+            lay[k] = v
+    return lay
+
+
+def r(v, decimals: int):
+    """Round for chart JSON (2 digits beyond display, keeps files small)."""
+    return None if v is None else round(float(v), decimals + 2)

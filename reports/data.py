@@ -1,0 +1,100 @@
+"""Read the marts a publish needs (docs/design.md columns exactly) into plain Python structures."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.paths import DBT_PROJECT_DIR
+
+from .common import period_key
+
+NEIGHBOURS_CSV = DBT_PROJECT_DIR / "seeds" / "ref_statistical_neighbours.csv"
+
+
+def _rows(con, sql: str, params=None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def load_neighbours(path: Path = NEIGHBOURS_CSV) -> dict[str, list[str]]:
+    """DfE's 10 nearest statistical neighbours per LA, in rank order (the seed dbt also loads)."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["old_la_code"], []).append((int(row["sn_rank"]), row["sn_old_la_code"]))
+    return {k: [c for _, c in sorted(v)] for k, v in out.items()}
+
+
+@dataclass
+class PeriodData:
+    period: str
+    las: dict[str, dict]                       # code -> {la_name, region_name}
+    status: dict[str, dict]                    # code -> collection_status row for the period
+    trajectory: dict[tuple[str, str], list[dict]]   # (la, indicator) -> rows in period order
+    benchmark: dict[tuple[str, str, str], dict]     # (la, indicator, period) -> row
+    bench_periods: list[str]                   # quarters with benchmark rows, up to the period
+    findings: dict[str, list[dict]]            # la -> unresolved queries on its latest submission
+    revisions: dict[str, list[dict]]           # la -> revisions up to the period
+    neighbours: dict[str, list[str]] = field(default_factory=dict)
+
+    def returned(self) -> list[str]:
+        """LAs whose return for the period was accepted (with or without queries), in code order."""
+        return sorted(c for c, s in self.status.items() if s.get("accepted"))
+
+    def la_values(self, indicator_id: str, period: str | None = None) -> dict[str, dict]:
+        p = period or self.period
+        return {k[0]: v for k, v in self.benchmark.items() if k[1] == indicator_id and k[2] == p}
+
+
+def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHBOURS_CSV) -> PeriodData:
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        status = {r["la_code"]: r for r in _rows(
+            con, "select * from marts.collection_status where period = ?", [period])}
+        year = period.split("-Q")[0]
+        traj_rows = _rows(con, "select * from marts.trajectory order by la_code, indicator_id")
+        bench_rows = _rows(con, "select * from marts.benchmark where period <= ? and period like '%-Q%'", [period])
+        latest = {c: s.get("latest_submission_id") for c, s in status.items() if s.get("latest_submission_id")}
+        find_rows = _rows(
+            con,
+            "select * from raw.findings where period = ? and level = 'query' and not coalesce(resolved, false) "
+            "order by la_code, rule, cell", [period])
+        rev_rows = _rows(con, "select * from marts.revisions where quarter_period <= ? "
+                              "order by la_code, quarter_period, item_id", [period])
+    finally:
+        con.close()
+
+    las: dict[str, dict] = {}
+    for src in (status.values(), bench_rows, traj_rows):
+        for r in src:
+            if r.get("la_code") and r["la_code"] not in las:
+                las[r["la_code"]] = {"la_name": r["la_name"], "region_name": r["region_name"]}
+
+    trajectory: dict[tuple[str, str], list[dict]] = {}
+    for r in traj_rows:
+        # year ends of this collection year and later are kept (3-year roadmap); earlier years are not
+        if r["period"][:7] < year:
+            continue
+        trajectory.setdefault((r["la_code"], r["indicator_id"]), []).append(r)
+    for v in trajectory.values():
+        v.sort(key=lambda r: period_key(r["period"]))
+
+    benchmark = {(r["la_code"], r["indicator_id"], r["period"]): r for r in bench_rows}
+    bench_periods = sorted({r["period"] for r in bench_rows}, key=period_key)
+
+    findings: dict[str, list[dict]] = {}
+    for r in find_rows:
+        sub = latest.get(r["la_code"])
+        if sub is None or r["submission_id"] == sub:
+            findings.setdefault(r["la_code"], []).append(r)
+    revisions: dict[str, list[dict]] = {}
+    for r in rev_rows:
+        revisions.setdefault(r["la_code"], []).append(r)
+
+    return PeriodData(period=period, las=las, status=status, trajectory=trajectory, benchmark=benchmark,
+                      bench_periods=bench_periods, findings=findings, revisions=revisions,
+                      neighbours=load_neighbours(neighbours_csv))

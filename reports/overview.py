@@ -1,0 +1,179 @@
+"""National overview for DfE analysts: collection status, trajectory status, trends, spread, regions.
+
+DfE-internal: values are not suppressed here (suppression protects other LAs in LA-facing packs).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from contracts import catalogue
+
+from . import charts
+from .common import NOT_APPLICABLE, active_title, chart_block, esc, num, page, period_label, table, with_unit
+from .data import PeriodData
+from .pack import SERVICE
+
+STATUS_ORDER = [("accepted", "Accepted"), ("accepted_with_queries", "Accepted with queries"),
+                ("rejected", "Rejected")]
+
+
+def _names(data: PeriodData, codes) -> str:
+    codes = sorted(codes, key=lambda c: data.las.get(c, {}).get("la_name", c))
+    return ", ".join(f"{data.las.get(c, {}).get('la_name', c)} ({c})" for c in codes)
+
+
+def _collection(data: PeriodData) -> str:
+    st = data.status
+    groups = [("Submitted (a return received)", [c for c, s in st.items() if s.get("received")])]
+    for key, label in STATUS_ORDER:
+        groups.append((label, [c for c, s in st.items() if s.get("received") and s.get("status") == key]))
+    groups.append(("Not received", [c for c, s in st.items() if not s.get("received")]))
+    rows = []
+    for label, codes in groups:
+        lst = (f"<details><summary>{len(codes)} LAs: show names</summary><p>{esc(_names(data, codes))}</p></details>"
+               if codes else "none")
+        rows.append([esc(label), str(len(codes)), lst])
+    n_resub = sum(1 for s in st.values() if (s.get("n_resubmissions") or 0) > 0)
+    n_unres = sum(1 for s in st.values() if (s.get("n_unresolved_queries") or 0) > 0)
+    return (table(f"Collection status, {period_label(data.period)} ({len(st)} local authorities)",
+                  ["Status", "Number of LAs", "Local authorities"], rows, raw_cols={0, 2}, num_cols={1})
+            + f"<p>{n_resub} LAs resubmitted at least once; {n_unres} have queries without a reason.</p>")
+
+
+def _off_trajectory(data: PeriodData) -> str:
+    cat = catalogue.load()
+    labels, met, within, missed, rows = [], [], [], [], []
+    for ind in cat.indicators:
+        by = {"met": [], "within tolerance": [], "missed": []}
+        for (la, iid), traj in data.trajectory.items():
+            if iid != ind.id:
+                continue
+            cur = next((t for t in traj if t["period"] == data.period), None)
+            if cur and cur.get("status") in by:
+                by[cur["status"]].append(la)
+        labels.append(ind.short)
+        met.append(len(by["met"]))
+        within.append(len(by["within tolerance"]))
+        missed.append(len(by["missed"]))
+        names = (f"<details><summary>{len(by['missed'])} LAs missed: show names</summary>"
+                 f"<p>{esc(_names(data, by['missed']))}</p></details>") if by["missed"] else "none"
+        rows.append([esc(ind.name), str(len(by["met"])), str(len(by["within tolerance"])), str(len(by["missed"])),
+                     names])
+    worst = max(range(len(labels)), key=lambda i: missed[i]) if labels else None
+    title = active_title(f"Most targets missed: {labels[worst]} ({missed[worst]} LAs)",
+                         f"{labels[worst]} had the most missed targets", "Trajectory status by indicator") \
+        if worst is not None and missed[worst] else "No trajectory targets were missed"
+    alt = ("Stacked bar chart of the number of LAs that met, were within tolerance of, or missed their own target for "
+           f"{period_label(data.period)}, for each indicator. " +
+           "; ".join(f"{lab}: {m} met, {w} within tolerance, {x} missed"
+                     for lab, m, w, x in zip(labels, met, within, missed)) + ".")
+    tbl = table(f"Trajectory status by indicator, {period_label(data.period)}",
+                ["Indicator", "Met", "Within tolerance", "Missed", "LAs that missed"], rows,
+                raw_cols={0, 4}, num_cols={1, 2, 3})
+    fig = charts.status_counts_fig(labels, met, within, missed)
+    return (chart_block("c-status", title, alt, fig, tbl.replace("<details>", "<details class='inner'>"),
+                        f"Show the table for: {title}") + tbl)
+
+
+def _indicator(data: PeriodData, ind) -> str:
+    d = ind.decimals
+    q = period_label(data.period)
+    # national trend: England pooled value by quarter
+    eng = {}
+    for (la, iid, p), row in data.benchmark.items():
+        if iid == ind.id and p not in eng and row.get("england_value") is not None:
+            eng[p] = (row["england_value"], row.get("england_n_las"))
+    periods = [p for p in data.bench_periods if p in eng]
+    vals = [eng[p][0] for p in periods]
+    out = []
+    if len(vals) >= 2:
+        diff = round(vals[-1] - vals[-2], d)
+        if diff == 0:
+            title = active_title(f"England {ind.short} unchanged on last quarter", "England figure unchanged on last quarter")
+        else:
+            word = "rose" if diff > 0 else "fell"
+            title = active_title(f"England {ind.short} {word} since last quarter", f"England figure {word} since last quarter")
+    elif vals:
+        title = active_title(f"England {ind.short}: {with_unit(vals[-1], ind)} in {q}", f"England figure for {q}")
+    else:
+        title = "No England figure yet"
+    alt = (f"Line chart of the England figure (pooled) for {ind.name}: " +
+           "; ".join(f"{period_label(p)} {with_unit(eng[p][0], ind)} from {eng[p][1]} LAs" for p in periods) + ".")
+    tbl = table(f"{ind.short}: England (pooled) by quarter ({ind.unit})", ["Quarter", "England", "LAs contributing"],
+                [[period_label(p), num(eng[p][0], d), str(eng[p][1] or 0)] for p in periods], num_cols={1, 2})
+    out.append(chart_block(f"c-{ind.id}-trend", title, alt, charts.trend_fig(ind, periods, vals), tbl,
+                           f"Show the table for: {title}"))
+    # spread across LAs
+    rows = [r for r in data.la_values(ind.id).values() if r.get("la_value") is not None]
+    rows.sort(key=lambda r: r["la_value"])
+    v = [r["la_value"] for r in rows]
+    if v:
+        def qt(p):
+            k = (len(v) - 1) * p
+            f = int(k)
+            return v[f] + (v[min(f + 1, len(v) - 1)] - v[f]) * (k - f)
+        ratio = (qt(0.75) - qt(0.25))
+        title = active_title(f"{ind.short}: middle half of LAs spans {num(ratio, d)} {ind.unit}",
+                             f"Middle half of LAs spans {num(ratio, d)} {ind.unit}", "Spread across local authorities")
+        alt = (f"Box plot with every LA as a point for {ind.name}, {q}: {len(v)} LAs; lowest {rows[0]['la_name']} "
+               f"{with_unit(v[0], ind)}; median {with_unit(qt(0.5), ind)}; highest {rows[-1]['la_name']} "
+               f"{with_unit(v[-1], ind)}.")
+        trows = [["LAs with data", str(len(v))], ["Lowest", f"{num(v[0], d)} ({rows[0]['la_name']})"],
+                 ["Lower quartile", num(qt(0.25), d)], ["Median", num(qt(0.5), d)],
+                 ["Upper quartile", num(qt(0.75), d)], ["Highest", f"{num(v[-1], d)} ({rows[-1]['la_name']})"]]
+        tbl = table(f"{ind.short}: spread across LAs, {q} ({ind.unit})", ["Measure", "Value"], trows, num_cols={1})
+        out.append(chart_block(f"c-{ind.id}-spread", title, alt,
+                               charts.spread_fig(ind, v, [r["la_name"] for r in rows]), tbl,
+                               f"Show the table for: {title}"))
+    # regional comparison (pooled)
+    reg: dict[str, tuple] = {}
+    e_now = None
+    for r in data.la_values(ind.id).values():
+        if r.get("region_name") and r["region_name"] not in reg:
+            reg[r["region_name"]] = (r.get("region_value"), r.get("region_n_las"))
+        e_now = r.get("england_value") if e_now is None else e_now
+    if reg:
+        order = sorted(reg, key=lambda k: (reg[k][0] is None, reg[k][0] or 0), reverse=False)
+        if ind.polarity == "high":
+            order = sorted(reg, key=lambda k: -(reg[k][0] or 0))
+        best = order[0]
+        title = active_title(f"{best} best region for {ind.short}" if ind.polarity != "neutral"
+                             else f"{best} lowest region for {ind.short}",
+                             f"{best} {'best' if ind.polarity != 'neutral' else 'lowest'} of {len(reg)} regions")
+        alt = (f"Bar chart of pooled regional figures for {ind.name}, {q}, with England "
+               f"{with_unit(e_now, ind)} as a reference line: " +
+               "; ".join(f"{k} {with_unit(reg[k][0], ind)} ({reg[k][1]} LAs)" for k in order) + ".")
+        tbl = table(f"{ind.short}: regions (pooled), {q} ({ind.unit})", ["Region", "Value", "LAs contributing"],
+                    [[k, num(reg[k][0], d), str(reg[k][1] or 0)] for k in order] +
+                    [["England", num(e_now, d), ""]], num_cols={1, 2})
+        out.append(chart_block(f"c-{ind.id}-region", title, alt,
+                               charts.regional_fig(ind, order, [reg[k][0] for k in order], e_now), tbl,
+                               f"Show the table for: {title}"))
+    return "".join(out)
+
+
+def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets/plotly.min.js") -> str:
+    cat = catalogue.load()
+    q = period_label(data.period)
+    body = [f'<p class="caption">{esc(q)}</p><h1>National overview</h1>',
+            f'<p class="meta">For DfE analysts. Produced {issued.day} {issued.strftime("%B %Y")}. Values about '
+            "individual LAs are not suppressed on this page: do not share it outside DfE.</p>",
+            '<p><a href="../index.html">All reports</a></p>',
+            '<h2 id="collection">Collection status</h2>', _collection(data),
+            '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data)]
+    nav = [("collection", "Collection status"), ("trajectory", "Off trajectory")]
+    for area in cat.areas:
+        inds = cat.indicators_in(area["id"])
+        if not inds:
+            continue
+        nav.append((f"area-{area['id']}", area["title"]))
+        body.append(f'<h2 id="area-{esc(area["id"])}">{esc(area["title"])}</h2>')
+        for ind in inds:
+            body.append(f'<section aria-labelledby="ind-{esc(ind.id)}"><h3 id="ind-{esc(ind.id)}">{esc(ind.name)}</h3>'
+                        f"{_indicator(data, ind)}</section>")
+    body.append("<h2 id='about'>About these figures</h2><p>England and regional figures for rates are pooled "
+                "(sum of numerators over sum of denominators of LAs with valid data); levels are the mean over "
+                f"contributing LAs. Symbols: x not available, z not applicable ({NOT_APPLICABLE}).</p>")
+    nav.append(("about", "About these figures"))
+    return page(f"National overview, {q} - Local SEND Reform Plans", "".join(body), nav, plotly_src, SERVICE,
+                home_href="../index.html")

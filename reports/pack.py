@@ -1,0 +1,476 @@
+"""One LA's quarterly data report: a JSON-able model of its figures (hashed for re-issue), and its HTML."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from contracts import catalogue
+from contracts.catalogue import Indicator
+
+from . import charts
+from .common import (NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
+                     chart_block, esc, is_suppressed, num, page, period_label, prev_quarter, slug, status_tag,
+                     table, with_unit)
+from .data import PeriodData
+
+SERVICE = "Local SEND Reform Plan: quarterly data report"
+DATA_QUALITY = "data_quality"
+
+
+def _clean(v):
+    if isinstance(v, float):
+        return float(f"{v:.10g}")
+    if isinstance(v, (date,)):
+        return v.isoformat()
+    return v
+
+
+def _canon(obj) -> str:
+    def walk(o):
+        if isinstance(o, dict):
+            return {k: walk(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [walk(v) for v in o]
+        return _clean(o) if not hasattr(o, "isoformat") else o.isoformat()
+    return json.dumps(walk(obj), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _sha(obj) -> str:
+    return hashlib.sha256(_canon(obj).encode()).hexdigest()
+
+
+@dataclass
+class PackModel:
+    code: str
+    name: str
+    region: str
+    period: str
+    indicators: dict[str, dict]     # indicator id -> figures shown in the pack
+    data_quality: dict
+
+    @property
+    def slug(self) -> str:
+        return f"{self.code}-{slug(self.name)}"
+
+    def hashes(self) -> dict[str, str]:
+        h = {k: _sha(v) for k, v in self.indicators.items()}
+        h[DATA_QUALITY] = _sha(self.data_quality)
+        return h
+
+    def figures_sha256(self) -> str:
+        return _sha(self.hashes())
+
+
+# ------------------------------------------------------------------ model
+def build_model(data: PeriodData, code: str) -> PackModel:
+    cat = catalogue.load()
+    la = data.las[code]
+    period = data.period
+    inds: dict[str, dict] = {}
+    for ind in cat.indicators:
+        traj = data.trajectory.get((code, ind.id), [])
+        cur = next((t for t in traj if t["period"] == period), None)
+        bench = data.benchmark.get((code, ind.id, period)) or {}
+        others = data.la_values(ind.id)
+        # neighbours, with other LAs' small counts suppressed
+        nbs = []
+        for nb in data.neighbours.get(code, []):
+            row = others.get(nb)
+            name = data.las.get(nb, {}).get("la_name") or (row or {}).get("la_name") or nb
+            if row is None or row.get("la_value") is None:
+                val = UNAVAILABLE
+            elif is_suppressed(row.get("numerator"), row.get("denominator")):
+                val = SUPPRESSED
+            else:
+                val = row["la_value"]
+            nbs.append({"code": nb, "name": name, "value": val})
+        dist, n_supp = [], 0
+        for c, row in others.items():
+            if row.get("la_value") is None:
+                continue
+            if c != code and is_suppressed(row.get("numerator"), row.get("denominator")):
+                n_supp += 1
+                continue
+            dist.append({"code": c, "name": row["la_name"], "value": row["la_value"]})
+        dist.sort(key=lambda x: (x["value"], x["code"]), reverse=(ind.polarity == "high"))
+        inds[ind.id] = {
+            "baseline": {"value": traj[0]["baseline_value"], "period": traj[0]["baseline_period"]} if traj else None,
+            "trajectory": [{k: t.get(k) for k in ("period", "period_type", "target_value", "actual_value",
+                                                   "gap_to_target", "status")} for t in traj],
+            "current": {k: (cur or {}).get(k) for k in ("actual_value", "target_value", "gap_to_target", "status",
+                                                        "change_prev_quarter", "change_prev_year")},
+            "latest": {k: bench.get(k) for k in ("numerator", "denominator", "la_value", "england_value",
+                                                 "england_n_las", "region_value", "region_n_las", "sn_mean",
+                                                 "sn_n", "rank", "n_ranked", "quartile_band")},
+            "neighbours": nbs,
+            "distribution": dist,
+            "n_suppressed": n_supp,
+        }
+    st = data.status.get(code, {})
+    dq = {
+        "status": st.get("status"), "n_submissions": st.get("n_submissions"),
+        "latest_submission_at": st.get("latest_submission_at"),
+        "queries": [{k: f.get(k) for k in ("rule", "sheet", "cell", "value", "message")}
+                    for f in data.findings.get(code, [])],
+        "revisions": [{k: v.get(k) for k in ("item_id", "quarter_period", "earlier_value", "later_value",
+                                             "earlier_received_at", "later_received_at")}
+                      for v in data.revisions.get(code, [])],
+    }
+    return PackModel(code=code, name=la["la_name"], region=la["region_name"], period=period, indicators=inds,
+                     data_quality=dq)
+
+
+# ------------------------------------------------------------------ narrative
+def _value(m: dict):
+    v = m["latest"].get("la_value")
+    return m["current"].get("actual_value") if v is None else v
+
+
+def narrative(model: PackModel) -> str:
+    cat = catalogue.load()
+    q = period_label(model.period)
+    improved, worsened, missed, within, met = [], [], [], [], []
+    for ind in cat.indicators:
+        m = model.indicators[ind.id]
+        cur = m["current"]
+        chg = cur.get("change_prev_quarter")
+        b = better(ind, chg)
+        scale = abs(chg or 0) / (ind.tolerance or 1)
+        if b is True:
+            improved.append((scale, f"{ind.name} ({change_text(ind, chg).replace(' (better)', '')}, "
+                                    f"to {with_unit(_value(m), ind)})"))
+        elif b is False:
+            worsened.append((scale, f"{ind.name} ({change_text(ind, chg).replace(' (worse)', '')}, "
+                                    f"to {with_unit(_value(m), ind)})"))
+        s = cur.get("status")
+        gap = cur.get("gap_to_target")
+        if s == "missed":
+            missed.append(f"{ind.name}: {with_unit(cur.get('actual_value'), ind)} against a target of "
+                          f"{with_unit(cur.get('target_value'), ind)}")
+        elif s == "within tolerance":
+            within.append(f"{ind.name} (gap {num(abs(gap) if gap is not None else None, ind.decimals)} "
+                          f"{change_unit(ind)})")
+        elif s == "met":
+            met.append(ind.name)
+    judged = len(met) + len(within) + len(missed)
+    out = [f'<p class="lede">In {esc(q)}, {esc(model.name)} met {len(met)} of {judged} trajectory targets '
+           f"with data, was within tolerance on {len(within)} and missed {len(missed)}.</p>"]
+
+    def block(title: str, items: list[str], empty: str, limit: int = 6) -> str:
+        if not items:
+            return f"<p><strong>{esc(title)}:</strong> {esc(empty)}</p>"
+        shown = "".join(f"<li>{esc(x)}</li>" for x in items[:limit])
+        more = f"<li>and {len(items) - limit} more (see the table above)</li>" if len(items) > limit else ""
+        return f'<p><strong>{esc(title)}:</strong></p><ul class="plain">{shown}{more}</ul>'
+
+    prev = period_label(prev_quarter(model.period))
+    out.append(block(f"Improved since {prev}", [t for _, t in sorted(improved, reverse=True)],
+                     "no indicator improved."))
+    out.append(block(f"Worsened since {prev}", [t for _, t in sorted(worsened, reverse=True)],
+                     "no indicator worsened."))
+    out.append(block("Off trajectory (target missed)", missed, "no target was missed."))
+    if within:
+        out.append(block("Within tolerance of target", within, ""))
+    return "".join(out)
+
+
+# ------------------------------------------------------------------ charts for one indicator
+def _traj_title(ind: Indicator, m: dict, q: str) -> str:
+    cur = m["current"]
+    s = cur.get("status")
+    b = better(ind, cur.get("change_prev_quarter"))
+    short = ind.short
+    if cur.get("actual_value") is None:
+        return active_title(f"{short}: no {q} figure yet", f"No {q} figure yet")
+    if cur.get("target_value") is None or not s:
+        return active_title(f"{short}: no target set for {q}", f"No target set for {q}")
+    verb = {"met": "met its", "within tolerance": "within tolerance of its", "missed": "missed its"}[s]
+    trend = "improved and " if b is True else ("worsened and " if b is False else "")
+    if s == "within tolerance":
+        trend = "improved, " if b is True else ("worsened, " if b is False else "")
+    return active_title(f"{short} {trend}{verb} {q} target", f"{short} {verb} {q} target",
+                        f"{verb.capitalize()} {q} target")
+
+
+def _traj_chart(ind, m, model, cid) -> str:
+    q = period_label(model.period).split()[0]
+    title = _traj_title(ind, m, q)
+    rows = m["trajectory"]
+    base = m["baseline"] or {}
+    acts = [f"{period_label(t['period'])} {with_unit(t['actual_value'], ind)}" for t in rows
+            if t["period_type"] == "quarter" and t["period"] <= model.period and t["actual_value"] is not None]
+    tgts = [t for t in rows if t["target_value"] is not None]
+    alt = (f"Line chart of {ind.name.rstrip('.')} for {model.name}. Baseline "
+           f"{with_unit(base.get('value'), ind)} in {base.get('period') or UNAVAILABLE}. ")
+    if tgts:
+        alt += (f"Targets run from {with_unit(tgts[0]['target_value'], ind)} in {period_label(tgts[0]['period'])} to "
+                f"{with_unit(tgts[-1]['target_value'], ind)} in {period_label(tgts[-1]['period'])}. ")
+    alt += ("Actual values: " + "; ".join(acts) + ".") if acts else "No actual values yet."
+    trows = [["Baseline " + (base.get("period") or ""), UNAVAILABLE, num(base.get("value"), ind.decimals), ""]]
+    for t in rows:
+        trows.append([period_label(t["period"]), num(t["target_value"], ind.decimals),
+                      num(t["actual_value"], ind.decimals) if t["period"] <= model.period or t["period_type"] != "quarter"
+                      else UNAVAILABLE, (t["status"] or "").capitalize() or NOT_APPLICABLE])
+    tbl = table(f"{ind.short}: baseline, targets and actuals ({ind.unit})",
+                ["Period", "Target", "Actual", "Status"], trows, num_cols={1, 2})
+    fig = charts.trajectory_fig(ind, rows, model.period) if rows else charts.trajectory_fig(ind, [], model.period)
+    return chart_block(cid, title, alt, fig, tbl, f"Show the table for: {title}")
+
+
+def _bench_chart(ind, m, model, cid) -> str:
+    lat = m["latest"]
+    d = ind.decimals
+    la_val = _value(m)
+    bars = [(f"{model.name} (this LA)", la_val, True)]
+    vis, supp, miss = [], [], []
+    for nb in m["neighbours"]:
+        if nb["value"] == SUPPRESSED:
+            supp.append(nb)
+        elif nb["value"] == UNAVAILABLE:
+            miss.append(nb)
+        else:
+            vis.append(nb)
+    vis.sort(key=lambda x: x["value"], reverse=(ind.polarity == "high"))
+    bars += [(nb["name"], nb["value"], False) for nb in vis]
+    bars += [(f"{nb['name']} (c: suppressed)", None, False) for nb in supp]
+    bars += [(f"{nb['name']} (x: not available)", None, False) for nb in miss]
+    refs = [("England", lat.get("england_value"), "dash"), (model.region, lat.get("region_value"), "dot")]
+    sn = lat.get("sn_mean")
+    if la_val is None or sn is None:
+        title = active_title(f"{ind.short}: compared with statistical neighbours", "Compared with statistical neighbours")
+    else:
+        diff = round(la_val - sn, d)
+        if diff == 0:
+            rel = "in line with"
+        elif ind.polarity == "neutral":
+            rel = "higher than" if diff > 0 else "lower than"
+        else:
+            rel = "better than" if better(ind, diff) else "worse than"
+        title = active_title(f"{ind.short} {rel} statistical neighbours' average",
+                             f"{rel.capitalize()} statistical neighbours' average")
+    alt = (f"Bar chart comparing {model.name} ({with_unit(la_val, ind)}) with its {len(m['neighbours'])} statistical "
+           f"neighbours: {len(vis)} shown, {len(supp)} suppressed, {len(miss)} not available. Neighbours' average "
+           f"{with_unit(sn, ind)}; {model.region} {with_unit(lat.get('region_value'), ind)}; England "
+           f"{with_unit(lat.get('england_value'), ind)}.")
+    rows = [[f"{model.name} (this LA)", num(la_val, d), ""]]
+    rows += [[nb["name"], num(nb["value"], d), "statistical neighbour"] for nb in m["neighbours"]]
+    rows.append(["Statistical neighbours' average", num(sn, d), f"{lat.get('sn_n') or 0} of {len(m['neighbours'])} neighbours"])
+    rows.append([f"{model.region} (pooled)", num(lat.get("region_value"), d), f"{lat.get('region_n_las') or 0} LAs"])
+    rows.append(["England (pooled)", num(lat.get("england_value"), d), f"{lat.get('england_n_las') or 0} LAs"])
+    tbl = table(f"{ind.short}: {model.name} compared with neighbours, region and England ({ind.unit})",
+                ["Area", "Value", "Note"], rows, num_cols={1})
+    fig = charts.benchmark_fig(ind, bars, refs)
+    return chart_block(cid, title, alt, fig, tbl, f"Show the table for: {title}")
+
+
+def _dist_chart(ind, m, model, cid) -> str:
+    d = ind.decimals
+    dist = m["distribution"]
+    vals = [x["value"] for x in dist]
+    idx = next((i for i, x in enumerate(dist) if x["code"] == model.code), None)
+    lat = m["latest"]
+    la_val = _value(m)
+    rank, n_ranked, band = lat.get("rank"), lat.get("n_ranked"), lat.get("quartile_band")
+    order = "lowest to highest" if ind.polarity == "neutral" else "best to worst"
+    if idx is None:
+        title = active_title(f"{ind.short}: no figure to place among authorities", "No figure to compare")
+    elif ind.polarity == "neutral":
+        below = sum(1 for v in vals if v < la_val)
+        pct = round(100 * below / max(len(vals), 1))
+        title = active_title(f"{ind.short} higher than {pct}% of authorities", f"Higher than {pct}% of authorities")
+    else:
+        title = active_title(f"{ind.short} ranked {rank} of {n_ranked} authorities",
+                             f"Ranked {rank} of {n_ranked} local authorities")
+    label = f"{model.name}: {num(la_val, d)}"
+    fig = charts.distribution_fig(ind, vals, idx, label, lat.get("england_value"),
+                                  f"Local authorities, {order}")
+    s = sorted(vals)
+
+    def q(p):
+        if not s:
+            return None
+        k = (len(s) - 1) * p
+        f = int(k)
+        return s[f] + (s[min(f + 1, len(s) - 1)] - s[f]) * (k - f)
+    alt = (f"Bar chart of {ind.name} for {len(vals)} local authorities, ordered {order}. {model.name} is "
+           + (f"ranked {rank} of {n_ranked}, quartile band {band}, " if rank else "")
+           + f"at {with_unit(la_val, ind)}; the England figure is {with_unit(lat.get('england_value'), ind)}."
+           + (f" {m['n_suppressed']} authorities' values are suppressed (c)." if m["n_suppressed"] else ""))
+    rows = [["Local authorities shown", str(len(vals))], ["Suppressed (c)", str(m["n_suppressed"])],
+            ["Lowest", num(q(0), d)], ["Lower quartile", num(q(0.25), d)], ["Median", num(q(0.5), d)],
+            ["Upper quartile", num(q(0.75), d)], ["Highest", num(q(1), d)],
+            [f"{model.name}", num(la_val, d)],
+            ["Rank (1 = best)", f"{rank} of {n_ranked}" if rank else NOT_APPLICABLE],
+            ["Quartile band (A = best)", band or NOT_APPLICABLE]]
+    tbl = table(f"{ind.short}: spread across local authorities ({ind.unit}); every value is in the CSV download",
+                ["Measure", "Value"], rows, num_cols={1})
+    return chart_block(cid, title, alt, fig, tbl, f"Show the table for: {title}")
+
+
+def _figures_table(ind, m, model) -> str:
+    d = ind.decimals
+    lat, cur = m["latest"], m["current"]
+    q = period_label(model.period)
+    rows = [
+        [f"Value, {q}", with_unit(_value(m), ind)],
+        ["Numerator", num(lat.get("numerator"), 0) if ind.is_rate else NOT_APPLICABLE],
+        ["Denominator", num(lat.get("denominator"), 0) if ind.is_rate else NOT_APPLICABLE],
+        [f"Target, {q}", with_unit(cur.get("target_value"), ind)],
+        ["Status", (cur.get("status") or NOT_APPLICABLE).capitalize() if cur.get("status") else NOT_APPLICABLE],
+        ["Gap to target (actual minus target)", num(cur.get("gap_to_target"), d)],
+        ["Change since last quarter", change_text(ind, cur.get("change_prev_quarter"))],
+        ["Change since the same quarter last year", change_text(ind, cur.get("change_prev_year"))],
+        [f"Statistical neighbours' average ({lat.get('sn_n') or 0} LAs)", with_unit(lat.get("sn_mean"), ind)],
+        [f"{model.region}, pooled ({lat.get('region_n_las') or 0} LAs)", with_unit(lat.get("region_value"), ind)],
+        [f"England, pooled ({lat.get('england_n_las') or 0} LAs)", with_unit(lat.get("england_value"), ind)],
+        ["Rank (1 = best)", f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE],
+        ["Quartile band (A = best)", lat.get("quartile_band") or NOT_APPLICABLE],
+    ]
+    return table(f"{ind.name}: figures for {model.name}, {q}", ["Measure", "Value"], rows, num_cols={1})
+
+
+# ------------------------------------------------------------------ HTML
+def at_a_glance(model: PackModel) -> str:
+    cat = catalogue.load()
+    q = period_label(model.period)
+    rows = []
+    for ind in cat.indicators:
+        m = model.indicators[ind.id]
+        cur, lat = m["current"], m["latest"]
+        rank = f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE
+        band = lat.get("quartile_band") or NOT_APPLICABLE
+        rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a>', esc(with_unit(_value(m), ind)),
+                     esc(with_unit(cur.get("target_value"), ind)), status_tag(cur.get("status")),
+                     esc(change_text(ind, cur.get("change_prev_quarter"))), esc(rank), esc(band)])
+    return table(f"At a glance: every indicator, {q}",
+                 ["Indicator", "Value", "Target", "Status", "Change since last quarter", "Rank", "Quartile band"],
+                 rows, raw_cols=set(range(7)), num_cols={1, 2})
+
+
+def data_quality_html(model: PackModel) -> str:
+    cat = catalogue.load()
+    dq = model.data_quality
+    out = [f"<p>Return status for {esc(period_label(model.period))}: "
+           f"<strong>{esc((dq.get('status') or 'not received').replace('_', ' '))}</strong>"
+           f" ({esc(dq.get('n_submissions') or 0)} upload(s)).</p>"]
+    if dq["queries"]:
+        rows = [[f["rule"], f["sheet"] or "", f["cell"] or "", f["value"] or "", f["message"]] for f in dq["queries"]]
+        out.append(table(f"Outstanding queries without a reason ({len(rows)})",
+                         ["Rule", "Sheet", "Cell", "Value", "Message"], rows))
+    else:
+        out.append("<p>There are no outstanding queries on this return.</p>")
+    if dq["revisions"]:
+        rows = []
+        for v in dq["revisions"]:
+            try:
+                label = cat.item(v["item_id"]).label
+            except KeyError:
+                label = v["item_id"]
+            rows.append([label, period_label(v["quarter_period"]), num(v["earlier_value"], 0),
+                         num(v["later_value"], 0), str(v["earlier_received_at"] or "")[:10],
+                         str(v["later_received_at"] or "")[:10]])
+        out.append(table(f"Revisions to earlier quarters ({len(rows)})",
+                         ["Data item", "Quarter revised", "Earlier value", "Later value", "Earlier upload",
+                          "Later upload"], rows, num_cols={2, 3}))
+    else:
+        out.append("<p>No earlier quarter has been revised.</p>")
+    return "".join(out)
+
+
+ABOUT = """
+<p>Values are derived in the warehouse from the data items in each return (numerator divided by denominator,
+times the multiplier in the indicator catalogue) and rounded only for display. England and regional figures for a
+rate are pooled: the sum of numerators over the sum of denominators of the authorities with valid data; the number
+of authorities is given. The statistical neighbours' figure is the mean of DfE's 10 nearest neighbours' values,
+missing ones left out. Rank 1 is best, judged by the indicator's polarity; quartile bands run from A (best 25%) to D.
+Indicators where neither higher nor lower is better have no rank or band (z).</p>
+<p>Trajectory status compares the actual value with this authority's own target for the quarter: met; within
+tolerance (missed by no more than the catalogue tolerance); or missed.</p>
+<p><strong>Suppression:</strong> to protect individuals, a value about another authority is not shown (c) when its
+numerator or denominator is a count between 1 and 4. This authority's own values are always shown.</p>
+<dl class="symbols"><dt>c</dt><dd>suppressed (small count about another authority)</dd><dt>x</dt><dd>not available</dd>
+<dt>z</dt><dd>not applicable</dd><dt>low</dt><dd>rounds to zero</dd></dl>
+"""
+
+
+def render(model: PackModel, version: int, issued: date, changed: list[str] | None, downloads: dict[str, str],
+           plotly_src: str = "../../assets/plotly.min.js", index_href: str = "../../index.html") -> str:
+    cat = catalogue.load()
+    q = period_label(model.period)
+    body = []
+    if version > 1:
+        what = "; ".join(changed or []) or "no figures (re-issued)"
+        body.append(f'<div class="notice" role="note"><p>Version {version}, re-issued '
+                    f"{issued.day} {issued.strftime('%B %Y')}: figures changed for: {esc(what)}.</p></div>")
+    body.append(f'<p class="caption">{esc(q)} quarterly data report</p><h1>{esc(model.name)}</h1>')
+    body.append(f'<p class="meta">LA code {esc(model.code)}, {esc(model.region)}. Version {version}, issued '
+                f"{issued.day} {issued.strftime('%B %Y')}.</p>")
+    links = " ".join(f'<li><a href="{esc(href)}">{esc(label)}</a></li>' for label, href in downloads.items())
+    body.append(f'<div class="downloads"><p>Downloads:</p><ul class="plain">{links}</ul></div>')
+    body.append('<h2 id="glance">At a glance</h2>' + at_a_glance(model))
+    body.append('<h2 id="summary">Summary</h2>' + narrative(model))
+    nav = [("glance", "At a glance"), ("summary", "Summary")]
+    for area in cat.areas:
+        inds = cat.indicators_in(area["id"])
+        if not inds:
+            continue
+        nav.append((f"area-{area['id']}", area["title"]))
+        body.append(f'<h2 id="area-{esc(area["id"])}">{esc(area["title"])}</h2>')
+        for ind in inds:
+            m = model.indicators[ind.id]
+            body.append(f'<section class="indicator" aria-labelledby="ind-{esc(ind.id)}">'
+                        f'<h3 id="ind-{esc(ind.id)}">{esc(ind.name)}</h3>')
+            body.append(_traj_chart(ind, m, model, f"c-{ind.id}-traj"))
+            body.append(_bench_chart(ind, m, model, f"c-{ind.id}-bench"))
+            body.append(_dist_chart(ind, m, model, f"c-{ind.id}-dist"))
+            body.append(_figures_table(ind, m, model))
+            body.append("</section>")
+    nav += [("quality", "Data quality"), ("about", "About these figures")]
+    body.append('<h2 id="quality">Data quality</h2>' + data_quality_html(model))
+    body.append('<h2 id="about">About these figures</h2>' + ABOUT)
+    return page(f"{model.name}: {q} quarterly data report - Local SEND Reform Plans", "".join(body), nav,
+                plotly_src, SERVICE, home_href=index_href)
+
+
+# ------------------------------------------------------------------ downloads
+FIG_COLUMNS = ["table", "indicator_id", "indicator", "unit", "period", "area_code", "area_name", "measure", "value"]
+
+
+def figure_rows(model: PackModel) -> list[list]:
+    """Every figure in the pack, tidy, as displayed (rounded; symbols for suppressed/unavailable)."""
+    cat = catalogue.load()
+    out: list[list] = []
+    for ind in cat.indicators:
+        m = model.indicators[ind.id]
+        d = ind.decimals
+        base = [ind.id, ind.name, ind.unit]
+        b = m["baseline"] or {}
+        out.append(["trajectory", *base, b.get("period") or "", model.code, model.name, "baseline",
+                    num(b.get("value"), d)])
+        for t in m["trajectory"]:
+            out.append(["trajectory", *base, t["period"], model.code, model.name, "target", num(t["target_value"], d)])
+            if t["actual_value"] is not None:
+                out.append(["trajectory", *base, t["period"], model.code, model.name, "actual",
+                            num(t["actual_value"], d)])
+            if t["status"]:
+                out.append(["trajectory", *base, t["period"], model.code, model.name, "status", t["status"]])
+        lat = m["latest"]
+        p = model.period
+        out.append(["benchmark", *base, p, model.code, model.name, "value", num(_value(m), d)])
+        for nb in m["neighbours"]:
+            out.append(["benchmark", *base, p, nb["code"], nb["name"], "statistical neighbour value",
+                        num(nb["value"], d)])
+        out.append(["benchmark", *base, p, "", "Statistical neighbours", "mean", num(lat.get("sn_mean"), d)])
+        out.append(["benchmark", *base, p, "", model.region, "pooled value", num(lat.get("region_value"), d)])
+        out.append(["benchmark", *base, p, "", "England", "pooled value", num(lat.get("england_value"), d)])
+        out.append(["benchmark", *base, p, model.code, model.name, "rank",
+                    f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE])
+        out.append(["benchmark", *base, p, model.code, model.name, "quartile band", lat.get("quartile_band") or
+                    NOT_APPLICABLE])
+        for x in m["distribution"]:
+            out.append(["distribution", *base, p, x["code"], x["name"], "value", num(x["value"], d)])
+        if m["n_suppressed"]:
+            out.append(["distribution", *base, p, "", "Other authorities", "suppressed (c)", str(m["n_suppressed"])])
+    return out

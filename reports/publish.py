@@ -1,0 +1,271 @@
+"""Publish a quarter: LA packs (HTML, PDF, CSV, XLSX), the national overview and the index page.
+
+Layout under ``out_dir``::
+
+    assets/plotly.min.js                     plotly.js, once, referenced relatively (packs open offline)
+    index.html                               every period's overview and packs
+    <period>/overview.html                   national overview for DfE analysts
+    <period>/manifest.json                   per pack: version, issue date, figures hash, per-indicator hashes
+    <period>/la/<code>-<slug>.html|.pdf      the pack
+    <period>/la/<code>-<slug>-figures.csv|.xlsx   the pack's figures
+
+A pack is re-issued only when its figures change (the hash of everything it shows); an unchanged
+pack is skipped.  A re-issued pack carries "Version n, re-issued <date>: figures changed for: ...".
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import plotly
+
+from contracts import catalogue
+
+from . import overview as overview_mod
+from .common import esc, page, period_key, period_label
+from .data import PeriodData, load_period
+from .pack import DATA_QUALITY, FIG_COLUMNS, SERVICE, build_model, figure_rows, render
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PublishResult:
+    written: list[Path] = field(default_factory=list)      # pack HTML files written (new or re-issued)
+    skipped: list[Path] = field(default_factory=list)      # pack HTML files whose figures had not changed
+    overview: Path | None = None
+    index: Path | None = None
+    total_bytes: int = 0                                   # everything under out_dir after publishing
+    pdfs: list[Path] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)  # la_code -> version now published
+    seconds: float = 0.0
+
+
+def plotly_js_path() -> Path:
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def copy_plotly(out_dir: Path) -> Path:
+    dst = out_dir / "assets" / "plotly.min.js"
+    src = plotly_js_path()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+        shutil.copyfile(src, dst)
+    return dst
+
+
+def _atomic_write(path: Path, text: str | bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(text, bytes):
+        tmp.write_bytes(text)
+    else:
+        tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_csv(path: Path, rows: list[list]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(FIG_COLUMNS)
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def write_xlsx(path: Path, rows: list[list], title: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    about = wb.create_sheet("About")
+    about.append([title])
+    about.append(["Every figure shown in the pack, rounded as displayed. Symbols: c suppressed, x not available, "
+                  "z not applicable, low rounds to zero."])
+    about.append(["A value about another authority is suppressed (c) when its numerator or denominator is 1 to 4."])
+    ws = wb.create_sheet("Figures")
+    header = []
+    for h in FIG_COLUMNS:
+        c = WriteOnlyCell(ws, value=h)
+        c.font = Font(bold=True)
+        header.append(c)
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    os.replace(tmp, path)
+
+
+def _load_manifest(path: Path) -> dict:
+    if path.exists():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            log.warning("manifest %s unreadable; packs will be re-issued", path)
+    return {"packs": {}}
+
+
+def _pdf_enabled(pdf: bool) -> bool:
+    return pdf and os.environ.get("LSRP_PACK_PDF", "1") != "0"
+
+
+def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str] | None = None,
+            pdf: bool = True, issued: date | None = None) -> PublishResult:
+    """Write packs for every LA that returned data for ``period`` (or just ``la_codes``), the overview and
+    the index.  Unchanged packs are skipped; changed ones are re-issued with a version note."""
+    t0 = time.perf_counter()
+    issued = issued or date.today()
+    out_dir = Path(out_dir)
+    data = load_period(Path(warehouse_path), period)
+    cat = catalogue.load()
+    period_dir = out_dir / period
+    la_dir = period_dir / "la"
+    la_dir.mkdir(parents=True, exist_ok=True)
+    copy_plotly(out_dir)
+    manifest_path = period_dir / "manifest.json"
+    manifest = _load_manifest(manifest_path)
+    manifest["period"] = period
+    packs = manifest.setdefault("packs", {})
+    result = PublishResult()
+    names = {i.id: i.short for i in cat.indicators}
+    names[DATA_QUALITY] = "data quality section"
+
+    codes = data.returned()
+    if la_codes is not None:
+        wanted = set(la_codes)
+        codes = [c for c in codes if c in wanted]
+    for code in codes:
+        model = build_model(data, code)
+        stem = model.slug
+        html_path = la_dir / f"{stem}.html"
+        files = {"html": f"la/{stem}.html", "pdf": f"la/{stem}.pdf", "csv": f"la/{stem}-figures.csv",
+                 "xlsx": f"la/{stem}-figures.xlsx"}
+        digest = model.figures_sha256()
+        prev = packs.get(code)
+        if prev and prev.get("figures_sha256") == digest and all(
+                (period_dir / files[k]).exists() for k in ("html", "csv", "xlsx")):
+            result.skipped.append(html_path)
+            result.versions[code] = prev["version"]
+            continue
+        hashes = model.hashes()
+        if prev and prev.get("figures_sha256") == digest:     # files lost: rewrite the same version
+            version, changed = int(prev.get("version", 1)), prev.get("changed") or None
+        elif prev:
+            version = int(prev.get("version", 1)) + 1
+            old = prev.get("indicators", {})
+            changed = [names.get(k, k) for k in hashes if old.get(k) != hashes[k]]
+        else:
+            version, changed = 1, None
+        downloads = {"Figures as CSV": f"{stem}-figures.csv", "Figures as Excel (XLSX)": f"{stem}-figures.xlsx",
+                     "This report as PDF": f"{stem}.pdf"}
+        rows = figure_rows(model)
+        write_csv(la_dir / f"{stem}-figures.csv", rows)
+        write_xlsx(la_dir / f"{stem}-figures.xlsx", rows, f"{model.name}: {period_label(period)} figures")
+        _atomic_write(html_path, render(model, version, issued, changed, downloads))
+        stale_pdf = la_dir / f"{stem}.pdf"
+        if stale_pdf.exists():
+            stale_pdf.unlink()   # the old PDF no longer matches; write_pdfs makes a new one
+        packs[code] = {"version": version, "issued": issued.isoformat(), "la_name": model.name,
+                       "figures_sha256": digest, "indicators": hashes, "files": files,
+                       "changed": changed or []}
+        result.written.append(html_path)
+        result.versions[code] = version
+    _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+
+    result.overview = period_dir / "overview.html"
+    _atomic_write(result.overview, overview_mod.render_overview(data, issued))
+    result.index = write_index(out_dir)
+
+    if _pdf_enabled(pdf):
+        todo = result.written + [p for p in result.skipped if not p.with_suffix(".pdf").exists()]
+        result.pdfs = write_pdfs(todo)
+    result.total_bytes = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def write_index(out_dir: Path) -> Path:
+    """out_dir/index.html: every published period (newest first) with its overview and packs."""
+    periods = sorted((p.parent.name for p in out_dir.glob("*/manifest.json")), key=period_key, reverse=True)
+    body = ["<h1>Local SEND Reform Plans: quarterly data reports</h1>",
+            "<p>One report per local authority per quarter, with benchmarking against statistical neighbours, "
+            "region and England, and a national overview for DfE analysts.</p>"]
+    nav = []
+    for p in periods:
+        man = _load_manifest(out_dir / p / "manifest.json")
+        items = sorted(man.get("packs", {}).items(), key=lambda kv: kv[1].get("la_name", kv[0]))
+        nav.append((f"p-{p}", period_label(p)))
+        body.append(f'<h2 id="p-{esc(p)}">{esc(period_label(p))}</h2>')
+        body.append(f'<p><a href="{esc(p)}/overview.html">National overview, {esc(period_label(p))}</a></p>')
+        body.append(f"<h3>Local authority reports ({len(items)})</h3><ul class=\"plain\">")
+        for code, info in items:
+            v = info.get("version", 1)
+            note = f" (version {v}, re-issued {esc(info.get('issued'))})" if v > 1 else ""
+            body.append(f'<li><a href="{esc(p)}/{esc(info["files"]["html"])}">{esc(info.get("la_name", code))} '
+                        f"({esc(code)})</a>{note}</li>")
+        body.append("</ul>")
+    if not periods:
+        body.append("<p>No reports have been published yet.</p>")
+    path = out_dir / "index.html"
+    _atomic_write(path, page("Quarterly data reports - Local SEND Reform Plans", "".join(body), nav, None, SERVICE))
+    return path
+
+
+# ------------------------------------------------------------------ PDF
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync", "--no-pdf-header-footer",
+                  "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000"]
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+def _one_pdf(chromium: str, html: Path, timeout: float) -> Path | None:
+    out = html.with_suffix(".pdf")
+    tmp_out = html.with_name(html.stem + ".pdf.tmp")
+    with tempfile.TemporaryDirectory(prefix="lsrp-chromium-") as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={tmp_out}",
+               html.resolve().as_uri()]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("PDF timed out for %s", html)
+            return None
+    if proc.returncode != 0 or not tmp_out.exists() or tmp_out.stat().st_size == 0:
+        log.warning("PDF failed for %s: %s", html, proc.stderr.decode(errors="replace")[-500:])
+        tmp_out.unlink(missing_ok=True)
+        return None
+    os.replace(tmp_out, out)
+    return out
+
+
+def write_pdfs(paths: list[Path], workers: int | None = None, timeout: float = 120) -> list[Path]:
+    """Print each pack HTML to a PDF beside it with headless chromium.  Skips (with a warning) when
+    chromium is absent; returns the PDFs written."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        return []
+    chromium = find_chromium()
+    if chromium is None:
+        log.warning("chromium not found on PATH: %d PDF(s) not written", len(paths))
+        return []
+    workers = workers or max(1, min(4, (os.cpu_count() or 2) // 2))
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        done = list(ex.map(lambda p: _one_pdf(chromium, p, timeout), paths))
+    return [p for p in done if p is not None]
