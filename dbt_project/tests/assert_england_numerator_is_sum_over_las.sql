@@ -1,0 +1,20 @@
+-- The pooled England rate must be the sum of LA numerators over the sum of LA denominators
+-- (LAs with a value), never a mean of rates.  Returns the indicator-periods that disagree.
+with pooled as (
+    select
+        b.indicator_id,
+        b.period,
+        sum(b.numerator) filter (where b.la_value is not null) as sum_num,
+        sum(b.denominator) filter (where b.la_value is not null) as sum_den,
+        count(*) filter (where b.la_value is not null) as n_las,
+        any_value(b.england_value) as england_value,
+        any_value(b.england_n_las) as england_n_las,
+        any_value(i.multiplier) as multiplier
+    from {{ ref('benchmark') }} as b
+    join {{ ref('stg_catalogue_indicators') }} as i using (indicator_id)
+    group by all
+)
+select *
+from pooled
+where england_n_las <> n_las
+   or abs(england_value - sum_num / sum_den * multiplier) > 1e-9 * greatest(1, abs(england_value))
