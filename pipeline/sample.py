@@ -177,7 +177,7 @@ def _build_year(la: dict, p: LAProfile, seed: int, cat: Catalogue) -> LAYear:
     # England: about 3.1% of 0-25 year olds hold an EHCP; prevalence varies by area
     pop = round(case0 / (0.031 * _ln(rng, 0.17)), -1)
     put("population_0_25", [pop] * 4)
-    pupils = round(pop * 0.46 * _ln(rng, 0.05))
+    pupils = round(pop * 0.39 * _ln(rng, 0.05))
     put("pupils_on_roll", [pupils] * 4)
     y.pupils_on_roll = pupils
 
