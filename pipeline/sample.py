@@ -699,8 +699,15 @@ def build_years(seed: int, la_codes: list[str] | None = None) -> list[LAYear]:
 
 
 def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
-             la_codes: list[str] | None = None, bomb_bytes: int = DEFAULT_BOMB_BYTES) -> str:
-    """Write sample returns, DfE-held CSVs, unreadable uploads and MANIFEST.json; return a summary."""
+             la_codes: list[str] | None = None, bomb_bytes: int = DEFAULT_BOMB_BYTES,
+             earlier_term: bool | None = None) -> str:
+    """Write sample returns, DfE-held CSVs, unreadable uploads and MANIFEST.json; return a summary.
+
+    The returns cover ``la_codes`` (default all 153); the DfE-held CSVs always cover all 153 LAs
+    (DfE holds them for everyone, and England/regional rows need them), for the terms feeding the
+    generated quarters plus, by default for a full run only, the term before (``earlier_term``).
+    ``bomb_bytes`` sizes the zip bomb in ``broken/`` (default just over 200 MB inflated).
+    """
     cat = load()
     out_dir = Path(out_dir)
     quarters = quarters_up_to(quarter, cat)
@@ -713,7 +720,7 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
     # broken returns in the latest quarter (from Q2 on): 5 LAs in a full run, fewer in a small one
     broken: dict[str, tuple[str, ...]] = {}
     if len(quarters) >= 2:
-        n = min(len(BROKEN_KINDS), max(1, len(years) // 4)) if len(years) < 20 else len(BROKEN_KINDS)
+        n = min(len(BROKEN_KINDS), max(1, len(years) // 3)) if len(years) < 20 else len(BROKEN_KINDS)
         rng = _rng(seed, "broken-returns", quarters[-1])
         chosen = rng.sample(range(len(years)), n)
         for idx, kinds in zip(chosen, BROKEN_KINDS):
@@ -752,11 +759,14 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
                 "weak_target": y.weak_target,
             })
 
-    terms = [dfe_term_for(p, cat) for p in quarters]
-    terms = [_previous_term(*terms[0])] + terms
-    manifest["dfe_held"] = write_dfe_held(out_dir / "dfe_held", years, seed, terms)
+    q_terms = [dfe_term_for(p, cat) for p in quarters]
+    if earlier_term is None:
+        earlier_term = not la_codes
+    terms = ([_previous_term(*q_terms[0])] if earlier_term else []) + q_terms
+    dfe_years = years if len(years) == len(all_las) else build_years(seed, None)
+    manifest["dfe_held"] = write_dfe_held(out_dir / "dfe_held", dfe_years, seed, terms)
     manifest["dfe_held_terms"] = {p: {"time_period": tp, "time_identifier": t}
-                                  for p, (tp, t) in zip(quarters, terms[1:])}
+                                  for p, (tp, t) in zip(quarters, q_terms)}
     manifest["broken_uploads"] = write_broken_uploads(out_dir / "broken", years, seed, bomb_bytes)
     (out_dir / "MANIFEST.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")
 

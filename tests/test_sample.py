@@ -327,3 +327,15 @@ def test_published_returns_pool_to_published_rates(published):
             n, d = sums[(item, region)]
             tol = 0.05 + 1e-9 if region not in regions_with_gaps[item] else 1.0
             assert 100 * n / d == pytest.approx(num(row[col]), abs=tol), (item, region)
+
+
+def test_committed_sample_is_complete_and_small():
+    root = Path(__file__).resolve().parent.parent / "sample_returns"
+    manifest = json.loads((root / "MANIFEST.json").read_text())
+    paths = [r["path"] for r in manifest["returns"]] + [d["path"] for d in manifest["dfe_held"]] \
+        + [u["path"] for u in manifest["broken_uploads"]]
+    assert all((root / p).exists() for p in paths)
+    assert (root / "README.md").exists()
+    assert sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) < 3_000_000
+    assert {r["period"] for r in manifest["returns"]} == {"2026-27-Q1", "2026-27-Q2"}
+    assert any(r["broken"] for r in manifest["returns"]) and any(r["revisions"] for r in manifest["returns"])
