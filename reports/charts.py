@@ -17,21 +17,21 @@ def _hover(ind: Indicator) -> str:
     return "%{y:." + str(ind.decimals) + "f} " + ind.unit
 
 
-def trajectory_fig(ind: Indicator, rows: list[dict], period: str) -> dict:
+def trajectory_fig(ind: Indicator, rows: list[dict], period: str, baseline: dict | None = None) -> dict:
     """Baseline, quarterly target trajectory, actuals to date and 3-year targets."""
     d = ind.decimals
+    baseline = baseline or {}
     quarters = [x for x in rows if x["period_type"] == "quarter"]
     years = [x for x in rows if x["period_type"] != "quarter"]
-    base_label = f"Baseline {rows[0]['baseline_period']}" if rows and rows[0].get("baseline_period") else "Baseline"
-    cats = [base_label] + [period_label(x["period"]).replace(" (year end)", "") for x in quarters] + \
-           [f"Year end {x['period']}" for x in years]
-    qx = [period_label(x["period"]) for x in quarters]
-    yx = [f"Year end {x['period']}" for x in years]
+    base_label = f"Baseline<br>{baseline['period']}" if baseline.get("period") else "Baseline"
+    qx = [period_label(x["period"]).replace(" ", "<br>") for x in quarters]
+    yx = [f"Year end<br>{x['period']}" for x in years]
+    cats = [base_label] + qx + yx
     hov = _hover(ind) + "<extra>%{fullData.name}</extra>"
     data = []
-    if rows and rows[0].get("baseline_value") is not None:
+    if baseline.get("value") is not None:
         data.append({"type": "scatter", "mode": "markers", "name": "Baseline", "x": [base_label],
-                     "y": [r(rows[0]["baseline_value"], d)], "hovertemplate": hov,
+                     "y": [r(baseline["value"], d)], "hovertemplate": hov,
                      "marker": {"symbol": "diamond", "size": 13, "color": PALETTE[1], "line": {"color": TEXT, "width": 1}}})
     data.append({"type": "scatter", "mode": "lines+markers", "name": "Quarterly target", "x": qx,
                  "y": [r(x["target_value"], d) for x in quarters], "hovertemplate": hov,
@@ -43,14 +43,15 @@ def trajectory_fig(ind: Indicator, rows: list[dict], period: str) -> dict:
                      "line": {"color": PALETTE[2], "dash": "dot", "width": 2},
                      "marker": {"symbol": "triangle-up-open", "size": 10, "color": PALETTE[2], "line": {"width": 2}}})
     act = [x for x in quarters if x["period"] <= period and x.get("actual_value") is not None]
-    data.append({"type": "scatter", "mode": "lines+markers+text", "name": "Actual", "x": [period_label(x["period"]) for x in act],
+    data.append({"type": "scatter", "mode": "lines+markers+text", "name": "Actual",
+                 "x": [period_label(x["period"]).replace(" ", "<br>") for x in act],
                  "y": [r(x["actual_value"], d) for x in act], "hovertemplate": hov,
                  "text": [f"{round(x['actual_value'], d):,.{d}f}" for x in act], "textposition": "top center",
                  "textfont": {"color": TEXT},
                  "line": {"color": FOCUS, "width": 3}, "marker": {"symbol": "square", "size": 10, "color": FOCUS}})
     return {"data": data, "layout": base_layout(
-        340, showlegend=True, legend={"orientation": "h", "y": -0.22, "x": 0, "font": {"color": TEXT}},
-        margin={"b": 80}, xaxis={"type": "category", "categoryorder": "array", "categoryarray": cats},
+        360, showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"},
+        margin={"b": 90}, xaxis={"type": "category", "categoryorder": "array", "categoryarray": cats, "tickangle": 0},
         yaxis={"title": {"text": ind.unit}, "rangemode": "tozero" if ind.unit != "GBP m" else "normal"})}
 
 
@@ -87,11 +88,15 @@ def distribution_fig(ind: Indicator, values: list[float], focus_index: int | Non
     """Sorted bars for every LA with a (non-suppressed) value, the pack's LA highlighted and labelled."""
     d = ind.decimals
     n = len(values)
-    colours = [GREY] * n
+    ys = [r(v, d) for v in values]
     if focus_index is not None:
-        colours[focus_index] = FOCUS
-    data = [{"type": "bar", "x": list(range(1, n + 1)), "y": [r(v, d) for v in values],
-             "marker": {"color": colours, "line": {"width": 0}}, "hovertemplate": _hover(ind) + "<extra></extra>"}]
+        ys[focus_index] = None
+    # two traces (others grey, this LA in focus colour) on one x axis: no per-bar colour array
+    data = [{"type": "bar", "x0": 1, "dx": 1, "y": ys, "name": "Other authorities",
+             "marker": {"color": GREY, "line": {"width": 0}}, "hovertemplate": _hover(ind) + "<extra></extra>"}]
+    if focus_index is not None:
+        data.append({"type": "bar", "x": [focus_index + 1], "y": [r(values[focus_index], d)], "name": focus_label,
+                     "marker": {"color": FOCUS}, "hovertemplate": _hover(ind) + "<extra></extra>"})
     ann, shapes = [], []
     if focus_index is not None:
         ann.append({"x": focus_index + 1, "y": r(values[focus_index], d), "text": focus_label, "showarrow": True,
@@ -104,7 +109,7 @@ def distribution_fig(ind: Indicator, values: list[float], focus_index: int | Non
                     "text": f"England: {round(england, d):,.{d}f}", "showarrow": False,
                     "font": {"color": TEXT, "size": 12}, "bgcolor": "#ffffff"})
     return {"data": data, "layout": base_layout(
-        300, bargap=0.1, annotations=ann, shapes=shapes, margin={"t": 50},
+        300, bargap=0.1, barmode="overlay", annotations=ann, shapes=shapes, margin={"t": 50},
         xaxis={"showticklabels": False, "title": {"text": axis_title}, "showgrid": False},
         yaxis={"title": {"text": ind.unit}})}
 

@@ -178,6 +178,9 @@ def static_text(name: str) -> str:
     return resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
 
 
+NAV_HERE = "<!--nav-->"   # where page() puts the contents list (after the h1)
+
+
 def page(title: str, body: str, nav: list[tuple[str, str]] | None, plotly_src: str | None, service: str,
          home_href: str | None = None) -> str:
     """The GOV.UK-like shell: lang, title, skip link, header/nav/main/footer landmarks."""
@@ -188,14 +191,16 @@ def page(title: str, body: str, nav: list[tuple[str, str]] | None, plotly_src: s
     home = f'<a href="{esc(home_href)}">{esc(service)}</a>' if home_href else esc(service)
     scripts = ""
     if plotly_src:
-        scripts = f'<script src="{esc(plotly_src)}" charset="utf-8"></script><script>{static_text("render.js")}</script>'
+        scripts = (f'<script src="{esc(plotly_src)}" charset="utf-8"></script>'
+                   f'<script type="application/json" id="chart-base">{_json(BASE_LAYOUT)}</script>'
+                   f'<script>{static_text("render.js")}</script>')
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{static_text('reports.css')}</style></head><body>"
         '<a class="skip-link" href="#main">Skip to main content</a>'
         f'<header class="site"><div class="container"><p>{home}</p></div></header>'
-        f'<div class="container">{nav_html}<main id="main" tabindex="-1">{body}</main></div>'
+        f'<div class="container"><main id="main" tabindex="-1">{body.replace(NAV_HERE, nav_html)}</main></div>'
         '<footer class="site"><div class="container"><p>Department for Education: Local SEND Reform Plans, '
         "quarterly data reports. Official statistics in development; figures are provisional.</p></div></footer>"
         f"{scripts}</body></html>\n"
@@ -203,24 +208,35 @@ def page(title: str, body: str, nav: list[tuple[str, str]] | None, plotly_src: s
 
 
 # ------------------------------------------------------------------ figure dict helpers
+BASE_LAYOUT = {
+    "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+    "font": {"family": FONT, "color": TEXT, "size": 13},
+    "paper_bgcolor": "#ffffff",
+    "plot_bgcolor": "#ffffff",
+    "showlegend": False,
+    "hoverlabel": {"bgcolor": "#ffffff", "font": {"color": TEXT}},
+    "legend": {"font": {"color": TEXT}},
+    "xaxis": {"gridcolor": "#e5e6e7", "linecolor": TEXT, "tickfont": {"color": TEXT}, "zeroline": False},
+    "yaxis": {"gridcolor": "#e5e6e7", "linecolor": TEXT, "tickfont": {"color": TEXT}, "zeroline": False},
+}
+
+
+def merge(base: dict, over: dict) -> dict:
+    """Deep merge (the same as render.js does in the browser)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def base_layout(height: int, **kw) -> dict:
-    lay = {
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-        "font": {"family": FONT, "color": TEXT, "size": 13},
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
-        "showlegend": False,
-        "hoverlabel": {"bgcolor": "#ffffff", "font": {"color": TEXT}},
-        "xaxis": {"gridcolor": "#e5e6e7", "linecolor": TEXT, "tickfont": {"color": TEXT}, "zeroline": False},
-        "yaxis": {"gridcolor": "#e5e6e7", "linecolor": TEXT, "tickfont": {"color": TEXT}, "zeroline": False},
-    }
-    for k, v in kw.items():
-        if isinstance(v, dict) and isinstance(lay.get(k), dict):
-            lay[k] = {**lay[k], **v}
-        else:
-            lay[k] = v
-    return lay
+    """A chart's own layout; the shared BASE_LAYOUT is written once per page and merged in the browser."""
+    return {"height": height, **kw}
+
+
+def full_figure(fig: dict) -> dict:
+    """The figure exactly as the browser draws it (for validation with plotly.graph_objects)."""
+    return {"data": fig["data"], "layout": merge(BASE_LAYOUT, fig["layout"])}
 
 
 def r(v, decimals: int):

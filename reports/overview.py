@@ -9,7 +9,7 @@ from datetime import date
 from contracts import catalogue
 
 from . import charts
-from .common import NOT_APPLICABLE, active_title, chart_block, esc, num, page, period_label, table, with_unit
+from .common import NAV_HERE, NOT_APPLICABLE, active_title, chart_block, esc, num, page, period_label, table, with_unit
 from .data import PeriodData
 from .pack import SERVICE
 
@@ -158,7 +158,7 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
     body = [f'<p class="caption">{esc(q)}</p><h1>National overview</h1>',
             f'<p class="meta">For DfE analysts. Produced {issued.day} {issued.strftime("%B %Y")}. Values about '
             "individual LAs are not suppressed on this page: do not share it outside DfE.</p>",
-            '<p><a href="../index.html">All reports</a></p>',
+            '<p><a href="../index.html">All reports</a></p>', NAV_HERE,
             '<h2 id="collection">Collection status</h2>', _collection(data),
             '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data)]
     nav = [("collection", "Collection status"), ("trajectory", "Off trajectory")]

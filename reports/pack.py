@@ -10,7 +10,7 @@ from contracts import catalogue
 from contracts.catalogue import Indicator
 
 from . import charts
-from .common import (NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
+from .common import (NAV_HERE, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
                      chart_block, esc, is_suppressed, num, page, period_label, prev_quarter, slug, status_tag,
                      table, with_unit)
 from .data import PeriodData
@@ -215,7 +215,7 @@ def _traj_chart(ind, m, model, cid) -> str:
                       else UNAVAILABLE, (t["status"] or "").capitalize() or NOT_APPLICABLE])
     tbl = table(f"{ind.short}: baseline, targets and actuals ({ind.unit})",
                 ["Period", "Target", "Actual", "Status"], trows, num_cols={1, 2})
-    fig = charts.trajectory_fig(ind, rows, model.period) if rows else charts.trajectory_fig(ind, [], model.period)
+    fig = charts.trajectory_fig(ind, rows, model.period, base)
     return chart_block(cid, title, alt, fig, tbl, f"Show the table for: {title}")
 
 
@@ -407,6 +407,7 @@ def render(model: PackModel, version: int, issued: date, changed: list[str] | No
     body.append(f'<p class="caption">{esc(q)} quarterly data report</p><h1>{esc(model.name)}</h1>')
     body.append(f'<p class="meta">LA code {esc(model.code)}, {esc(model.region)}. Version {version}, issued '
                 f"{issued.day} {issued.strftime('%B %Y')}.</p>")
+    body.append(NAV_HERE)
     links = " ".join(f'<li><a href="{esc(href)}">{esc(label)}</a></li>' for label, href in downloads.items())
     body.append(f'<div class="downloads"><p>Downloads:</p><ul class="plain">{links}</ul></div>')
     body.append('<h2 id="glance">At a glance</h2>' + at_a_glance(model))

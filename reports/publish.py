@@ -32,7 +32,7 @@ import plotly
 from contracts import catalogue
 
 from . import overview as overview_mod
-from .common import esc, page, period_key, period_label
+from .common import NAV_HERE, esc, page, period_key, period_label
 from .data import PeriodData, load_period
 from .pack import DATA_QUALITY, FIG_COLUMNS, SERVICE, build_model, figure_rows, render
 
@@ -200,7 +200,7 @@ def write_index(out_dir: Path) -> Path:
     periods = sorted((p.parent.name for p in out_dir.glob("*/manifest.json")), key=period_key, reverse=True)
     body = ["<h1>Local SEND Reform Plans: quarterly data reports</h1>",
             "<p>One report per local authority per quarter, with benchmarking against statistical neighbours, "
-            "region and England, and a national overview for DfE analysts.</p>"]
+            "region and England, and a national overview for DfE analysts.</p>", NAV_HERE]
     nav = []
     for p in periods:
         man = _load_manifest(out_dir / p / "manifest.json")
