@@ -134,7 +134,7 @@ _R = [
          "{period} '{label}' has been revised from {prev_value} in your last accepted return to {value}. "
          "Action required: if the revision is right, give the reason in the Notes column ({notes_cell})."),
     Rule("Q04", QUERY, "Target weaker than baseline",
-         "The {target_period} target for '{indicator}' ({value}) is {worse} the baseline ({baseline}); "
+         "The {target_period} target for '{indicator}' ({value}) is {worse} the baseline ({baseline}){also}; "
          "{polarity} is better for this indicator. "
          "Action required: check the target; if it is right, give the reason in the Notes column ({notes_cell})."),
     Rule("Q05", QUERY, "Baseline missing",
@@ -505,6 +505,7 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
                                cell=bcell if b_raw is None else L.cell(L.TARGET_BASELINE_PERIOD_COL, row),
                                value=None, resolved=bool(note), indicator=ind.name, missing=missing,
                                notes_cell=notes_cell(row, ncol)))
+        weaker: list[tuple[str, int, float]] = []
         for p in cat.target_periods:
             col = lay.target_col(p, cat)
             t_raw = ws.get(row, col)
@@ -518,9 +519,13 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
             if b is None or ind.polarity == "neutral":
                 continue
             if (ind.polarity == "low" and t > b) or (ind.polarity == "high" and t < b):
-                out.append(finding("Q04", sheet=L.RETURN, cell=L.cell(col, row), value=t, resolved=bool(note),
-                                   target_period=p, indicator=ind.name, baseline=fmt(b),
-                                   worse="above" if ind.polarity == "low" else "below",
-                                   polarity="lower" if ind.polarity == "low" else "higher",
-                                   notes_cell=notes_cell(row, ncol)))
+                weaker.append((p, col, t))
+        if weaker:  # one query per indicator, at its latest weaker target, naming the others
+            p, col, t = weaker[-1]
+            also = f" (also {', '.join(w[0] for w in weaker[:-1])})" if len(weaker) > 1 else ""
+            out.append(finding("Q04", sheet=L.RETURN, cell=L.cell(col, row), value=t, resolved=bool(note),
+                               target_period=p, indicator=ind.name, baseline=fmt(b), also=also,
+                               worse="above" if ind.polarity == "low" else "below",
+                               polarity="lower" if ind.polarity == "low" else "higher",
+                               notes_cell=notes_cell(row, ncol)))
     return out

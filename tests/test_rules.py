@@ -227,3 +227,10 @@ def test_rule_table():
         assert r["level"] in (ERROR, QUERY)
         if r["id"][0] in "EQ":
             assert "Action required:" in r["template"]
+
+
+def test_weaker_targets_one_query_per_indicator(make_return):
+    r = validate_file(make_return(targets={("neet_ehcp", "2026-27-Q2"): 17, ("neet_ehcp", "2027-28"): 18}))
+    q = [f for f in r.findings if f.rule == "Q04"]
+    assert [(f.cell, f.value) for f in q] == [(tcell("neet_ehcp", "2027-28"), 18)]
+    assert "(also 2026-27-Q2)" in q[0].message
