@@ -215,15 +215,16 @@ def _build_year(la: dict, p: LAProfile, seed: int, cat: Catalogue) -> LAYear:
     budget = case0 * rng.uniform(15.5, 24.0)
     b_q = [round(budget / 4 * f) for f in (0.98, 1.0, 1.0, 1.02)]
     over = rng.gauss(0.045, 0.05)
-    spend_q = [round(b * (1 + over + rng.gauss(0, 0.015))) for b in b_q]
+    if rng.random() < 0.1:                                   # a few LAs carry a surplus and underspend
+        opening = -budget * rng.uniform(0.02, 0.06)
+        over = rng.gauss(-0.004, 0.004)
+    else:
+        opening = budget * _clip(0.2 * _ln(rng, 0.7), 0.03, 0.9)
+    spend_q = [round(b * (1 + over + rng.gauss(0, 0.006))) for b in b_q]
     iss_share = _clip((sh_ind + sh_nms) * rng.uniform(2.4, 3.8), 0.02, 0.38)
     put("hn_budget_ytd", _cum(b_q))
     put("hn_spend_ytd", _cum(spend_q))
     put("iss_spend_ytd", _cum([round(s * iss_share * _ln(rng, 0.03)) for s in spend_q]))
-    if rng.random() < 0.1:
-        opening = -budget * rng.uniform(0.005, 0.04)       # a few LAs carry a surplus
-    else:
-        opening = budget * _clip(rng.gauss(0.22, 0.2), 0.0, 0.9)
     dsg, d = [], opening
     for b, s in zip(b_q, spend_q):
         d += s - b
