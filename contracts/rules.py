@@ -164,6 +164,8 @@ def finding(rule_id: str, *, sheet: str | None = None, cell: str | None = None, 
             resolved: bool = False, **fields) -> Finding:
     """A Finding for a rule, its message filled from the rule's template."""
     rule = RULES[rule_id]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # so JSON shows "-4", not "-4.0"
     fields.setdefault("value", fmt(value))
     fields.setdefault("cell", cell)
     fields.setdefault("sheet", sheet)

@@ -145,3 +145,9 @@ def test_validate_bytes_matches_validate_file(good_return, bad_return):
         assert (a.status, a.sha256, [f.to_dict() for f in a.findings]) == \
             (b.status, b.sha256, [f.to_dict() for f in b.findings])
     assert [f.rule for f in validate_bytes(b"", "x.csv").errors] == ["E01"]
+
+
+def test_json_values_as_typed(bad_return, capsys):
+    cli([str(bad_return)], "json")
+    found = {f["rule"]: f["value"] for f in json.loads(capsys.readouterr().out)["files"][0]["findings"]}
+    assert found["E20"] == "-4" and found["E19"] == "12 (est)"
