@@ -316,11 +316,12 @@ def test_collection_status(marts):
     assert pick(s["313", QUARTER]) == (True, True, "accepted", 2, 1, "313q2")
     assert pick(s["308", QUARTER]) == (True, False, "rejected", 1, 0, "308q2")
     assert s["308", QUARTER]["n_errors"] == 1
-    assert pick(s["821", "2026-27-Q1"]) == (False, False, "not received", 0, 0, None)
+    assert pick(s["821", "2026-27-Q1"]) == (False, False, "not_received", 0, 0, None)
+    assert (s["821", "2026-27-Q1"]["n_errors"], s["821", "2026-27-Q1"]["latest_submission_at"]) == (0, None)
     assert pick(s["821", QUARTER]) == (True, True, "accepted_with_queries", 1, 0, "821q2")
     assert (s["821", QUARTER]["n_queries"], s["821", QUARTER]["n_unresolved_queries"]) == (2, 1)
     assert s["821", QUARTER]["latest_submission_at"] == datetime(2026, 10, 16, 9)
-    assert pick(s["201", QUARTER]) == (False, False, "not received", 0, 0, None)
+    assert pick(s["201", QUARTER]) == (False, False, "not_received", 0, 0, None)
     assert sum(r["received"] for r in rows) == 7  # 301 x2, 313 x2, 308 x2, 821 Q2
 
 

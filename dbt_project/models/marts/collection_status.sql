@@ -1,7 +1,7 @@
 -- Every one of the 153 LAs for every quarter of the collection up to the quarter being built,
 -- whether or not it sent a return.  Status, counts and ids are those of the LA's latest upload
 -- for the period; `accepted` is true if any upload for the period was accepted.
--- An LA that sent nothing has status 'not received' and NULL counts.
+-- An LA that sent nothing has status 'not_received' and zero counts.
 with subs as (
     select *
     from {{ ref('stg_submissions') }}
@@ -48,10 +48,10 @@ select
     cast(p.period as varchar) as period,
     coalesce(a.n_submissions, 0) > 0 as received,
     coalesce(a.accepted, false) as accepted,
-    cast(coalesce(s.status, 'not received') as varchar) as status,
-    cast(s.n_errors as integer) as n_errors,
-    cast(s.n_queries as integer) as n_queries,
-    cast(s.n_unresolved_queries as integer) as n_unresolved_queries,
+    cast(coalesce(s.status, 'not_received') as varchar) as status,
+    cast(coalesce(s.n_errors, 0) as integer) as n_errors,
+    cast(coalesce(s.n_queries, 0) as integer) as n_queries,
+    cast(coalesce(s.n_unresolved_queries, 0) as integer) as n_unresolved_queries,
     cast(coalesce(a.n_submissions, 0) as integer) as n_submissions,
     cast(greatest(coalesce(a.n_submissions, 0) - 1, 0) as integer) as n_resubmissions,
     cast(s.received_at as timestamp) as latest_submission_at,
