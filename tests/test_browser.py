@@ -1,0 +1,89 @@
+"""Open a pack and the overview in Debian chromium (playwright): charts render, no console errors, axe-core
+finds no serious or critical WCAG violations.  Screenshots go to the tmp dir (and LSRP_SCREENSHOT_DIR if set)."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_marts import build_marts  # noqa: E402
+
+from reports import publish  # noqa: E402
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not on PATH")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+PERIOD = "2026-27-Q2"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    wh = build_marts(root / "wh.duckdb")
+    out = root / "out"
+    publish(wh, out, PERIOD, pdf=False, issued=date(2026, 11, 2))
+    return root, out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _pages(out: Path) -> list[tuple[str, Path]]:
+    (pack,) = (out / PERIOD / "la").glob("301-*.html")
+    return [("pack-301", pack), ("overview", out / PERIOD / "overview.html"), ("index", out / "index.html")]
+
+
+@pytest.mark.parametrize("which", ["pack-301", "overview", "index"])
+def test_page_renders_and_passes_axe(site, browser, which):
+    from axe_playwright_python.sync_playwright import Axe
+
+    root, out = site
+    path = dict(_pages(out))[which]
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    n_containers = page.locator("div.chart").count()
+    if which != "index":
+        assert n_containers > 0
+        page.wait_for_function(
+            "n => document.querySelectorAll('.js-plotly-plot svg.main-svg').length > 0 && "
+            "Array.from(document.querySelectorAll('div.chart')).filter(d => d.classList.contains('js-plotly-plot') "
+            "&& d.querySelector('svg')).length === n", arg=n_containers, timeout=30_000)
+    rendered = page.evaluate(
+        "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(d => d.querySelector('svg')).length")
+    assert rendered == n_containers
+    assert errors == []
+
+    # keyboard: the skip link is the first stop, charts are reachable
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+
+    shot = root / f"{which}.png"
+    page.screenshot(path=str(shot), full_page=False)
+    if os.environ.get("LSRP_SCREENSHOT_DIR"):
+        d = Path(os.environ["LSRP_SCREENSHOT_DIR"])
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, d / shot.name)
+    assert shot.stat().st_size > 10_000
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not bad, results.generate_report()
+    page.close()
