@@ -1,5 +1,4 @@
 """The dbt project handle.  dagster-dbt needs a manifest before import, so build it if missing."""
-from __future__ import annotations
 
 import os
 import shutil

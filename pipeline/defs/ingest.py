@@ -4,7 +4,6 @@ Each step is an asset so the UI shows what arrived, what failed and why.  Valida
 asset checks on ``validated_returns``: ``return_accepted`` (errors reject the return; queries warn)
 and the blocking pandera ``parsed_tables_contract``.
 """
-from __future__ import annotations
 
 import dagster as dg
 
@@ -78,29 +77,31 @@ def validated_returns(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         severity=dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN,
         metadata={"status": status, "findings": dg.MetadataValue.md(_findings_md(latest) if latest else "")})
     problems = [msg for _, r in results if r.content is not None and r.status != REJECTED
-                for msg in schemas.contract_problems(r.content)]
+                for msg in (f"{f.rule} {f.cell or ''}: {f.message}" for f in schemas.validate_parsed(r.content))]
     yield dg.AssetCheckResult(check_name="parsed_tables_contract", passed=not problems,
                               metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "None")})
 
 
-@dg.asset(partitions_def=return_partitions, group_name=GROUP, kinds={"duckdb"},
-          description="The LA's submissions, findings, figures, baselines and targets in the raw "
-                      "warehouse tables (idempotent: delete then insert per submission).")
-def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, validated_returns) -> None:
+RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings")
+
+
+@dg.multi_asset(
+    partitions_def=return_partitions, group_name="raw", can_subset=False,
+    specs=[dg.AssetSpec(["raw", t], deps=["validated_returns"], kinds={"duckdb"},
+                        description=f"raw.{t}: loaded per submission (delete then insert).")
+           for t in RETURN_TABLES])
+def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, validated_returns):
+    """The LA's submissions, findings, figures, baselines and targets in the raw warehouse tables."""
     la, period = split_key(context)
     with warehouse.connect() as con:
         for upload, result in validated_returns:
             ingest.record(con, upload, result, la, period)
-        rows = con.execute(
-            "select status, count(*) from raw.submissions where la_code = ? and period = ? group by 1",
-            [la, period]).fetchall()
-        values = con.execute(
-            "select count(*) from raw.return_values v join raw.submissions s using (submission_id) "
-            "where s.la_code = ? and s.period = ?", [la, period]).fetchone()[0]
-    context.add_output_metadata({
-        "submissions_by_status": dg.MetadataValue.json(dict(rows)),
-        "dagster/row_count": values,
-    })
+        counts = {t: con.execute(
+            f"select count(*) from raw.{t} where submission_id in "
+            "(select submission_id from raw.submissions where la_code = ? and period = ?)",
+            [la, period]).fetchone()[0] for t in RETURN_TABLES}
+    for t in RETURN_TABLES:
+        yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
 
 
 @dg.asset(group_name=GROUP, kinds={"xlsx"},

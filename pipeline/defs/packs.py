@@ -1,5 +1,4 @@
 """Publication: benchmark packs per LA, the national overview and the index."""
-from __future__ import annotations
 
 import dagster as dg
 

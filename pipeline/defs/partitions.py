@@ -1,5 +1,4 @@
 """Partitions: one per LA and quarter, so an LA's resubmission reprocesses only that LA."""
-from __future__ import annotations
 
 import csv
 

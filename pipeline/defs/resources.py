@@ -1,5 +1,4 @@
 """Resources: the DuckDB warehouse and the dbt CLI."""
-from __future__ import annotations
 
 from contextlib import contextmanager
 

@@ -1,5 +1,4 @@
 """Schedules driven by the collection calendar (config/collection_calendar.yaml)."""
-from __future__ import annotations
 
 import dagster as dg
 

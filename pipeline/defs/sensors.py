@@ -5,7 +5,6 @@
 - a file is only read once it has been unchanged for ``settle_seconds`` (a copy in progress keeps
   touching its modification time), and partial/lock files are ignored.
 """
-from __future__ import annotations
 
 import time
 

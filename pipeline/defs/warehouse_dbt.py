@@ -3,7 +3,6 @@
 The translator maps each dbt source (raw.*) to the Python asset that writes it, so the graph runs
 inbox -> archive -> validate -> raw tables -> staging -> intermediate -> marts -> packs.
 """
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping
@@ -16,29 +15,16 @@ from pipeline import paths
 from pipeline.dbt_args import build_args
 from pipeline.defs.dbt_project import dbt_project
 
-# raw table -> the asset that writes it
-SOURCE_ASSETS = {
-    "submissions": "return_tables", "return_values": "return_tables", "return_baselines": "return_tables",
-    "return_targets": "return_tables", "findings": "return_tables",
-    "ees_attendance": "dfe_held_data", "ees_exclusions": "dfe_held_data",
-}
-
-
 class LsrpTranslator(DagsterDbtTranslator):
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            name = dbt_resource_props["name"]
-            if name.startswith("catalogue_"):
-                return dg.AssetKey("indicator_catalogue")
-            return dg.AssetKey(SOURCE_ASSETS.get(name, name))
-        return super().get_asset_key(dbt_resource_props)
+    """dbt sources keep their default keys (raw/<table>), which are exactly the keys of the Python
+    assets that write them, so the graph links up; models are grouped by layer."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
         fqn = dbt_resource_props.get("fqn", [])
-        layer = fqn[1] if len(fqn) > 2 else None
-        return {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate",
-                "marts": "marts"}.get(layer, "reference" if dbt_resource_props["resource_type"] == "seed"
-                                      else "warehouse_staging")
+        layer = fqn[1] if len(fqn) > 2 else "staging"
+        return {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate"}.get(layer, layer)
 
 
 class DbtRunConfig(dg.Config):
