@@ -86,12 +86,12 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             else:
                 val = row["la_value"]
             nbs.append({"code": nb, "name": name, "value": val})
-        dist, n_supp = [], 0
+        dist, supp = [], []
         for c, row in others.items():
             if row.get("la_value") is None:
                 continue
             if c != code and is_suppressed(row.get("numerator"), row.get("denominator")):
-                n_supp += 1
+                supp.append(c)
                 continue
             dist.append({"code": c, "name": row["la_name"], "value": row["la_value"]})
         dist.sort(key=lambda x: (x["value"], x["code"]), reverse=(ind.polarity == "high"))
@@ -106,7 +106,8 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                                                  "sn_n", "rank", "n_ranked", "quartile_band")},
             "neighbours": nbs,
             "distribution": dist,
-            "n_suppressed": n_supp,
+            "n_suppressed": len(supp),
+            "suppressed": sorted(supp),
         }
     st = data.status.get(code, {})
     dq = {
@@ -304,7 +305,7 @@ def _dist_chart(ind, m, model, cid) -> str:
             [f"{model.name}", num(la_val, d)],
             ["Rank (1 = best)", f"{rank} of {n_ranked}" if rank else NOT_APPLICABLE],
             ["Quartile band (A = best)", band or NOT_APPLICABLE]]
-    tbl = table(f"{ind.short}: spread across local authorities ({ind.unit}); every value is in the CSV download",
+    tbl = table(f"{ind.short}: spread across local authorities ({ind.unit}); every LA's value is in the downloads",
                 ["Measure", "Value"], rows, num_cols={1})
     return chart_block(cid, title, alt, fig, tbl, f"Show the table for: {title}")
 
@@ -470,8 +471,24 @@ def figure_rows(model: PackModel) -> list[list]:
                     f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE])
         out.append(["benchmark", *base, p, model.code, model.name, "quartile band", lat.get("quartile_band") or
                     NOT_APPLICABLE])
-        for x in m["distribution"]:
-            out.append(["distribution", *base, p, x["code"], x["name"], "value", num(x["value"], d)])
-        if m["n_suppressed"]:
-            out.append(["distribution", *base, p, "", "Other authorities", "suppressed (c)", str(m["n_suppressed"])])
     return out
+
+
+def all_las_table(model: PackModel, las: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """Where the LA sits among all LAs: one row per LA, one column per indicator, as displayed
+    (other LAs' small counts shown as c, missing values as x)."""
+    cat = catalogue.load()
+    header = ["la_code", "la_name", "region_name"] + [f"{i.short} ({i.unit}) [{i.id}]" for i in cat.indicators]
+    vals: dict[str, dict[str, str]] = {}
+    for ind in cat.indicators:
+        m = model.indicators[ind.id]
+        for x in m["distribution"]:
+            vals.setdefault(x["code"], {})[ind.id] = num(x["value"], ind.decimals)
+        for c in m["suppressed"]:
+            vals.setdefault(c, {})[ind.id] = SUPPRESSED
+    rows = []
+    for code in sorted(vals):
+        la = las.get(code, {})
+        rows.append([code, la.get("la_name", ""), la.get("region_name", "")] +
+                    [vals[code].get(i.id, UNAVAILABLE) for i in cat.indicators])
+    return header, rows

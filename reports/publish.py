@@ -34,7 +34,7 @@ from contracts import catalogue
 from . import overview as overview_mod
 from .common import NAV_HERE, esc, page, period_key, period_label
 from .data import PeriodData, load_period
-from .pack import DATA_QUALITY, FIG_COLUMNS, SERVICE, build_model, figure_rows, render
+from .pack import DATA_QUALITY, FIG_COLUMNS, SERVICE, all_las_table, build_model, figure_rows, render
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +73,16 @@ def _atomic_write(path: Path, text: str | bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_csv(path: Path, rows: list[list]) -> None:
+def write_csv(path: Path, rows: list[list], header: list[str] = FIG_COLUMNS) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(FIG_COLUMNS)
+        w.writerow(header)
         w.writerows(rows)
     os.replace(tmp, path)
 
 
-def write_xlsx(path: Path, rows: list[list], title: str) -> None:
+def write_xlsx(path: Path, rows: list[list], title: str, all_las: tuple[list[str], list[list]] | None = None) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -93,15 +93,19 @@ def write_xlsx(path: Path, rows: list[list], title: str) -> None:
     about.append(["Every figure shown in the pack, rounded as displayed. Symbols: c suppressed, x not available, "
                   "z not applicable, low rounds to zero."])
     about.append(["A value about another authority is suppressed (c) when its numerator or denominator is 1 to 4."])
-    ws = wb.create_sheet("Figures")
-    header = []
-    for h in FIG_COLUMNS:
-        c = WriteOnlyCell(ws, value=h)
-        c.font = Font(bold=True)
-        header.append(c)
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
+    sheets = [("Figures", FIG_COLUMNS, rows)]
+    if all_las:
+        sheets.append(("All LAs", all_las[0], all_las[1]))
+    for name, head, body in sheets:
+        ws = wb.create_sheet(name)
+        cells = []
+        for h in head:
+            c = WriteOnlyCell(ws, value=h)
+            c.font = Font(bold=True)
+            cells.append(c)
+        ws.append(cells)
+        for row in body:
+            ws.append(row)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
     os.replace(tmp, path)
@@ -150,11 +154,11 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         stem = model.slug
         html_path = la_dir / f"{stem}.html"
         files = {"html": f"la/{stem}.html", "pdf": f"la/{stem}.pdf", "csv": f"la/{stem}-figures.csv",
-                 "xlsx": f"la/{stem}-figures.xlsx"}
+                 "csv_all_las": f"la/{stem}-all-las.csv", "xlsx": f"la/{stem}-figures.xlsx"}
         digest = model.figures_sha256()
         prev = packs.get(code)
         if prev and prev.get("figures_sha256") == digest and all(
-                (period_dir / files[k]).exists() for k in ("html", "csv", "xlsx")):
+                (period_dir / files[k]).exists() for k in ("html", "csv", "csv_all_las", "xlsx")):
             result.skipped.append(html_path)
             result.versions[code] = prev["version"]
             continue
@@ -167,11 +171,15 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
             changed = [names.get(k, k) for k in hashes if old.get(k) != hashes[k]]
         else:
             version, changed = 1, None
-        downloads = {"Figures as CSV": f"{stem}-figures.csv", "Figures as Excel (XLSX)": f"{stem}-figures.xlsx",
+        downloads = {"This report's figures as CSV": f"{stem}-figures.csv",
+                     "Every local authority's values as CSV": f"{stem}-all-las.csv",
+                     "All figures as Excel (XLSX)": f"{stem}-figures.xlsx",
                      "This report as PDF": f"{stem}.pdf"}
         rows = figure_rows(model)
+        wide = all_las_table(model, data.las)
         write_csv(la_dir / f"{stem}-figures.csv", rows)
-        write_xlsx(la_dir / f"{stem}-figures.xlsx", rows, f"{model.name}: {period_label(period)} figures")
+        write_csv(la_dir / f"{stem}-all-las.csv", wide[1], wide[0])
+        write_xlsx(la_dir / f"{stem}-figures.xlsx", rows, f"{model.name}: {period_label(period)} figures", wide)
         _atomic_write(html_path, render(model, version, issued, changed, downloads))
         stale_pdf = la_dir / f"{stem}.pdf"
         if stale_pdf.exists():

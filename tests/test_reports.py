@@ -157,7 +157,12 @@ def test_suppression_of_other_las_small_counts(published):
     rows = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-figures.csv"))))
     hs = [r for r in rows if r["area_code"] == "313" and r["indicator_id"] == "exc_permanent_sen"]
     assert hs and all(r["value"] == "c" for r in hs if r["table"] == "benchmark")
-    assert not [r for r in hs if r["table"] == "distribution"]      # left out of the distribution
+    wide = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-all-las.csv"))))
+    col = next(k for k in wide[0] if k.endswith("[exc_permanent_sen]"))
+    assert next(r for r in wide if r["la_code"] == "313")[col] == "c"
+    assert next(r for r in wide if r["la_code"] == "301")[col] not in ("c", "x")
+    own_wide = list(csv.DictReader(open(_pack(out, "313").with_name("313-hounslow-all-las.csv"))))
+    assert next(r for r in own_wide if r["la_code"] == "313")[col] == "0.25"
     assert is_suppressed(3, 1200) and is_suppressed(None, 4) and not is_suppressed(0, 100)
 
 
@@ -190,7 +195,7 @@ def test_downloads_contain_the_figures(published):
     _, out, _ = published
     p = _pack(out, "301")
     text = p.read_text(encoding="utf-8")
-    for suffix in ("-figures.csv", "-figures.xlsx", ".pdf"):
+    for suffix in ("-figures.csv", "-all-las.csv", "-figures.xlsx", ".pdf"):
         assert f'href="{p.stem}{suffix}"' in text
     rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))
     mine = {r["indicator_id"]: r["value"] for r in rows
@@ -202,6 +207,9 @@ def test_downloads_contain_the_figures(published):
     xrows = list(wb["Figures"].iter_rows(values_only=True))
     assert len(xrows) == len(rows) + 1
     assert ("benchmark", "ehcp_20_week") in {(r[0], r[1]) for r in xrows}
+    wide = list(csv.reader(open(p.with_name(p.stem + "-all-las.csv"), encoding="utf-8")))
+    assert len(wide) == 1 + 6 and len(wide[0]) == 3 + len(catalogue.load().indicators)   # every LA with data
+    assert list(wb["All LAs"].iter_rows(values_only=True))[0] == tuple(wide[0])
 
 
 def test_overview_and_index(published):
