@@ -16,7 +16,7 @@ sums as (
         v.quarter_period,
         t.indicator_id,
         t.role,
-        sum(v.value) as total,
+        sum(v.value order by v.item_id) as total,
         count(v.value) as n_present
     from terms as t
     join {{ ref('int_item_values') }} as v on v.item_id = t.item_id

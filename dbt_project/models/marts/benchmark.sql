@@ -7,6 +7,8 @@
 -- Rank 1 = best by polarity among LAs with a value; ties share the lowest rank.
 -- Quartile band from the rank: A if (rank - 1) / n_ranked < 0.25, B < 0.5, C < 0.75, else D,
 -- so tied LAs always share a band (ntile would split them).  Neutral: no rank, no band.
+-- Sums and means are ordered so a rebuild from the same data gives bit-identical figures
+-- (packs are re-issued only when their figures' hash changes).
 with ind as (
     select indicator_id, polarity, multiplier from {{ ref('stg_catalogue_indicators') }}
 ),
@@ -38,7 +40,7 @@ valid as (select * from base where la_value is not null),
 
 england as (
     select indicator_id, period,
-           sum(numerator) / sum(denominator) * any_value(multiplier) as england_value,
+           sum(numerator order by la_code) / sum(denominator order by la_code) * any_value(multiplier) as england_value,
            count(*) as england_n_las
     from valid
     group by all
@@ -46,7 +48,7 @@ england as (
 
 region as (
     select indicator_id, period, region_name,
-           sum(numerator) / sum(denominator) * any_value(multiplier) as region_value,
+           sum(numerator order by la_code) / sum(denominator order by la_code) * any_value(multiplier) as region_value,
            count(*) as region_n_las
     from valid
     group by all
@@ -54,7 +56,7 @@ region as (
 
 neighbours as (
     select b.la_code, b.indicator_id, b.period,
-           avg(nb.la_value) as sn_mean,
+           avg(nb.la_value order by sn.sn_rank) as sn_mean,
            count(nb.la_value) as sn_n
     from base as b
     join {{ ref('int_statistical_neighbours') }} as sn on sn.la_code = b.la_code
