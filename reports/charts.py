@@ -150,15 +150,17 @@ def status_counts_fig(labels: list[str], met: list[int], within: list[int], miss
     """Stacked horizontal bars of trajectory status by indicator; patterns as well as colours."""
     def tr(name, vals, colour, shape):
         return {"type": "bar", "orientation": "h", "name": name, "y": labels, "x": vals, "text": vals,
-                "textposition": "inside", "insidetextanchor": "middle",
+                "textposition": "inside", "insidetextanchor": "middle", "textangle": 0,
                 "textfont": {"color": "#ffffff" if colour != "#F46A25" else TEXT},
                 "marker": {"color": colour, "line": {"color": TEXT, "width": 1},
-                           "pattern": {"shape": shape, "fgcolor": "#ffffff", "size": 6, "solidity": 0.15}},
+                           "pattern": {"shape": shape, "fgcolor": "#ffffff", "bgcolor": colour, "fillmode": "replace",
+                                       "size": 8, "solidity": 0.15}},
                 "hovertemplate": "%{y}: %{x} LAs<extra>" + name + "</extra>"}
     return {"data": [tr("Met", met, "#12436D", ""), tr("Within tolerance", within, "#F46A25", "/"),
                      tr("Missed", missed, "#801650", "x")],
             "layout": base_layout(60 + 26 * len(labels), barmode="stack", showlegend=True,
-                                  legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                                  legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
+                                          "traceorder": "normal"},
                                   margin={"l": 230, "t": 40},
                                   yaxis={"autorange": "reversed", "type": "category", "automargin": True},
                                   xaxis={"title": {"text": "Number of local authorities"}})}

@@ -63,16 +63,19 @@ def _off_trajectory(data: PeriodData) -> str:
     title = active_title(f"Most targets missed: {labels[worst]} ({missed[worst]} LAs)",
                          f"{labels[worst]} had the most missed targets", "Trajectory status by indicator") \
         if worst is not None and missed[worst] else "No trajectory targets were missed"
+    top = sorted(range(len(labels)), key=lambda i: -missed[i])[:3]
     alt = ("Stacked bar chart of the number of LAs that met, were within tolerance of, or missed their own target for "
-           f"{period_label(data.period)}, for each indicator. " +
-           "; ".join(f"{lab}: {m} met, {w} within tolerance, {x} missed"
-                     for lab, m, w, x in zip(labels, met, within, missed)) + ".")
+           f"{period_label(data.period)}, for each of {len(labels)} indicators. Most missed: " +
+           "; ".join(f"{labels[i]} ({missed[i]} LAs)" for i in top) + ". The table gives every count.")
     tbl = table(f"Trajectory status by indicator, {period_label(data.period)}",
                 ["Indicator", "Met", "Within tolerance", "Missed", "LAs that missed"], rows,
                 raw_cols={0, 4}, num_cols={1, 2, 3})
+    counts = table(f"Number of LAs by trajectory status, {period_label(data.period)}",
+                   ["Indicator", "Met", "Within tolerance", "Missed"],
+                   [[lab, str(m), str(w), str(x)] for lab, m, w, x in zip(labels, met, within, missed)],
+                   num_cols={1, 2, 3})
     fig = charts.status_counts_fig(labels, met, within, missed)
-    return (chart_block("c-status", title, alt, fig, tbl.replace("<details>", "<details class='inner'>"),
-                        f"Show the table for: {title}") + tbl)
+    return chart_block("c-status", title, alt, fig, counts, f"Show the table for: {title}") + tbl
 
 
 def _indicator(data: PeriodData, ind) -> str:
