@@ -110,9 +110,9 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             "suppressed": sorted(supp),
         }
     st = data.status.get(code, {})
+    # upload counts and times are not figures: a resubmission with the same figures does not re-issue the pack
     dq = {
-        "status": st.get("status"), "n_submissions": st.get("n_submissions"),
-        "latest_submission_at": st.get("latest_submission_at"),
+        "status": st.get("status"),
         "queries": [{k: f.get(k) for k in ("rule", "sheet", "cell", "value", "message")}
                     for f in data.findings.get(code, [])],
         "revisions": [{k: v.get(k) for k in ("item_id", "quarter_period", "earlier_value", "later_value",
@@ -354,8 +354,7 @@ def data_quality_html(model: PackModel) -> str:
     cat = catalogue.load()
     dq = model.data_quality
     out = [f"<p>Return status for {esc(period_label(model.period))}: "
-           f"<strong>{esc((dq.get('status') or 'not received').replace('_', ' '))}</strong>"
-           f" ({esc(dq.get('n_submissions') or 0)} upload(s)).</p>"]
+           f"<strong>{esc((dq.get('status') or 'not received').replace('_', ' '))}</strong>.</p>"]
     if dq["queries"]:
         rows = [[f["rule"], f["sheet"] or "", f["cell"] or "", f["value"] or "", f["message"]] for f in dq["queries"]]
         out.append(table(f"Outstanding queries without a reason ({len(rows)})",

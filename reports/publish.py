@@ -163,8 +163,10 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
             result.versions[code] = prev["version"]
             continue
         hashes = model.hashes()
+        pack_issued = issued
         if prev and prev.get("figures_sha256") == digest:     # files lost: rewrite the same version
             version, changed = int(prev.get("version", 1)), prev.get("changed") or None
+            pack_issued = date.fromisoformat(prev.get("issued", issued.isoformat()))
         elif prev:
             version = int(prev.get("version", 1)) + 1
             old = prev.get("indicators", {})
@@ -180,11 +182,11 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         write_csv(la_dir / f"{stem}-figures.csv", rows)
         write_csv(la_dir / f"{stem}-all-las.csv", wide[1], wide[0])
         write_xlsx(la_dir / f"{stem}-figures.xlsx", rows, f"{model.name}: {period_label(period)} figures", wide)
-        _atomic_write(html_path, render(model, version, issued, changed, downloads))
+        _atomic_write(html_path, render(model, version, pack_issued, changed, downloads))
         stale_pdf = la_dir / f"{stem}.pdf"
         if stale_pdf.exists():
             stale_pdf.unlink()   # the old PDF no longer matches; write_pdfs makes a new one
-        packs[code] = {"version": version, "issued": issued.isoformat(), "la_name": model.name,
+        packs[code] = {"version": version, "issued": pack_issued.isoformat(), "la_name": model.name,
                        "figures_sha256": digest, "indicators": hashes, "files": files,
                        "changed": changed or []}
         result.written.append(html_path)

@@ -248,6 +248,12 @@ def test_republish_unchanged_skips_and_changed_reissues(tmp_path):
     assert man["packs"]["301"]["version"] == 2 and man["packs"]["333"]["version"] == 1
     assert "version 2" in (out / "index.html").read_text(encoding="utf-8")
 
+    # a lost file is rewritten at the same version, not re-issued
+    _pack(out, "301").unlink()
+    fourth = publish(wh, out, PERIOD, la_codes=["301"], pdf=False, issued=date(2026, 11, 23))
+    assert [p.name for p in fourth.written] == ["301-barking-and-dagenham.html"] and fourth.versions["301"] == 2
+    assert "Version 2, re-issued 16 November 2026" in _pack(out, "301").read_text(encoding="utf-8")
+
 
 def test_write_pdfs_without_chromium_warns(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(shutil, "which", lambda name: None)
