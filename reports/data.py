@@ -20,6 +20,14 @@ def _rows(con, sql: str, params=None) -> list[dict]:
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
+def _optional(con, sql: str, params=None) -> list[dict]:
+    """Findings and revisions may not exist yet in a fresh warehouse: treat a missing table as empty."""
+    try:
+        return _rows(con, sql, params)
+    except duckdb.CatalogException:
+        return []
+
+
 def load_neighbours(path: Path = NEIGHBOURS_CSV) -> dict[str, list[str]]:
     """DfE's 10 nearest statistical neighbours per LA, in rank order (the seed dbt also loads)."""
     out: dict[str, list[tuple[int, str]]] = {}
@@ -59,11 +67,11 @@ def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHB
         traj_rows = _rows(con, "select * from marts.trajectory order by la_code, indicator_id")
         bench_rows = _rows(con, "select * from marts.benchmark where period <= ? and period like '%-Q%'", [period])
         latest = {c: s.get("latest_submission_id") for c, s in status.items() if s.get("latest_submission_id")}
-        find_rows = _rows(
+        find_rows = _optional(
             con,
             "select * from raw.findings where period = ? and level = 'query' and not coalesce(resolved, false) "
             "order by la_code, rule, cell", [period])
-        rev_rows = _rows(con, "select * from marts.revisions where quarter_period <= ? "
+        rev_rows = _optional(con, "select * from marts.revisions where quarter_period <= ? "
                               "order by la_code, quarter_period, item_id", [period])
     finally:
         con.close()
