@@ -14,8 +14,15 @@ from pathlib import Path
 
 from pipeline import paths
 
+# One consolidated SQLite event log instead of Dagster's default database per run: measured 6.5x
+# faster per ingest run (1.8 s instead of 11.6 s on a loaded 2-core machine), see benchmarks/.
 DAGSTER_YAML = """telemetry:
   enabled: false
+event_log_storage:
+  module: dagster._core.storage.event_log
+  class: ConsolidatedSqliteEventLogStorage
+  config:
+    base_dir: {base}
 """
 
 
@@ -23,7 +30,7 @@ def ensure_dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or paths.home() / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+        (home / "dagster.yaml").write_text(DAGSTER_YAML.format(base=home / "history" / "events"))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -41,6 +41,15 @@ def _sha(obj) -> str:
     return hashlib.sha256(_canon(obj).encode()).hexdigest()
 
 
+OWN_LATEST = ("numerator", "denominator", "la_value")
+
+
+def own_figures(figures: dict) -> dict:
+    """The part of an indicator's figures that belongs to the pack's LA itself."""
+    return {"baseline": figures["baseline"], "trajectory": figures["trajectory"],
+            "current": figures["current"], "latest": {k: figures["latest"].get(k) for k in OWN_LATEST}}
+
+
 @dataclass
 class PackModel:
     code: str
@@ -55,7 +64,11 @@ class PackModel:
         return f"{self.code}-{slug(self.name)}"
 
     def hashes(self) -> dict[str, str]:
-        h = {k: _sha(v) for k, v in self.indicators.items()}
+        """Per-indicator hashes of the LA's OWN figures: its values, baseline, targets, statuses and
+        data quality.  Comparators (England, region, neighbours, ranks) move a little with every
+        other LA's resubmission; re-issuing 152 packs for that would bury the real corrections, so
+        those refresh at the next quarterly publication or when the LA's own figures change."""
+        h = {k: _sha(own_figures(v)) for k, v in self.indicators.items()}
         h[DATA_QUALITY] = _sha(self.data_quality)
         return h
 

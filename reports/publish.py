@@ -9,7 +9,8 @@ Layout under ``out_dir``::
     <period>/la/<code>-<slug>.html|.pdf      the pack
     <period>/la/<code>-<slug>-figures.csv|.xlsx   the pack's figures
 
-A pack is re-issued only when its figures change (the hash of everything it shows); an unchanged
+A pack is re-issued only when the LA's own figures change (values, targets, statuses, queries and
+revisions; comparators refresh with them or at the next quarterly publication); an unchanged
 pack is skipped.  A re-issued pack carries "Version n, re-issued <date>: figures changed for: ...".
 """
 from __future__ import annotations

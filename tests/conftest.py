@@ -119,3 +119,14 @@ def make_return(tmp_path):
 def good_return(tmp_path_factory) -> Path:
     """One valid Q2 return shared by read-only tests."""
     return make_return_file(tmp_path_factory.mktemp("good"))
+
+
+@pytest.fixture()
+def dagster_instance(tmp_path):
+    """A real Dagster instance with one consolidated event log (one SQLite file, not one per run)."""
+    import dagster as dg
+
+    events = {"module": "dagster._core.storage.event_log", "class": "ConsolidatedSqliteEventLogStorage",
+              "config": {"base_dir": str(tmp_path / "dagster_events")}}
+    with dg.instance_for_test(overrides={"event_log_storage": events}) as instance:
+        yield instance

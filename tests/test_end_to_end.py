@@ -83,41 +83,41 @@ def _correct_one_value(src, dest):
     wb.save(dest)
 
 
-def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home):
+def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home, dagster_instance):
     from pipeline.definitions import defs
 
     _stage_committed_sample()
-    with dg.instance_for_test() as instance:
-        first = tick(instance, defs)
-        assert {r.job_name for r in first} >= {"ingest_return_job", "dfe_held_job"}
-        assert tick(instance, defs) == []  # the same files seen again: no second run
+    instance = dagster_instance
+    first = tick(instance, defs)
+    assert {r.job_name for r in first} >= {"ingest_return_job", "dfe_held_job"}
+    assert tick(instance, defs) == []  # the same files seen again: no second run
 
-        meta = publish(instance, defs)
-        n_q2 = len(list((paths.SAMPLE_DIR / "2026-27-Q2").glob("*.xlsx")))
-        received = _query("select count(distinct la_code) from raw.submissions where period = '2026-27-Q2'")[0][0]
-        assert received == n_q2
-        accepted = [r[0] for r in _query(
-            "select la_code from marts.collection_status where period = '2026-27-Q2' and accepted")]
-        assert accepted and meta["packs_written"].value == len(accepted)
+    meta = publish(instance, defs)
+    n_q2 = len(list((paths.SAMPLE_DIR / "2026-27-Q2").glob("*.xlsx")))
+    received = _query("select count(distinct la_code) from raw.submissions where period = '2026-27-Q2'")[0][0]
+    assert received == n_q2
+    accepted = [r[0] for r in _query(
+        "select la_code from marts.collection_status where period = '2026-27-Q2' and accepted")]
+    assert accepted and meta["packs_written"].value == len(accepted)
 
-        # one LA corrects its Q2 return
-        la = sorted(accepted)[0]
-        inbox_file = next((paths.inbox() / "2026-27-Q2").glob(f"*-{la}-*.xlsx"))
-        before = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "
-                        "and period = '2026-27-Q2'", la)[0][0]
-        _correct_one_value(inbox_file, inbox_file)
-        _settle(inbox_file)
-        second = tick(instance, defs)
-        assert [r.partition_key.keys_by_dimension for r in second] == [{"la": la, "period": "2026-27-Q2"}]
+    # one LA corrects its Q2 return
+    la = sorted(accepted)[0]
+    inbox_file = next((paths.inbox() / "2026-27-Q2").glob(f"*-{la}-*.xlsx"))
+    before = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "
+                    "and period = '2026-27-Q2'", la)[0][0]
+    _correct_one_value(inbox_file, inbox_file)
+    _settle(inbox_file)
+    second = tick(instance, defs)
+    assert [r.partition_key.keys_by_dimension for r in second] == [{"la": la, "period": "2026-27-Q2"}]
 
-        subs = _query("select submission_id, archive_path from raw.submissions where la_code = ? "
-                      "and period = '2026-27-Q2' order by received_at", la)
-        assert len(subs) == 2 and all(os.path.exists(p) for _, p in subs)  # the first stays archived
+    subs = _query("select submission_id, archive_path from raw.submissions where la_code = ? "
+                  "and period = '2026-27-Q2' order by received_at", la)
+    assert len(subs) == 2 and all(os.path.exists(p) for _, p in subs)  # the first stays archived
 
-        meta = publish(instance, defs)
-        after = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "
-                       "and period = '2026-27-Q2'", la)[0][0]
-        assert after < before
-        assert meta["packs_written"].value == 1 and meta["packs_unchanged"].value == len(accepted) - 1
-        pack = next((paths.packs() / "2026-27-Q2" / "la").glob(f"{la}-*.html"))
-        assert "Version 2" in pack.read_text(encoding="utf-8")
+    meta = publish(instance, defs)
+    after = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "
+                   "and period = '2026-27-Q2'", la)[0][0]
+    assert after < before
+    assert meta["packs_written"].value == 1 and meta["packs_unchanged"].value == len(accepted) - 1
+    pack = next((paths.packs() / "2026-27-Q2" / "la").glob(f"{la}-*.html"))
+    assert "Version 2" in pack.read_text(encoding="utf-8")

@@ -238,7 +238,9 @@ def test_republish_unchanged_skips_and_changed_reissues(tmp_path):
     (tmp_path / "wh.duckdb").unlink()
     build_marts(tmp_path / "wh.duckdb", bump={("301", "ehcp_20_week"): 6.0})
     third = publish(wh, out, PERIOD, la_codes=["301", "308"], pdf=False, issued=date(2026, 11, 16))
-    assert [p.name.split("-")[0] for p in third.written] == ["301", "308"]
+    # only 301's own figures changed; its neighbour 308 sees new comparators but is not re-issued
+    assert [p.name.split("-")[0] for p in third.written] == ["301"]
+    assert [p.name.split("-")[0] for p in third.skipped] == ["308"] and third.versions["308"] == 1
     assert third.versions["301"] == 2
     text = _pack(out, "301").read_text(encoding="utf-8")
     note = re.search(r"Version 2, re-issued 16 November 2026: figures changed for: ([^<]*)\.<", text)

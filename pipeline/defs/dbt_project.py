@@ -17,9 +17,16 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
+def _newest_source(project_dir: Path) -> float:
+    files = [project_dir / "dbt_project.yml", *project_dir.glob("*/**/*.sql"), *project_dir.glob("*/**/*.yml"),
+             *project_dir.glob("seeds/*.csv")]
+    return max(f.stat().st_mtime for f in files if "target" not in f.parts and f.exists())
+
+
 def ensure_manifest(project_dir: Path = paths.DBT_PROJECT_DIR) -> Path:
+    """Parse the dbt project when the manifest is missing or older than any model, test or seed."""
     manifest = project_dir / "target" / "manifest.json"
-    if not manifest.exists():
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source(project_dir):
         env = {**os.environ, "LSRP_WAREHOUSE": os.environ.get("LSRP_WAREHOUSE", str(paths.warehouse()))}
         subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(project_dir),
                         "--profiles-dir", str(project_dir)], check=True, env=env, cwd=project_dir)
