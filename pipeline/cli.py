@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--sample", choices=("full", "small", "none"), default="none",
                    help="first put a generated sample into the inbox (full = all 153 LAs)")
     r.add_argument("--quarter", default=None, help="quarter to publish (default: latest with returns)")
+    r.add_argument("--no-pdf", action="store_true",
+                   help="skip the PDF version of each pack (about 3-4 s a pack)")
     r.set_defaults(func=_cmd_run)
     return p
 

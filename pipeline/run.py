@@ -68,6 +68,10 @@ def _already_ingested(digests: set[str]) -> set[str]:
     return digests & {r[0] for r in rows}
 
 
+# Analysts see our progress lines, not Dagster's step-by-step debug log (that stays in the UI).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def ingest_inbox(instance, defs, log=print) -> int:
     """One run per new file, the same requests the sensor makes (but without waiting to settle)."""
     from pipeline.defs.sensors import inbox_run_requests
@@ -87,7 +91,7 @@ def ingest_inbox(instance, defs, log=print) -> int:
     started = time.time()
     for i, r in enumerate(runs, 1):
         job = defs.resolve_job_def(r.job_name)
-        res = job.execute_in_process(instance=instance, partition_key=r.partition_key,
+        res = job.execute_in_process(instance=instance, partition_key=r.partition_key, run_config=QUIET,
                                      tags={**r.tags, "lsrp/trigger": "lsrp run"}, raise_on_error=False)
         failed += not res.success
         if i % 25 == 0 or i == len(runs):
@@ -99,7 +103,7 @@ def publish(instance, defs, quarter: str):
     job = defs.resolve_job_def("publish_job")
     cfg = {"config": {"quarter": quarter}}
     return job.execute_in_process(instance=instance, raise_on_error=False,
-                                  run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}},
+                                  run_config={**QUIET, "ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}},
                                   tags={"lsrp/trigger": "lsrp run"})
 
 
@@ -138,6 +142,8 @@ def main(args) -> int:
     from pipeline.defs.warehouse_dbt import latest_period_with_returns
 
     t0 = time.time()
+    if getattr(args, "no_pdf", False):
+        os.environ["LSRP_PACK_PDF"] = "0"
     if args.sample != "none":
         stage_sample(args.sample)
     instance = DagsterInstance.get()

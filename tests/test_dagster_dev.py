@@ -44,7 +44,7 @@ def test_dagster_dev_serves_asset_graph(tmp_path):
         assert nodes, "asset graph not served within 180 s"
         keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
         groups = {n["groupName"] for n in nodes}
-        assert {"archived_returns", "validated_returns", "return_tables", "benchmark_packs"} <= keys
+        assert {"archived_returns", "validated_returns", "raw/submissions", "marts/benchmark", "benchmark_packs"} <= keys
         assert {"ingest", "marts", "publish"} <= groups
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -19,6 +19,8 @@ def benchmark_packs(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         "period": period,
         "packs_written": len(result.written),
         "packs_unchanged": len(result.skipped),
+        "pdfs_written": len(result.pdfs),
+        "seconds": round(result.seconds, 1),
         "overview": dg.MetadataValue.path(str(result.overview)),
         "index": dg.MetadataValue.path(str(result.index)),
         "total_bytes": result.total_bytes,
