@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from contracts import layout as L
-from pipeline import paths
+from pipeline import paths, template
 
 SENSOR = "inbox_sensor"
 
@@ -87,15 +87,21 @@ def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home, dagster_ins
     from pipeline.definitions import defs
 
     _stage_committed_sample()
+    stray = paths.inbox() / "2026-27-Q2" / "LSRP return Q2 FINAL v2.xlsx"  # no LA code in the name
+    template.write(stray)  # a blank template someone uploaded by mistake
+    _settle(stray)
     instance = dagster_instance
     first = tick(instance, defs)
-    assert {r.job_name for r in first} >= {"ingest_return_job", "dfe_held_job"}
+    assert {r.job_name for r in first} == {"ingest_return_job", "dfe_held_job", "unidentified_upload_job"}
     assert tick(instance, defs) == []  # the same files seen again: no second run
 
     meta = publish(instance, defs)
     n_q2 = len(list((paths.SAMPLE_DIR / "2026-27-Q2").glob("*.xlsx")))
     received = _query("select count(distinct la_code) from raw.submissions where period = '2026-27-Q2'")[0][0]
     assert received == n_q2
+    # the stray upload is kept and rejected with a reason, not lost
+    stray_row = _query("select status, archive_path from raw.submissions where file_name = ?", stray.name)
+    assert len(stray_row) == 1 and stray_row[0][0] == "rejected" and os.path.exists(stray_row[0][1])
     accepted = [r[0] for r in _query(
         "select la_code from marts.collection_status where period = '2026-27-Q2' and accepted")]
     assert accepted and meta["packs_written"].value == len(accepted)
