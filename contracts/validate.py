@@ -127,11 +127,16 @@ def _where(f: Finding) -> str:
     return f.sheet or f.cell or "file"
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def format_text(result: FileResult) -> str:
     """A readable report: a status line, then findings grouped by level."""
     n_unres = sum(1 for q in result.queries if not q.resolved)
     lines = [f"{result.file}: {STATUS_TEXT[result.status]} "
-             f"({len(result.errors)} errors, {len(result.queries)} queries, {n_unres} without a reason)"]
+             f"({_count(len(result.errors), 'error')}, {_count(len(result.queries), 'query', 'queries')}, "
+             f"{n_unres} without a reason)"]
     for level, items in ((ERROR, result.errors), (QUERY, result.queries)):
         for f in items:
             value = "" if f.value is None else f"  value '{f.value if not isinstance(f.value, float) else rules.fmt(f.value)}'"

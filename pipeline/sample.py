@@ -246,13 +246,24 @@ def _build_year(la: dict, p: LAProfile, seed: int, cat: Catalogue) -> LAYear:
 # per-year improvement an LA plans for each indicator (in the indicator's unit), by polarity
 IMPROVE = {
     "att_overall_ehcp": 0.5, "att_overall_sen_support": 0.4, "att_persistent_ehcp": 1.5,
-    "att_unauthorised_sen": 0.2, "exc_suspension_sen": 1.2, "exc_permanent_sen": 0.02,
+    "att_unauthorised_sen": 0.2, "exc_suspension_sen": 0.4, "exc_permanent_sen": 0.007,
     "ehcp_requests_rate": 0.0, "ehcp_requests_refused": 0.0, "ehcp_20_week": 8.0, "ehcp_caseload_rate": 0.0,
     "placement_mainstream": 1.5, "placement_independent": 0.4, "neet_ehcp": 1.0, "neet_sen_support": 0.8,
     "eah_settings_access": 20.0, "eah_cyp_rate": 2.0, "mediation_no_appeal_pct": 3.0,
     "parent_positive_pct": 4.0, "hn_spend_vs_budget": 1.5, "iss_spend_share": 0.8, "dsg_deficit_gbp_m": 0.0,
 }
 TARGET_YEARS = {"Q1": 0.25, "Q2": 0.5, "Q3": 0.75, "Q4": 1.0}
+
+
+def _seasonal_factor(ind, target_period: str, cat: Catalogue) -> float:
+    """DfE-held figures are termly: a quarter's target is set for the term that feeds it (summer
+    absence runs higher, autumn lower; a term holds about a third of the year's exclusions).
+    Year-end targets compare with Q4, i.e. the spring term."""
+    if ind.source != "dfe_held":
+        return 1.0
+    quarter = target_period[-2:] if PERIOD_RE.match(target_period) else "Q4"
+    term = cat.dfe_held_terms[quarter]["time_identifier"]
+    return TERM_ABSENCE_FACTOR[term] if ind.area == "attendance" else 3 * TERM_EXCL_SHARE[term]
 
 
 def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, over, iss_share) -> None:
@@ -267,8 +278,9 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
         "att_overall_sen_support": (sen_pos["SEN support"][0] * 1.01, "2024-25"),
         "att_persistent_ehcp": (_clip(sen_pos["EHC plan"][0] * 2.9, 5, 80), "2024-25"),
         "att_unauthorised_sen": (unauth_sen, "2024-25"),
-        "exc_suspension_sen": (susp * _ln(rng, 0.05), "2023-24"),
-        "exc_permanent_sen": (perm * _ln(rng, 0.1), "2023-24"),
+        # DfE-held exclusions arrive termly, so the baseline is the 2023-24 termly average
+        "exc_suspension_sen": (susp / 3 * _ln(rng, 0.05), "2023-24 (termly average)"),
+        "exc_permanent_sen": (perm / 3 * _ln(rng, 0.1), "2023-24 (termly average)"),
         "ehcp_requests_rate": (p.requests_received * 1.17 / pop * 1e4, "2024-25"),
         "ehcp_requests_refused": (100 * p.requests_not_to_assess / max(p.requests_received, 1) + rng.gauss(0, 1.0), "2024-25"),
         "ehcp_20_week": (_clip(p.pct_20wk + rng.gauss(0, 1.5), 0, 100), "2024-25"),
@@ -311,6 +323,7 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
                 val = b + sign * step * t_years * (1 - 0.1 * (t_years - 1))
             if ind.id == weak:
                 val = b - sign * max(step * 0.5, 10 ** -ind.decimals) * t_years
+            val *= _seasonal_factor(ind, tp, cat)
             if ind.unit == "%":
                 val = _clip(val, 0, 100)
             elif ind.id != "dsg_deficit_gbp_m":
