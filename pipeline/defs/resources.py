@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipeline.defs.dbt_project import dbt_project
+from pipeline.defs.dbt_project import dbt_executable, dbt_project
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -29,5 +29,5 @@ class WarehouseResource(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     return dg.Definitions(resources={
         "warehouse": WarehouseResource(),  # path resolved per run from LSRP_HOME / LSRP_WAREHOUSE
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     })
