@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'collection_status'}}}) }}
 -- Every one of the LAs appears for every period in the collection status.
 with per_period as (
     select period, count(distinct la_code) as n_las from {{ ref('collection_status') }} group by period

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'benchmark'}}}) }}
 -- The pooled England rate must be the sum of LA numerators over the sum of LA denominators
 -- (LAs with a value), never a mean of rates.  Returns the indicator-periods that disagree.
 with pooled as (

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_statistical_neighbours'}}}) }}
 -- DfE publishes 10 statistical neighbours for every LA; each of the 153 must have exactly 10,
 -- ranked 1-10, none of them itself, all current LAs.
 select l.la_code, count(sn.sn_la_code) as n_neighbours,

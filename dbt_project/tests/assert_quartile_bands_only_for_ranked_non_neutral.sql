@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'benchmark'}}}) }}
 -- Quartile bands and ranks are given only for non-neutral indicators with an LA value, and
 -- band A is never worse-ranked than band D.
 select b.*

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'trajectory'}}}) }}
 -- Status must follow the indicator's polarity and tolerance; neutral indicators have none.
 select t.*, i.polarity, i.tolerance
 from {{ ref('trajectory') }} as t
