@@ -25,13 +25,9 @@ from pipeline.paths import DBT_PROJECT_DIR, REPO
 
 
 def calibration_dir() -> Path:
-    env = os.environ.get("LSRP_CALIBRATION_DIR")
-    if env:
-        return Path(env)
-    for cand in (REPO.parent / "shared" / "calibration", Path("/work/shared/calibration")):
-        if cand.is_dir():
-            return cand
-    raise FileNotFoundError("calibration data not found; set LSRP_CALIBRATION_DIR")
+    """The published statistics the sample is calibrated on: the subset the product ships in
+    ``pipeline/calibration_data`` (see its README), or LSRP_CALIBRATION_DIR for the full release."""
+    return Path(os.environ.get("LSRP_CALIBRATION_DIR") or REPO / "pipeline" / "calibration_data")
 
 
 def read_las() -> list[dict[str, str]]:

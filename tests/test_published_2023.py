@@ -11,9 +11,9 @@ import pytest
 
 from contracts.validate import ValidationContext, validate_file
 from pipeline import dbt_args, paths, published, warehouse
+from pipeline.calibration import calibration_dir
 
-CAL = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "ehcp"
-CAL = CAL if CAL.exists() else paths.REPO.parent / "shared" / "calibration" / "ehcp"
+CAL = calibration_dir() / "ehcp"
 PERIOD = "2023-24-Q4"
 # Items SEN2 does not publish (population, NEET, Experts at Hand, finance ...) are blank in these
 # returns, which the completeness rule E18 rejects; everything else must pass.
