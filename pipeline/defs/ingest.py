@@ -42,6 +42,17 @@ def _findings_md(result) -> str:
     return "\n".join(lines)
 
 
+def _preview_md(result, rows: int = 12) -> str:
+    """The first figures of the latest upload as read, so an analyst can eyeball the parse."""
+    if result is None or result.content is None:
+        return "Nothing could be read."
+    df = result.content.values.head(rows)
+    cols = [c for c in ("item_id", "quarter", "value", "cell") if c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in df.select(cols).rows()]
+    return "\n".join(lines) + f"\n\n{result.content.values.height} figures in all."
+
+
 @dg.asset(partitions_def=return_partitions, group_name=GROUP, kinds={"pandera"},
           check_specs=[
               dg.AssetCheckSpec("return_accepted", asset="validated_returns",
@@ -71,6 +82,7 @@ def validated_returns(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         "errors": len(latest.errors) if latest else 0,
         "queries": len(latest.queries) if latest else 0,
         "findings": dg.MetadataValue.md(_findings_md(latest) if latest else "No upload."),
+        "preview": dg.MetadataValue.md(_preview_md(latest)),
     })
     yield dg.AssetCheckResult(
         check_name="return_accepted", passed=bool(latest) and status != REJECTED,
