@@ -164,7 +164,9 @@ def main(args) -> int:
     if quarter is None:
         print("No accepted return in the warehouse: nothing to publish.")
         return 1
-    print(f"Building the warehouse and publishing packs for {quarter} ...", flush=True)
+    pdf_note = "" if os.environ.get("LSRP_PACK_PDF") == "0" else "; PDFs take about 3 s a pack, --no-pdf skips them"
+    print(f"Building the warehouse (dbt) and publishing packs for {quarter} "
+          f"(about a minute for HTML, CSV and XLSX{pdf_note}) ...", flush=True)
     result = publish(instance, defs, quarter)
     print(summary(quarter))
     print(f"Done in {time.time() - t0:.0f} s.")
