@@ -520,6 +520,8 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
                 continue
             if b is None or ind.polarity == "neutral":
                 continue
+            if ind.source == "dfe_held" and p[-3:-1] == "-Q":
+                continue  # termly DfE data is seasonal: only year-end targets compare with the baseline
             if (ind.polarity == "low" and t > b) or (ind.polarity == "high" and t < b):
                 weaker.append((p, col, t))
         if weaker:  # one query per indicator, at its latest weaker target, naming the others

@@ -257,13 +257,14 @@ TARGET_YEARS = {"Q1": 0.25, "Q2": 0.5, "Q3": 0.75, "Q4": 1.0}
 
 def _seasonal_factor(ind, target_period: str, cat: Catalogue) -> float:
     """DfE-held figures are termly: a quarter's target is set for the term that feeds it (summer
-    absence runs higher, autumn lower; a term holds about a third of the year's exclusions).
-    Year-end targets compare with Q4, i.e. the spring term."""
+    absence runs higher, autumn lower; summer has fewer exclusions).  Baselines and year-end targets
+    are spring-term figures, because the year end compares with Q4, which the spring term feeds."""
     if ind.source != "dfe_held":
         return 1.0
     quarter = target_period[-2:] if PERIOD_RE.match(target_period) else "Q4"
     term = cat.dfe_held_terms[quarter]["time_identifier"]
-    return TERM_ABSENCE_FACTOR[term] if ind.area == "attendance" else 3 * TERM_EXCL_SHARE[term]
+    factor = TERM_ABSENCE_FACTOR if ind.area == "attendance" else TERM_EXCL_SHARE
+    return factor[term] / factor["Spring term"]  # baselines are spring-term figures
 
 
 def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, over, iss_share) -> None:
@@ -278,9 +279,9 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
         "att_overall_sen_support": (sen_pos["SEN support"][0] * 1.01, "2024-25"),
         "att_persistent_ehcp": (_clip(sen_pos["EHC plan"][0] * 2.9, 5, 80), "2024-25"),
         "att_unauthorised_sen": (unauth_sen, "2024-25"),
-        # DfE-held exclusions arrive termly, so the baseline is the 2023-24 termly average
-        "exc_suspension_sen": (susp / 3 * _ln(rng, 0.05), "2023-24 (termly average)"),
-        "exc_permanent_sen": (perm / 3 * _ln(rng, 0.1), "2023-24 (termly average)"),
+        # DfE-held exclusions arrive termly; the baseline is a spring term, like the Q4 / year-end actuals
+        "exc_suspension_sen": (susp * TERM_EXCL_SHARE["Spring term"] * _ln(rng, 0.05), "2023-24 Spring term"),
+        "exc_permanent_sen": (perm * TERM_EXCL_SHARE["Spring term"] * _ln(rng, 0.1), "2023-24 Spring term"),
         "ehcp_requests_rate": (p.requests_received * 1.17 / pop * 1e4, "2024-25"),
         "ehcp_requests_refused": (100 * p.requests_not_to_assess / max(p.requests_received, 1) + rng.gauss(0, 1.0), "2024-25"),
         "ehcp_20_week": (_clip(p.pct_20wk + rng.gauss(0, 1.5), 0, 100), "2024-25"),

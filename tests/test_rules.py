@@ -69,6 +69,8 @@ FIRING = [
     ("Q02_catalogue_range", {"values": {("ehcps_mainstream", "Q2"): 200, ("ehcps_mainstream", "Q1"): 200}},
      "Q02", qcell("ehcps_mainstream")),
     ("Q04_target_weaker_low", {"targets": {("neet_ehcp", "2028-29"): 20}}, "Q04", tcell("neet_ehcp", "2028-29")),
+    ("Q04_dfe_held_year_end", {"targets": {("att_overall_ehcp", "2027-28"): 13.4}}, "Q04",
+     tcell("att_overall_ehcp", "2027-28")),
     ("Q04_target_weaker_high", {"targets": {("ehcp_20_week", "2026-27-Q3"): 40}}, "Q04",
      tcell("ehcp_20_week", "2026-27-Q3")),
     ("Q05_baseline_missing", {"baselines": {"ehcp_20_week": (None, None)}}, "Q05", bcell("ehcp_20_week")),
@@ -111,6 +113,8 @@ NOT_FIRING = [
     ("Q01_flow_not_queried", {"values": {("requests_tribunal", "Q2"): 100}}),
     ("Q04_target_equal_baseline", {"targets": {("neet_ehcp", "2028-29"): 16.0}}),
     ("Q04_neutral", {"targets": {("ehcp_requests_rate", "2028-29"): 200.0}}),
+    # termly DfE-held data is seasonal: a summer-term (Q2) absence target may sit above the baseline
+    ("Q04_dfe_held_quarter_target", {"targets": {("att_overall_ehcp", "2026-27-Q2"): 13.4}}),
 ]
 
 
