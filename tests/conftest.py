@@ -130,3 +130,13 @@ def dagster_instance(tmp_path):
               "config": {"base_dir": str(tmp_path / "dagster_events")}}
     with dg.instance_for_test(overrides={"event_log_storage": events}) as instance:
         yield instance
+
+
+@pytest.fixture()
+def lsrp_home(tmp_path, monkeypatch):
+    """A fresh LSRP_HOME (inbox, archive, warehouse, packs) for one test; PDFs off, 5 s settle time."""
+    monkeypatch.setenv("LSRP_HOME", str(tmp_path))
+    monkeypatch.setenv("LSRP_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("LSRP_PACK_PDF", "0")
+    monkeypatch.setenv("LSRP_SETTLE_SECONDS", "5")
+    return tmp_path

@@ -7,21 +7,11 @@ import time
 import dagster as dg
 import duckdb
 import openpyxl
-import pytest
 
 from contracts import layout as L
 from pipeline import paths, template
 
 SENSOR = "inbox_sensor"
-
-
-@pytest.fixture()
-def lsrp_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LSRP_HOME", str(tmp_path))
-    monkeypatch.setenv("LSRP_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("LSRP_PACK_PDF", "0")
-    monkeypatch.setenv("LSRP_SETTLE_SECONDS", "5")
-    return tmp_path
 
 
 def _settle(path):

@@ -10,14 +10,6 @@ import pytest
 from pipeline import paths
 
 
-@pytest.fixture()
-def lsrp_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LSRP_HOME", str(tmp_path))
-    monkeypatch.setenv("LSRP_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("LSRP_SETTLE_SECONDS", "5")
-    return tmp_path
-
-
 def _drop(src, period, age_seconds=60):
     target = paths.inbox() / period / src.name
     target.parent.mkdir(parents=True, exist_ok=True)
