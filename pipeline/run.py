@@ -61,12 +61,8 @@ def stage_sample(kind: str, quarter: str = "2026-27-Q2", seed: int = 2026) -> Pa
 def _already_ingested(digests: set[str]) -> set[str]:
     from pipeline import warehouse
 
-    con = warehouse.connect()
-    try:
-        warehouse.ensure_raw_schema(con)
+    with warehouse.session() as con:
         rows = con.execute("select submission_id from raw.submissions").fetchall()
-    finally:
-        con.close()
     return digests & {r[0] for r in rows}
 
 
@@ -120,24 +116,23 @@ def publish(instance, defs, quarter: str, log=print):
 
 def summary(quarter: str) -> str:
     from pipeline import warehouse
+    from pipeline.defs.partitions import la_codes
 
-    con = warehouse.connect()
-    try:
+    with warehouse.session() as con:
         rows = con.execute(
             """with latest as (
                  select *, row_number() over (partition by la_code, period order by received_at desc) as n
                  from raw.submissions where la_code is not null)
                select period, status, count(*) from latest where n = 1 group by 1, 2 order by 1, 2""").fetchall()
-        total = con.execute("select count(*) from raw.submissions").fetchone()[0]
-    finally:
-        con.close()
+        total = con.execute("select count(*) from raw.submissions").fetchall()[0][0]
     by_period: dict[str, dict[str, int]] = {}
     for period, status, n in rows:
         by_period.setdefault(period, {})[status] = n
+    n_las = len(la_codes())
     lines = [f"Summary ({total} uploads archived and checked; latest upload per LA and quarter):"]
     for period, counts in sorted(by_period.items()):
         received = sum(counts.values())
-        lines.append(f"  {period}: {received} of 153 LAs returned; accepted {counts.get('accepted', 0)}, "
+        lines.append(f"  {period}: {received} of {n_las} LAs returned; accepted {counts.get('accepted', 0)}, "
                      f"accepted with queries {counts.get('accepted_with_queries', 0)}, "
                      f"rejected {counts.get('rejected', 0)}")
     lines.append(f"  Packs for {quarter}: {paths.packs() / 'index.html'}")

@@ -305,7 +305,8 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
     y.weak_target = weak
     for ind in cat.indicators:
         b, period = base[ind.id]
-        b = max(b, 0.0) if ind.id != "dsg_deficit_gbp_m" else b
+        signed = any(cat.item(i).allow_negative for i in ind.numerator)  # e.g. a deficit (surplus < 0)
+        b = b if signed else max(b, 0.0)
         y.baselines[ind.id] = (round(b, ind.decimals), period)
         sign = {"high": 1, "low": -1, "neutral": 0}[ind.polarity]
         for tp in cat.target_periods:
@@ -313,7 +314,7 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
             if t_years is None:
                 t_years = 1.0 + (int(tp[:4]) - int(cat.collection_year[:4]))
             step = IMPROVE[ind.id] * ambition
-            if ind.id == "dsg_deficit_gbp_m":
+            if not ind.is_rate:  # a level such as the deficit: plan to cut it by a share a year
                 val = b - abs(b) * 0.06 * ambition * t_years
             elif ind.polarity == "neutral":
                 drift = {"ehcp_caseload_rate": 0.06, "ehcp_requests_rate": 0.02}.get(ind.id, 0.0)
@@ -327,7 +328,7 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
             val *= _seasonal_factor(ind, tp, cat)
             if ind.unit == "%":
                 val = _clip(val, 0, 100)
-            elif ind.id != "dsg_deficit_gbp_m":
+            elif not signed:
                 val = max(val, 0.0)
             y.targets[(ind.id, tp)] = round(val, ind.decimals)
     if weak and rng.random() < 0.5:

@@ -8,6 +8,7 @@ Table and column names are the contract in docs/design.md; extra columns here ar
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ import duckdb
 import polars as pl
 
 from contracts import catalogue as catalogue_mod
-from contracts.findings import QUERY, REJECTED, FileResult
+from contracts.findings import REJECTED, FileResult
 from pipeline import paths
 
 # Column definitions of the raw tables (docs/design.md).  `cell` and `loaded_at` are additions:
@@ -111,6 +112,19 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         _create_table(con, name, columns)
     for dataset, columns in EES_COLUMNS.items():
         _create_table(con, f"ees_{dataset}", {c: "VARCHAR" for c in columns} | _EES_META)
+
+
+
+@contextmanager
+def session(path: str | Path | None = None):
+    """A short-lived connection with the raw schema in place.  Short-lived because dbt opens the
+    same file for writing, and DuckDB allows one writer."""
+    con = connect(path)
+    try:
+        ensure_raw_schema(con)
+        yield con
+    finally:
+        con.close()
 
 
 def _insert(con, table: str, df: pl.DataFrame) -> None:

@@ -87,7 +87,6 @@ def distribution_fig(ind: Indicator, values: list[float], focus_index: int | Non
                      england: float | None, axis_title: str) -> dict:
     """Sorted bars for every LA with a (non-suppressed) value, the pack's LA highlighted and labelled."""
     d = ind.decimals
-    n = len(values)
     ys = [r(v, d) for v in values]
     if focus_index is not None:
         ys[focus_index] = None
@@ -139,7 +138,6 @@ def spread_fig(ind: Indicator, values: list[float], names: list[str]) -> dict:
 
 
 def regional_fig(ind: Indicator, regions: list[str], values: list[float | None], england: float | None) -> dict:
-    d = ind.decimals
     fig = benchmark_fig(ind, [(reg, v, False) for reg, v in zip(regions, values)],
                         [("England", england, "dash")])
     fig["layout"]["margin"]["l"] = 170

@@ -6,6 +6,7 @@ import json
 import re
 from importlib import resources
 
+from contracts import catalogue
 from contracts.catalogue import Indicator
 
 # DfE's published symbols
@@ -242,3 +243,20 @@ def full_figure(fig: dict) -> dict:
 def r(v, decimals: int):
     """Round for chart JSON (2 digits beyond display, keeps files small)."""
     return None if v is None else round(float(v), decimals + 2)
+
+
+def area_sections(render, section_class: str = "") -> tuple[list[tuple[str, str]], str]:
+    """An h2 per catalogue area and a section per indicator, in catalogue order: the one place the
+    section structure of the packs and the overview comes from.  ``render(ind)`` gives a section's body."""
+    nav, out = [], []
+    cls = f' class="{section_class}"' if section_class else ""
+    for area in catalogue.load().areas:
+        inds = catalogue.load().indicators_in(area["id"])
+        if not inds:
+            continue
+        nav.append((f"area-{area['id']}", area["title"]))
+        out.append(f'<h2 id="area-{esc(area["id"])}">{esc(area["title"])}</h2>')
+        for ind in inds:
+            out.append(f'<section{cls} aria-labelledby="ind-{esc(ind.id)}"><h3 id="ind-{esc(ind.id)}">'
+                       f"{esc(ind.name)}</h3>{render(ind)}</section>")
+    return nav, "".join(out)

@@ -9,7 +9,7 @@ from datetime import date
 from contracts import catalogue
 
 from . import charts
-from .common import NAV_HERE, NOT_APPLICABLE, active_title, chart_block, esc, num, page, period_label, table, with_unit
+from .common import NAV_HERE, NOT_APPLICABLE, active_title, area_sections, chart_block, esc, num, page, period_label, table, with_unit
 from .data import PeriodData
 from .pack import SERVICE
 
@@ -156,7 +156,6 @@ def _indicator(data: PeriodData, ind) -> str:
 
 
 def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets/plotly.min.js") -> str:
-    cat = catalogue.load()
     q = period_label(data.period)
     body = [f'<p class="caption">{esc(q)}</p><h1>National overview</h1>',
             f'<p class="meta">For DfE analysts. Produced {issued.day} {issued.strftime("%B %Y")}. Values about '
@@ -164,16 +163,9 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
             '<p><a href="../index.html">All reports</a></p>', NAV_HERE,
             '<h2 id="collection">Collection status</h2>', _collection(data),
             '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data)]
-    nav = [("collection", "Collection status"), ("trajectory", "Off trajectory")]
-    for area in cat.areas:
-        inds = cat.indicators_in(area["id"])
-        if not inds:
-            continue
-        nav.append((f"area-{area['id']}", area["title"]))
-        body.append(f'<h2 id="area-{esc(area["id"])}">{esc(area["title"])}</h2>')
-        for ind in inds:
-            body.append(f'<section aria-labelledby="ind-{esc(ind.id)}"><h3 id="ind-{esc(ind.id)}">{esc(ind.name)}</h3>'
-                        f"{_indicator(data, ind)}</section>")
+    area_nav, sections = area_sections(lambda ind: _indicator(data, ind))
+    nav = [("collection", "Collection status"), ("trajectory", "Off trajectory"), *area_nav]
+    body.append(sections)
     body.append("<h2 id='about'>About these figures</h2><p>England and regional figures for rates are pooled "
                 "(sum of numerators over sum of denominators of LAs with valid data); levels are the mean over "
                 f"contributing LAs. Symbols: x not available, z not applicable ({NOT_APPLICABLE}).</p>")

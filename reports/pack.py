@@ -10,7 +10,7 @@ from contracts import catalogue
 from contracts.catalogue import Indicator
 
 from . import charts
-from .common import (NAV_HERE, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
+from .common import (NAV_HERE, area_sections, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
                      chart_block, esc, is_suppressed, num, page, period_label, prev_quarter, slug, status_tag,
                      table, with_unit)
 from .data import PeriodData
@@ -410,7 +410,6 @@ numerator or denominator is a count between 1 and 4. This authority's own values
 
 def render(model: PackModel, version: int, issued: date, changed: list[str] | None, downloads: dict[str, str],
            plotly_src: str = "../../assets/plotly.min.js", index_href: str = "../../index.html") -> str:
-    cat = catalogue.load()
     q = period_label(model.period)
     body = []
     if version > 1:
@@ -425,23 +424,15 @@ def render(model: PackModel, version: int, issued: date, changed: list[str] | No
     body.append(f'<div class="downloads"><p>Downloads:</p><ul class="plain">{links}</ul></div>')
     body.append('<h2 id="glance">At a glance</h2>' + at_a_glance(model))
     body.append('<h2 id="summary">Summary</h2>' + narrative(model))
-    nav = [("glance", "At a glance"), ("summary", "Summary")]
-    for area in cat.areas:
-        inds = cat.indicators_in(area["id"])
-        if not inds:
-            continue
-        nav.append((f"area-{area['id']}", area["title"]))
-        body.append(f'<h2 id="area-{esc(area["id"])}">{esc(area["title"])}</h2>')
-        for ind in inds:
-            m = model.indicators[ind.id]
-            body.append(f'<section class="indicator" aria-labelledby="ind-{esc(ind.id)}">'
-                        f'<h3 id="ind-{esc(ind.id)}">{esc(ind.name)}</h3>')
-            body.append(_traj_chart(ind, m, model, f"c-{ind.id}-traj"))
-            body.append(_bench_chart(ind, m, model, f"c-{ind.id}-bench"))
-            body.append(_dist_chart(ind, m, model, f"c-{ind.id}-dist"))
-            body.append(_figures_table(ind, m, model))
-            body.append("</section>")
-    nav += [("quality", "Data quality"), ("about", "About these figures")]
+    def indicator_section(ind):
+        m = model.indicators[ind.id]
+        return (_traj_chart(ind, m, model, f"c-{ind.id}-traj") + _bench_chart(ind, m, model, f"c-{ind.id}-bench")
+                + _dist_chart(ind, m, model, f"c-{ind.id}-dist") + _figures_table(ind, m, model))
+
+    area_nav, sections = area_sections(indicator_section, "indicator")
+    body.append(sections)
+    nav = [("glance", "At a glance"), ("summary", "Summary"), *area_nav,
+           ("quality", "Data quality"), ("about", "About these figures")]
     body.append('<h2 id="quality">Data quality</h2>' + data_quality_html(model))
     body.append('<h2 id="about">About these figures</h2>' + ABOUT)
     return page(f"{model.name}: {q} quarterly data report - Local SEND Reform Plans", "".join(body), nav,

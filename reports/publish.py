@@ -34,7 +34,7 @@ from contracts import catalogue
 
 from . import overview as overview_mod
 from .common import NAV_HERE, esc, page, period_key, period_label
-from .data import PeriodData, load_period
+from .data import load_period
 from .pack import DATA_QUALITY, FIG_COLUMNS, SERVICE, all_las_table, build_model, figure_rows, render
 
 log = logging.getLogger(__name__)

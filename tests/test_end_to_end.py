@@ -1,7 +1,6 @@
 """End to end against a real Dagster instance: inbox -> sensor -> runs -> warehouse -> packs,
 then a corrected resubmission for one LA reprocesses and re-issues only that LA."""
 import os
-import shutil
 import time
 
 import dagster as dg
@@ -9,7 +8,7 @@ import duckdb
 import openpyxl
 
 from contracts import layout as L
-from pipeline import paths, template
+from pipeline import paths, run, template
 
 SENSOR = "inbox_sensor"
 
@@ -20,13 +19,10 @@ def _settle(path):
 
 
 def _stage_committed_sample():
-    for folder in sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir() and p.name != "broken"):
-        target = paths.inbox() / folder.name
-        target.mkdir(parents=True, exist_ok=True)
-        for f in folder.iterdir():
-            if f.is_file():
-                shutil.copyfile(f, target / f.name)
-                _settle(target / f.name)
+    """As `lsrp run --sample small` does, then age the files so the sensor treats them as settled."""
+    for f in run.stage_sample("small").rglob("*"):
+        if f.is_file():
+            _settle(f)
 
 
 def tick(instance, defs):

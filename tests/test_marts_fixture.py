@@ -336,7 +336,6 @@ def _latest_cells(con) -> dict:
             latest[la, item, period] = (value, received)
     cells = {k: v for k, (v, _) in latest.items()}
     cat = load()
-    terms = {t["time_identifier"]: (q, t["year_offset"]) for q, t in cat.dfe_held_terms.items()}
     for row in con.execute("select old_la_code, time_period, time_identifier, breakdown, sess_possible, "
                            "sess_overall from raw.ees_attendance where geographic_level='Local authority'").fetchall():
         la, tp, term, breakdown, possible, overall = row

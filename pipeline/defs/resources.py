@@ -1,7 +1,5 @@
 """Resources: the DuckDB warehouse and the dbt CLI."""
 
-from contextlib import contextmanager
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -13,16 +11,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str = ""
 
-    @contextmanager
     def connect(self):
         from pipeline import warehouse
 
-        con = warehouse.connect(self.path or None)
-        try:
-            warehouse.ensure_raw_schema(con)
-            yield con
-        finally:
-            con.close()
+        return warehouse.session(self.path or None)
 
 
 @dg.definitions

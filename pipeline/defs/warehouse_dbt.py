@@ -40,12 +40,8 @@ def quarter_to_build(config: DbtRunConfig) -> str:
 def latest_period_with_returns() -> str | None:
     from pipeline import warehouse
 
-    con = warehouse.connect()
-    try:
-        warehouse.ensure_raw_schema(con)
-        return con.execute("select max(period) from raw.submissions where status <> 'rejected'").fetchone()[0]
-    finally:
-        con.close()
+    with warehouse.session() as con:
+        return con.execute("select max(period) from raw.submissions where status <> 'rejected'").fetchall()[0][0]
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
