@@ -94,7 +94,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             name = data.las.get(nb, {}).get("la_name") or (row or {}).get("la_name") or nb
             if row is None or row.get("la_value") is None:
                 val = UNAVAILABLE
-            elif is_suppressed(row.get("numerator"), row.get("denominator")):
+            elif row.get("suppressed", is_suppressed(row.get("numerator"), row.get("denominator"))):  # marts: primary + secondary
                 val = SUPPRESSED
             else:
                 val = row["la_value"]
@@ -103,7 +103,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
         for c, row in others.items():
             if row.get("la_value") is None:
                 continue
-            if c != code and is_suppressed(row.get("numerator"), row.get("denominator")):
+            if c != code and row.get("suppressed", is_suppressed(row.get("numerator"), row.get("denominator"))):
                 supp.append(c)
                 continue
             dist.append({"code": c, "name": row["la_name"], "value": row["la_value"]})

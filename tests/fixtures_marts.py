@@ -139,6 +139,24 @@ def _change(ind, period: str, value, prev, small: bool) -> dict:
             "change_prev_quarter": delta}
 
 
+def _complementary(ind, have: dict, supp: set, las: dict) -> set:
+    """Secondary suppression as int_disclosure.sql: where England, then a region, has exactly one
+    withheld value, withhold the smallest-denominator other value too (same region first)."""
+    region = lambda c: las[c]["region_name"]  # noqa: E731
+    extra: set = set()
+    if len(supp) == 1:
+        (p,) = supp
+        cands = sorted((c for c in have if c not in supp),
+                       key=lambda c: (region(c) != region(p), have[c][1] or 0, c))
+        extra |= set(cands[:1])
+    withheld = supp | extra
+    for r in {region(c) for c in withheld}:
+        if sum(1 for c in withheld if region(c) == r) == 1:
+            cands = sorted((c for c in have if region(c) == r and c not in withheld), key=lambda c: (have[c][1] or 0, c))
+            extra |= set(cands[:1])
+    return extra
+
+
 def _bulk(con, table: str, rows: list[tuple]) -> None:
     """Fast insert through a CSV file (executemany is slow for the 153-LA warehouse)."""
     if not rows:
@@ -222,6 +240,7 @@ def build_marts(
         for period in periods:
             have = {c: vals[(c, ind.id, period)] for c in codes if (c, ind.id, period) in vals}
             supp = {c for c, v in have.items() if _suppressed(ind, v[0], v[1])}
+            supp |= _complementary(ind, have, supp, las)
             small = {c for c, v in have.items() if _small_base(ind, v[1])}
             for c in codes:
                 v = have.get(c)
@@ -268,6 +287,8 @@ def build_marts(
                     "rank": rank, "n_ranked": n if rank else None, "quartile_band": band, "polarity": ind.polarity,
                     "period_basis": ind.period_basis, "term_label": _term_label(ind, period),
                     "suppressed": c in supp, "small_base": c in small, "ci_low": lo, "ci_high": hi,
+                    "suppression": None if c not in supp else (
+                        "primary" if _suppressed(ind, num, den) else "secondary"),
                     "sn_n_suppressed": sum(1 for s in sns.get(c, []) if s in supp),
                     "sn_n_missing": sum(1 for s in sns.get(c, []) if s not in have),
                     "region_withheld": region_withheld, "england_withheld": england_withheld,
