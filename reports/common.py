@@ -54,9 +54,8 @@ def change_words(ind: Indicator, row: dict) -> str:
     "up 1.2 percentage points on the same term a year earlier (worsened)", "no meaningful change on
     the previous quarter", "not comparable: no same term a year earlier yet"."""
     direction = row.get("change_direction") or "not comparable"
-    basis = row.get("change_basis") or "the previous quarter"
-    basis = basis if basis.startswith(("the ", "previous", "same")) else basis
-    on = f"on the {basis}" if not basis.startswith("the ") else f"on {basis}"
+    basis = row.get("change_basis") or "previous quarter"
+    on = f"on the {basis}"
     if direction == "not comparable":
         return f"not comparable: {row.get('change_note') or 'no comparable period'}"
     delta = row.get("change_value")
