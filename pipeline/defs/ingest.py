@@ -36,7 +36,7 @@ def run_events(context, route: str, la: str | None = None, period: str | None = 
     for e in events:
         if e.route != route or (la is not None and (e.la_code, e.period) != (la, period)):
             raise dg.Failure(f"event {e.event_id} is routed to {e.route} {e.la_code} {e.period}, not to this run")
-    ledger.claim(context.run_id, [e.event_id for e in events])
+    ledger.claim(context.run.run_id, [e.event_id for e in events])
     return events
 
 
