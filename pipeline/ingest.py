@@ -187,15 +187,14 @@ def record(con, upload: Upload, result, la_code: str | None, period: str | None,
 
 
 def process_event(con, event, previous=None):
-    """Validate and record one upload event end to end; idempotent (a retry replaces its own row).
-    Returns the FileResult.  The done record is written last, after the commit and the feedback."""
+    """Validate and record one upload event; idempotent (a retry replaces its own row).
+    Returns (FileResult, feedback paths).  The caller marks the event done once the warehouse
+    connection is closed (``ledger.mark_done``), so "done" means committed and released."""
     from pipeline import ledger
 
     upload = ledger.upload_of(event)
     result = validate_event(con, event, upload, previous)
-    feedback = record(con, upload, result, event.la_code, event.period, event=event)
-    ledger.mark_done(event, result.status, feedback)
-    return result
+    return result, record(con, upload, result, event.la_code, event.period, event=event)
 
 
 def validate_event(con, event, upload: Upload | None = None, previous=None):

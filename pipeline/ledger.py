@@ -365,19 +365,20 @@ def claim(run_id: str, event_ids: list[str]) -> None:
     write_json_atomic(claims_dir() / f"{run_id}.json", {"pid": os.getpid(), "events": event_ids})
 
 
-def worker_alive(run_id: str) -> bool | None:
-    """True/False when the run has claimed its events; None when it has not (yet)."""
+def claimed_pid(run_id: str) -> int | None:
     p = claims_dir() / f"{run_id}.json"
-    if not p.exists():
-        return None
-    pid = json.loads(p.read_text(encoding="utf-8"))["pid"]
+    return json.loads(p.read_text(encoding="utf-8"))["pid"] if p.exists() else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a local process is still running (a killed child not yet reaped is a zombie: dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a killed child not yet reaped by its parent is a zombie: dead
+    try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         return state not in ("Z", "X")
     except (OSError, IndexError):
@@ -444,7 +445,15 @@ def invariant_problems(settle: float | None = None) -> list[str]:
     wh = paths.warehouse()
     if not wh.exists():
         return problems + ([f"no warehouse at {wh}"] if evs else [])
-    con = duckdb.connect(str(wh), read_only=True)
+    con = None
+    for _ in range(50):  # a run may hold the writer's lock for a moment
+        try:
+            con = duckdb.connect(str(wh), read_only=True)
+            break
+        except duckdb.IOException:
+            time.sleep(0.2)
+    if con is None:
+        return problems + [f"the warehouse {wh} stayed locked"]
     try:
         rows = dict(con.execute("select submission_id, count(*) from raw.submissions group by 1").fetchall())
         mirrored = {r[0] for r in con.execute("select event_id from raw.upload_ledger").fetchall()} \

@@ -139,15 +139,17 @@ RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_tar
 def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, validated_returns):
     """The LA's submissions, findings, figures, baselines and targets in the raw warehouse tables."""
     la, period = split_key(context)
+    answered = []
     with warehouse.connect() as con:
         for upload, result in validated_returns:
             event = ledger.event(upload.event_id)
-            feedback = ingest.record(con, upload, result, la, period, event=event)
-            ledger.mark_done(event, result.status, feedback)  # after the commit and the feedback
+            answered.append((event, result.status, ingest.record(con, upload, result, la, period, event=event)))
         counts = {t: con.execute(
             f"select count(*) from raw.{t} where submission_id in "
             "(select submission_id from raw.submissions where la_code = ? and period = ?)",
             [la, period]).fetchone()[0] for t in RETURN_TABLES}
+    for event, status, feedback in answered:  # committed, feedback written, warehouse released
+        ledger.mark_done(event, status, feedback)
     for t in RETURN_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
 
@@ -158,10 +160,13 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                       "archived, checked, rejected with feedback under feedback/quarantine/ and "
                       "recorded in raw.submissions with la_code NULL and the reason.")
 def unidentified_uploads(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
-    handled = []
+    handled, answered = [], []
     with warehouse.connect() as con:
         for event in run_events(context, ledger.ROUTE_QUARANTINE):
-            result = ingest.process_event(con, event)
+            result, feedback = ingest.process_event(con, event)
+            answered.append((event, result.status, feedback))
             handled.append(f"- event {event.event_id} `{event.name}`: {result.status} ({event.reason})")
+    for event, status, feedback in answered:  # committed, feedback written, warehouse released
+        ledger.mark_done(event, status, feedback)
     context.add_output_metadata({"uploads": len(handled),
                                  "files": dg.MetadataValue.md("\n".join(handled) or "None")})

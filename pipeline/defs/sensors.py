@@ -9,7 +9,7 @@ Each tick:
    not complete yet (after LSRP_INCOMPLETE_SECONDS it is received anyway, and rejected as damaged).
 2. **reconcile**: every event without a done record (warehouse row + feedback written) and with no
    live run gets a run, keyed ``event:<id>:attempt:<n>``.  A run killed part-way (its worker's pid
-   is gone, or it never claimed its event within LSRP_RUN_STALE_SECONDS) is marked failed and
+   is gone, or it never started within LSRP_RUN_STALE_SECONDS) is marked failed and
    requested again, so nothing received is ever left unprocessed.  No file name goes into a tag
    or run key: runs carry the event id, the hash and the archive path.
 """
@@ -79,6 +79,18 @@ def _run_request(event: ledger.Event, attempt: int) -> dg.RunRequest:
     return dg.RunRequest(run_key=key, job_name=unidentified_upload_job.name, tags=tags)
 
 
+def _worker_pid(instance, run_id: str) -> int | None:
+    """The pid a run worker reports as its first event ("Started process for run")."""
+    from dagster._core.events import DagsterEventType
+
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        pid = getattr(data, "metadata", {}).get("pid") if data is not None else None
+        if pid is not None:
+            return int(getattr(pid, "value", pid))
+    return None
+
+
 def _live(instance, record) -> bool:
     """Whether a run of an event may still finish; a dead one is marked failed."""
     run = record.dagster_run
@@ -86,9 +98,11 @@ def _live(instance, record) -> bool:
         return True
     if run.status not in ACTIVE:
         return False
-    alive = ledger.worker_alive(run.run_id)
-    if alive is None:
-        alive = time.time() - record.create_timestamp.timestamp() < stale_seconds()
+    pid = _worker_pid(instance, run.run_id) or ledger.claimed_pid(run.run_id)
+    if pid is not None:
+        alive = ledger.pid_alive(pid)
+    else:  # launched but its worker has not reported yet
+        alive = time.time() - record.update_timestamp.timestamp() < stale_seconds()  # since launch
     if not alive:
         instance.report_run_failed(run, message="The run's worker stopped before it finished "
                                                 "(killed or crashed); the inbox sensor requests it again.")
@@ -148,5 +162,5 @@ def inbox_sensor(context: dg.SensorEvaluationContext):
     if waiting:
         context.log.info(f"Waiting for {len(waiting)} file(s) still being copied: {', '.join(waiting[:5])}")
     if not requests and not held:
-        return dg.SkipReason("Nothing new in the inbox and every upload event is processed.")
+        return dg.SkipReason("Nothing new to receive; every upload event is processed or has a run in progress.")
     return requests + held
