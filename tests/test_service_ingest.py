@@ -109,7 +109,7 @@ def drop(src: Path | bytes, folder: str, name: str | bytes | None = None, mtime:
     return Path(os.fsdecode(final))
 
 
-def wait_for(what: str, cond, service: Service, timeout: float = 240):
+def wait_for(what: str, cond, service: Service, timeout: float = 600):  # a loaded 2-core box is slow
     end = time.time() + timeout
     while time.time() < end:
         value = cond()
