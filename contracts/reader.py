@@ -31,6 +31,16 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024           # 10 MB upload limit (env LSRP_MA
 MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024     # zip-bomb guard: total expanded size
 MAX_COMPRESSION_RATIO = 100                    # zip-bomb guard: per member (members over 1 MB)
 RATIO_MIN_MEMBER_BYTES = 1024 * 1024
+# Bounds on what a sheet may declare, checked before any reader allocates: python-calamine sizes its
+# grid from a sheet's <dimension ref>, so a 2 KB file declaring A1:XFD1048576 would make it try to
+# allocate hundreds of GB and abort the process.  The template's largest sheet is B2:N74.
+MAX_SHEET_ROWS = 5_000
+MAX_SHEET_COLS = 200
+MAX_SHEET_CELLS = 250_000
+MAX_SHEET_XML_BYTES = 20 * 1024 * 1024         # one sheet's XML, expanded
+DIMENSION_SCAN_BYTES = 64 * 1024               # <dimension> sits near the top of a sheet's XML
+_DIMENSION_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Za-z]{1,3})\$?(\d{1,7})'
+                           rb'(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?"')
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK\x03\x04"
 MACRO_CONTENT_TYPE = "macroenabled"
@@ -111,6 +121,9 @@ def check_bytes(data: bytes, name: str) -> tuple[bytes | None, list[Finding]]:
                     ratio = i.file_size / max(i.compress_size, 1)
                     return None, [R.finding("E07", value=i.filename, name=name,
                                             detail=f" ('{i.filename}' expands {ratio:.0f} times)")]
+            too_big = _declared_size_problem(zf, infos)
+            if too_big:
+                return None, [R.finding("E07", value=too_big[0], name=name, detail=too_big[1])]
             names = {i.filename for i in infos}
             if any(n.lower().endswith("vbaproject.bin") for n in names):
                 return None, [R.finding("E02", value=name, name=name, detail=" (it contains macros)")]
@@ -129,6 +142,37 @@ def check_bytes(data: bytes, name: str) -> tuple[bytes | None, list[Finding]]:
     except _UnsafeXml:
         return None, [R.finding("E06", value=name, name=name, detail=" (it contains unsafe XML)")]
     return data, []
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _declared_size_problem(zf: zipfile.ZipFile, infos) -> tuple[str, str] | None:
+    """(value, detail) when a sheet is bigger than a return can be, read from the first KB of
+    each sheet's XML (streamed, so nothing large is expanded); None when every sheet is in bounds."""
+    for i in infos:
+        if not (i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")):
+            continue
+        if i.file_size > MAX_SHEET_XML_BYTES:
+            return i.filename, (f" ('{i.filename}' is {human_size(i.file_size)} when expanded; "
+                                f"the limit is {human_size(MAX_SHEET_XML_BYTES)})")
+        with zf.open(i) as fh:
+            head = fh.read(DIMENSION_SCAN_BYTES)
+        m = _DIMENSION_RE.search(head)
+        if not m:
+            continue
+        c1, r1 = _col_number(m.group(1).decode()), int(m.group(2))
+        c2, r2 = (_col_number(m.group(3).decode()), int(m.group(4))) if m.group(3) else (c1, r1)
+        rows, cols = abs(r2 - r1) + 1, abs(c2 - c1) + 1
+        if max(r1, r2) > MAX_SHEET_ROWS or max(c1, c2) > MAX_SHEET_COLS or rows * cols > MAX_SHEET_CELLS:
+            ref = m.group(0).split(b'ref="')[1].rstrip(b'"').decode()
+            return ref, (f" (a sheet declares the range {ref}, {rows * cols:,} cells; a return has at most "
+                         f"{MAX_SHEET_ROWS:,} rows, {MAX_SHEET_COLS} columns and {MAX_SHEET_CELLS:,} cells)")
+    return None
 
 
 class _UnsafeXml(Exception):

@@ -52,3 +52,32 @@ def latest_period(today: date) -> str:
     """The most recent quarter whose collection has opened (default for publication)."""
     opened = [c for c in collections() if c.opens <= today]
     return (opened[-1] if opened else collections()[0]).period
+
+
+def next_window(today: date) -> Collection | None:
+    """The first collection whose window opens after today (None once the calendar has run out)."""
+    return next((c for c in collections() if c.opens > today), None)
+
+
+def next_publication(today: date) -> Collection | None:
+    return next((c for c in collections() if c.publish > today), None)
+
+
+def outside_window_reason(today: date) -> tuple[str, bool]:
+    """Why no collection window is open today, and whether the calendar has run out (a warning)."""
+    nxt = next_window(today)
+    if nxt is not None:
+        return (f"No collection window is open on {today}; the next, {nxt.period}, opens on {nxt.opens} "
+                f"(deadline {nxt.deadline}).", False)
+    last = collections()[-1]
+    return (f"The collection calendar has run out: its last window ({last.period}) closed on {last.deadline}. "
+            f"Add the next collections to {calendar_path()}.", True)
+
+
+def no_publication_reason(today: date) -> tuple[str, bool]:
+    nxt = next_publication(today)
+    if nxt is not None:
+        return f"No publication is due on {today}; the next, {nxt.period}, is on {nxt.publish}.", False
+    last = collections()[-1]
+    return (f"The collection calendar has run out: its last publication ({last.period}) was on {last.publish}. "
+            f"Add the next collections to {calendar_path()}.", True)

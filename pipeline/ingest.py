@@ -1,11 +1,12 @@
-"""Ingest core, free of Dagster: find uploads in the inbox, archive them, validate, load the warehouse.
+"""Ingest core, free of Dagster: receive uploads into the ledger, validate, load the warehouse.
 
 The Dagster assets in ``pipeline/defs/ingest.py`` are thin wrappers around these functions, so the
 same code runs under the sensor, under ``lsrp run`` and in the tests.
 
 Inbox convention: ``inbox/<period>/<file>`` (e.g. ``inbox/2026-27-Q2/lsrp-quarterly-return-...xlsx``);
-DfE-held EES CSVs go in ``inbox/dfe_held/``.  The inbox is never modified: an LA's resubmission
-replaces its file there, while every version ever received stays in the archive.
+DfE-held EES CSVs go in ``inbox/dfe_held/``.  Each settled return is received into the upload
+ledger (``pipeline/ledger.py``): archived, recorded as an event and moved out of the inbox to
+``received/``.  Runs process the archived bytes of one event, never the inbox.
 """
 from __future__ import annotations
 
@@ -18,12 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline import paths
+from pipeline.ledger import DFE_HELD_DIR, IGNORED_PREFIXES, IGNORED_SUFFIXES, la_code_from_name  # noqa: F401
 
 PERIOD_RE = re.compile(r"^\d{4}-\d{2}-Q[1-4]$")
-LA_CODE_IN_NAME = re.compile(r"-(\d{3})-")
-IGNORED_PREFIXES = ("~$", ".")  # Excel lock files, hidden and partial copies
-IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload")
-DFE_HELD_DIR = "dfe_held"
 
 
 @dataclass(frozen=True)
@@ -34,8 +32,10 @@ class Upload:
     inbox_path: str
     sha256: str
     archive_path: str
-    received_at: str  # ISO timestamp (the upload's modification time)
+    received_at: str  # ISO timestamp: the server's receipt time (ledger), strictly increasing
     size: int
+    event_id: str | None = None  # the upload event (ledger); None for loads outside the ledger
+    seq: int | None = None
 
     @property
     def received_datetime(self) -> datetime:
@@ -53,29 +53,6 @@ def sha256_of(path: Path) -> str:
 def is_candidate(path: Path) -> bool:
     name = path.name
     return path.is_file() and not name.startswith(IGNORED_PREFIXES) and not name.endswith(IGNORED_SUFFIXES)
-
-
-def la_code_from_name(name: str) -> str | None:
-    """The 3-digit LA code in a file name, if the name has one (even if the name is otherwise wrong)."""
-    m = LA_CODE_IN_NAME.search(name)
-    return m.group(1) if m else None
-
-
-def return_uploads(inbox: Path | None = None) -> list[tuple[str, str | None, Path]]:
-    """Every LA return in the inbox as (period, la_code or None, path)."""
-    inbox = inbox or paths.inbox()
-    found = []
-    if not inbox.exists():
-        return found
-    for period_dir in sorted(p for p in inbox.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)):
-        for f in sorted(period_dir.iterdir()):
-            if is_candidate(f):
-                found.append((period_dir.name, la_code_from_name(f.name), f))
-    return found
-
-
-def uploads_for(la_code: str, period: str, inbox: Path | None = None) -> list[Path]:
-    return [p for per, code, p in return_uploads(inbox) if per == period and code == la_code]
 
 
 def dfe_held_uploads(inbox: Path | None = None) -> list[Path]:
@@ -128,44 +105,106 @@ def previous_accepted(con, la_code: str, year: str, before: str):
     Used to spot revised earlier quarters.  Re-reading the archived file keeps the warehouse free of
     parser state and is cheap (calamine reads a return in milliseconds).
     """
-    from contracts.validate import validate_file
+    from contracts.isolation import validate_isolated
+    from contracts.validate import ValidationContext
 
     row = con.execute(
         """select archive_path, file_name from raw.submissions
            where la_code = ? and year = ? and status <> 'rejected' and received_at < ?
-           order by received_at desc limit 1""",
+           order by event_seq desc nulls last, received_at desc limit 1""",
         [la_code, year, before],
     ).fetchone()
     if row is None or not Path(row[0]).exists():
         return None
-    return validate_file(Path(row[0]), original_name=row[1]).content
+    return validate_isolated(Path(row[0]), ValidationContext(expected_year=year), original_name=row[1]).content
 
 
-def check_upload(con, upload: Upload, la_code: str | None, period: str, previous=None):
-    """Validate one archived upload exactly as ``lsrp validate`` does, plus the collection context.
+def check_upload(con, upload: Upload, la_code: str | None, period: str | None, previous=None):
+    """Validate one archived upload exactly as ``lsrp validate`` does, plus the collection context,
+    in a bounded child process (``contracts.isolation.validate_isolated``).
 
-    ``previous`` (a ParsedReturn) overrides the warehouse lookup when an earlier upload in the same
-    batch has not been recorded yet.
+    The expected collection year is the period's own (a 2027-28 return filed under 2027-28-Q1 is
+    checked as 2027-28).  ``previous`` (a ParsedReturn) overrides the warehouse lookup when an
+    earlier upload in the same batch has not been recorded yet.
     """
-    from contracts.validate import ValidationContext, validate_file
+    from contracts.isolation import validate_isolated
+    from contracts.validate import ValidationContext
 
-    year = period[:7]
-    if previous is None and la_code:
+    year = period[:7] if period else None
+    if previous is None and la_code and year:
         previous = previous_accepted(con, la_code, year, upload.received_at)
-    result = validate_file(Path(upload.archive_path), ValidationContext(previous=previous),
-                           original_name=upload.original_name)
+    result = validate_isolated(Path(upload.archive_path), ValidationContext(previous=previous, expected_year=year),
+                               original_name=upload.original_name)
     result.sha256 = upload.sha256
-    mismatch = expected_period_error(result, period)
-    if mismatch:
-        result.findings.append(mismatch)
+    if period:
+        mismatch = expected_period_error(result, period)
+        if mismatch:
+            result.findings.append(mismatch)
     return result
 
 
-def record(con, upload: Upload, result, la_code: str | None, period: str) -> None:
-    """Store the findings and (if accepted) the figures, and write the LA's feedback files."""
+def quarantine_finding(reason: str, name: str):
+    """The error that tells an uploader why their file could not be filed."""
+    from contracts.findings import ERROR, Finding
+
+    return Finding(ERROR, "E-ROUTE",
+                   f"This upload could not be filed under a local authority and quarter: {reason}. "
+                   "Action required: name the file as the template does (with your 3-digit LA code) and "
+                   "upload it to the folder of the quarter it is for, e.g. 2026-27-Q2/.", value=name, file=name)
+
+
+def feedback_stem(name: str, event_id: str) -> str:
+    """A file-system-safe feedback name that still reads like the upload, unique per event."""
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(name).stem).strip(" .") or "upload"
+    return f"{stem[:80]}-{event_id}"
+
+
+def record(con, upload: Upload, result, la_code: str | None, period: str | None,
+           event=None) -> list[str]:
+    """Store the findings and (if accepted) the figures, then write the feedback files; returns
+    their paths.  With a ledger ``event`` the row is keyed by the event (so a retried run replaces
+    its own row and nothing else) and the event is mirrored into raw.upload_ledger."""
     from contracts.feedback import write_feedback
     from pipeline import warehouse
 
-    write_feedback(result, paths.feedback() / period / (la_code or "unidentified"))
-    warehouse.record_submission(con, result, upload.archive_path, upload.received_datetime,
-                                la_code=la_code, year=period[:7], quarter=period[-2:])
+    quarantined = event is not None and event.route == "quarantine"
+    if event is None:
+        folder = paths.feedback() / (period or "unfiled") / (la_code or "unidentified")
+        warehouse.record_submission(con, result, upload.archive_path, upload.received_datetime,
+                                    la_code=la_code, year=period[:7] if period else None,
+                                    quarter=period[-2:] if period else None)
+        return [str(p) for p in write_feedback(result, folder)]
+    ledger_row = {k: getattr(event, k) for k in ("event_id", "seq", "name", "name_hex", "folder", "size", "sha256",
+                                                 "archive_path", "route", "la_code", "period", "reason")}
+    ledger_row["received_at"] = event.received_datetime
+    warehouse.record_submission(
+        con, result, upload.archive_path, upload.received_datetime, la_code=la_code,
+        year=period[:7] if period else None, quarter=period[-2:] if period else None,
+        submission_id=event.event_id, event_seq=event.seq,
+        quarantine_reason=event.reason if quarantined else None, ledger_row=ledger_row)
+    folder = paths.feedback() / "quarantine" if quarantined else paths.feedback() / period / la_code
+    return [str(p) for p in write_feedback(result, folder, stem=feedback_stem(event.name, event.event_id))]
+
+
+def process_event(con, event, previous=None):
+    """Validate and record one upload event; idempotent (a retry replaces its own row).
+    Returns (FileResult, feedback paths).  The caller marks the event done once the warehouse
+    connection is closed (``ledger.mark_done``), so "done" means committed and released."""
+    from pipeline import ledger
+
+    upload = ledger.upload_of(event)
+    result = validate_event(con, event, upload, previous)
+    return result, record(con, upload, result, event.la_code, event.period, event=event)
+
+
+def validate_event(con, event, upload: Upload | None = None, previous=None):
+    """The checked result of one event: quarantined uploads are still checked, so the uploader
+    learns everything at once, and are always rejected with the reason they could not be filed."""
+    from pipeline import ledger
+
+    upload = upload or ledger.upload_of(event)
+    if event.route == "quarantine":
+        result = check_upload(con, upload, None, event.period)
+        result.findings.insert(0, quarantine_finding(event.reason, event.name))
+        return result
+    return check_upload(con, upload, event.la_code, event.period, previous=previous)

@@ -48,22 +48,18 @@ def stage_sample(kind: str, quarter: str = "2026-27-Q2", seed: int = 2026) -> Pa
         if not (source / quarter).exists():
             print(f"Generating the full sample (153 LAs, up to {quarter}) in {source} ...", flush=True)
             print(sample.generate(source, quarter=quarter, seed=seed, la_codes=None), flush=True)
+    from pipeline import ledger
+
     inbox = paths.inbox()
+    # a sample file already received into the ledger is not uploaded again (that would be a new event)
+    received = {(e.folder, e.name) for e in ledger.events()}
     for folder in sorted(p for p in source.iterdir() if p.is_dir() and p.name != "broken"):
         target = inbox / folder.name
         target.mkdir(parents=True, exist_ok=True)
         for f in folder.iterdir():
-            if f.is_file() and not (target / f.name).exists():
+            if f.is_file() and not (target / f.name).exists() and (folder.name, f.name) not in received:
                 shutil.copy2(f, target / f.name)  # keep the upload time
     return inbox
-
-
-def _already_ingested(digests: set[str]) -> set[str]:
-    from pipeline import warehouse
-
-    with warehouse.session() as con:
-        rows = con.execute("select submission_id from raw.submissions").fetchall()
-    return digests & {r[0] for r in rows}
 
 
 # Analysts see our progress lines, not Dagster's step-by-step debug log (that stays in the UI).
@@ -71,26 +67,27 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def ingest_inbox(instance, defs, log=print) -> int:
-    """One run per new file, the same requests the sensor makes (but without waiting to settle)."""
-    from pipeline.defs.sensors import inbox_run_requests
+    """What the inbox sensor does, without waiting for files to settle: receive every inbox file
+    into the upload ledger, then run each upload event not yet processed (including any left over
+    by a killed run), one run per event, with the sensor's own run requests."""
+    import dagster as dg
 
-    requests, _ = inbox_run_requests(now=time.time() + 10**9)
-    digest_of = {r.run_key: r.run_key.rsplit(":", 1)[-1] for r in requests}
-    done = _already_ingested(set(digest_of.values()))
-    todo = [r for r in requests if digest_of[r.run_key] not in done]
-    # one run per partition is enough: the partition's run ingests all of its uploads in order
-    seen, runs = set(), []
-    for r in todo:
-        key = (r.job_name, str(r.partition_key))
-        if key not in seen:
-            seen.add(key)
-            runs.append(r)
+    from pipeline.defs.sensors import dfe_held_requests, pending_requests, receive_inbox
+
+    received, _ = receive_inbox(settle=0)
+    runs = pending_requests(instance, log=None) + dfe_held_requests(settle=0)[0]
+    if received:
+        log(f"  received {len(received)} upload(s) into the ledger")
     failed = 0
     started = time.time()
     for i, r in enumerate(runs, 1):
+        if r.run_key and r.run_key.startswith("dfe_held:") and instance.get_runs(
+                filters=dg.RunsFilter(tags={"dagster/run_key": r.run_key}), limit=1):
+            continue  # that DfE-held file is loaded already
         job = defs.resolve_job_def(r.job_name)
         res = job.execute_in_process(instance=instance, partition_key=r.partition_key, run_config=QUIET,
-                                     tags={**r.tags, "lsrp/trigger": "lsrp run"}, raise_on_error=False)
+                                     tags={**r.tags, "dagster/run_key": r.run_key, "lsrp/trigger": "lsrp run"},
+                                     raise_on_error=False)
         failed += not res.success
         if i % 25 == 0 or i == len(runs):
             log(f"  ingest {i}/{len(runs)} runs ({time.time() - started:.0f} s)")

@@ -28,6 +28,16 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "period": "VARCHAR", "file_name": "VARCHAR", "archive_path": "VARCHAR",
         "received_at": "TIMESTAMP", "status": "VARCHAR", "n_errors": "INTEGER",
         "n_queries": "INTEGER", "n_unresolved_queries": "INTEGER", "loaded_at": "TIMESTAMP",
+        # Additions (upload ledger): the upload event's sequence number (newest accepted = highest),
+        # the bytes' hash, and why an unroutable upload was quarantined (la_code is then NULL).
+        "event_seq": "BIGINT", "sha256": "VARCHAR", "quarantine_reason": "VARCHAR",
+    },
+    # Addition: a mirror of the upload ledger (archive/ledger/events), one row per upload event.
+    "upload_ledger": {
+        "event_id": "VARCHAR", "seq": "BIGINT", "received_at": "TIMESTAMP", "name": "VARCHAR",
+        "name_hex": "VARCHAR", "folder": "VARCHAR", "size": "BIGINT", "sha256": "VARCHAR",
+        "archive_path": "VARCHAR", "route": "VARCHAR", "la_code": "VARCHAR", "period": "VARCHAR",
+        "reason": "VARCHAR",
     },
     "return_values": {
         "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "quarter": "VARCHAR",
@@ -114,9 +124,13 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for name, columns in RAW_TABLES.items():
         _create_table(con, name, columns)
-        if name.startswith("catalogue_"):  # a warehouse made before a catalogue field was added gains it
-            for c, t in columns.items():
-                con.execute(f'ALTER TABLE raw.{name} ADD COLUMN IF NOT EXISTS "{c}" {t}')
+    # Warehouses made before a column was added (catalogue fields, the upload ledger) gain it: additions only.
+    have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                           "WHERE table_schema = 'raw'").fetchall())
+    for name, columns in RAW_TABLES.items():
+        for col, typ in columns.items():
+            if (name, col) not in have:
+                con.execute(f'ALTER TABLE raw.{name} ADD COLUMN "{col}" {typ}')
     for dataset, columns in EES_COLUMNS.items():
         _create_table(con, f"ees_{dataset}", {c: "VARCHAR" for c in columns} | _EES_META)
 
@@ -148,7 +162,7 @@ def _insert(con, table: str, df: pl.DataFrame) -> None:
 
 def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
     """Rows as a frame typed like the raw table, so empty and all-null columns still insert."""
-    pl_types = {"VARCHAR": pl.String, "DOUBLE": pl.Float64, "INTEGER": pl.Int32,
+    pl_types = {"VARCHAR": pl.String, "DOUBLE": pl.Float64, "INTEGER": pl.Int32, "BIGINT": pl.Int64,
                 "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us")}
     schema = {c: pl_types[t] for c, t in RAW_TABLES[table].items()}
     return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")
@@ -216,19 +230,25 @@ def _utc_naive(ts: datetime) -> datetime:
 
 def record_submission(con: duckdb.DuckDBPyConnection, result: FileResult, archive_path: str,
                       received_at: datetime, la_code: str | None = None, year: str | None = None,
-                      quarter: str | None = None) -> str:
-    """Record one checked return (idempotent by sha256); returns its submission_id.
+                      quarter: str | None = None, *, submission_id: str | None = None,
+                      event_seq: int | None = None, quarantine_reason: str | None = None,
+                      ledger_row: dict | None = None) -> str:
+    """Record one checked return (idempotent by submission_id); returns its submission_id.
 
+    submission_id: the upload event's id (default: the sha256, for loads outside the ledger).
     la_code/year/quarter come from the caller (file name, cover) and fall back to the parsed
-    content, because a rejected file may have no content but still belongs to a known LA.
+    content, because a rejected file may have no content but still belongs to a known LA.  A
+    quarantined upload (``quarantine_reason``) is filed under exactly what the caller gives.
+    ``ledger_row``: the event's row for raw.upload_ledger, written in the same transaction.
     """
-    sid = result.sha256
+    sid = submission_id or result.sha256
     if not sid:
         raise ValueError(f"{result.file}: a submission needs the sha256 of its bytes")
     c = result.content
-    la_code = la_code or (c.la_code if c else None)
-    year = year or (c.year if c else None)
-    quarter = quarter or (c.quarter if c else None)
+    if quarantine_reason is None:
+        la_code = la_code or (c.la_code if c else None)
+        year = year or (c.year if c else None)
+        quarter = quarter or (c.quarter if c else None)
     period = f"{year}-{quarter}" if year and quarter else None
     queries = result.queries
     submission = _frame("submissions", [dict(
@@ -237,6 +257,7 @@ def record_submission(con: duckdb.DuckDBPyConnection, result: FileResult, archiv
         status=result.status, n_errors=len(result.errors), n_queries=len(queries),
         n_unresolved_queries=sum(1 for f in queries if not f.resolved),
         loaded_at=datetime.now(timezone.utc).replace(tzinfo=None),
+        event_seq=event_seq, sha256=result.sha256, quarantine_reason=quarantine_reason,
     )])
     findings = _frame("findings", [dict(
         submission_id=sid, file_name=f.file or result.file, la_code=la_code, period=period,
@@ -254,6 +275,9 @@ def record_submission(con: duckdb.DuckDBPyConnection, result: FileResult, archiv
             con.execute(f"DELETE FROM raw.{table} WHERE submission_id = ?", [sid])
         for table, df in frames.items():
             _insert(con, table, df)
+        if ledger_row is not None:
+            con.execute("DELETE FROM raw.upload_ledger WHERE event_id = ?", [ledger_row["event_id"]])
+            _insert(con, "upload_ledger", _frame("upload_ledger", [ledger_row]))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

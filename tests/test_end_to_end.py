@@ -8,7 +8,7 @@ import duckdb
 import openpyxl
 
 from contracts import layout as L
-from pipeline import paths, run, template
+from pipeline import ledger, paths, run, template
 
 SENSOR = "inbox_sensor"
 
@@ -94,10 +94,12 @@ def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home, dagster_ins
 
     # one LA corrects its Q2 return
     la = sorted(accepted)[0]
-    inbox_file = next((paths.inbox() / "2026-27-Q2").glob(f"*-{la}-*.xlsx"))
+    # received files leave the inbox; the LA uploads a corrected copy of what it sent
+    sent = next(e for e in ledger.events() if (e.la_code, e.period) == (la, "2026-27-Q2"))
+    inbox_file = paths.inbox() / "2026-27-Q2" / sent.name
     before = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "
                     "and period = '2026-27-Q2'", la)[0][0]
-    _correct_one_value(inbox_file, inbox_file)
+    _correct_one_value(sent.archive_path, inbox_file)
     _settle(inbox_file)
     second = tick(instance, defs)
     assert [r.partition_key.keys_by_dimension for r in second] == [{"la": la, "period": "2026-27-Q2"}]
@@ -105,6 +107,7 @@ def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home, dagster_ins
     subs = _query("select submission_id, archive_path from raw.submissions where la_code = ? "
                   "and period = '2026-27-Q2' order by received_at", la)
     assert len(subs) == 2 and all(os.path.exists(p) for _, p in subs)  # the first stays archived
+    assert ledger.invariant_problems() == []
 
     meta = publish(instance, defs)
     after = _query("select la_value from marts.benchmark where la_code = ? and indicator_id = 'ehcp_20_week' "

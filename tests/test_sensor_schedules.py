@@ -1,4 +1,4 @@
-"""The inbox sensor and the calendar schedules, evaluated against a real Dagster instance."""
+"""The inbox sensor (receive + reconcile) and the calendar schedules, against a real Dagster instance."""
 import os
 import shutil
 import time
@@ -7,11 +7,11 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from pipeline import paths
+from pipeline import ledger, paths
 
 
-def _drop(src, period, age_seconds=60):
-    target = paths.inbox() / period / src.name
+def _drop(src, folder, age_seconds=60, name=None):
+    target = paths.inbox() / folder / (name or src.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, target)
     past = time.time() - age_seconds
@@ -25,41 +25,93 @@ def _one_return(period="2026-27-Q2"):
     return files[0]
 
 
-def test_sensor_requests_one_run_per_new_file_and_waits_for_copies(lsrp_home):
-    from pipeline.defs.sensors import inbox_run_requests
+def test_sensor_receives_each_settled_file_once_and_waits_for_copies(lsrp_home):
+    from pipeline.defs.sensors import pending_requests, receive_inbox
 
     src = _one_return()
     fresh = _drop(src, "2026-27-Q2", age_seconds=0)
-    requests, waiting = inbox_run_requests()
-    assert requests == [] and waiting == [fresh.name]  # still being copied: not read yet
+    received, waiting = receive_inbox()
+    assert received == [] and waiting == [f"2026-27-Q2/{fresh.name}"]  # still being copied: not read yet
 
     past = time.time() - 60
     os.utime(fresh, (past, past))
-    requests, waiting = inbox_run_requests()
-    assert len(requests) == 1 and not waiting
-    req = requests[0]
+    received, waiting = receive_inbox()
+    assert len(received) == 1 and not waiting and not fresh.exists()  # moved out of the inbox
+    ev = received[0]
     code = src.name.split("-")[5]
-    assert req.partition_key.keys_by_dimension == {"la": code, "period": "2026-27-Q2"}
-    assert requests[0].run_key == inbox_run_requests()[0][0].run_key  # same file, same key: one run
+    assert (ev.route, ev.la_code, ev.period, ev.name, ev.seq) == ("return", code, "2026-27-Q2", src.name, 1)
+    assert (ledger.received_dir() / ev.event_id / src.name).read_bytes() == src.read_bytes()
+    assert ledger.Path(ev.archive_path).read_bytes() == src.read_bytes()
+    assert receive_inbox()[0] == []  # nothing left to receive
 
-    # a resubmission (new bytes, same name) gets a new run key for the same partition
-    with open(fresh, "ab") as f:
-        f.write(b"\0")
-    os.utime(fresh, (past, past))
-    again = inbox_run_requests()[0][0]
-    assert again.run_key != req.run_key and again.partition_key == req.partition_key
+    with dg.instance_for_test() as instance:
+        (req,) = pending_requests(instance)
+        assert req.run_key == f"event:{ev.event_id}:attempt:1"
+        assert req.partition_key.keys_by_dimension == {"la": code, "period": "2026-27-Q2"}
+        assert src.name not in str(req.tags) and req.tags["lsrp/sha256"] == ev.sha256
+
+    # the same name and bytes uploaded again later: a new event with a later sequence number
+    again = _drop(src, "2026-27-Q2")
+    (ev2,) = receive_inbox()[0]
+    assert ev2.seq == 2 and ev2.sha256 == ev.sha256 and ev2.received_at > ev.received_at
+    assert not again.exists() and len(list(ledger.blobs_dir().glob("*.xlsx"))) == 1  # stored once
 
 
-def test_sensor_ignores_lock_and_partial_files_and_routes_unidentified(lsrp_home):
-    from pipeline.defs.sensors import inbox_run_requests
+def test_partial_lock_and_incomplete_files_wait(lsrp_home, monkeypatch):
+    from pipeline.defs.sensors import receive_inbox
 
     folder = paths.inbox() / "2026-27-Q2"
     folder.mkdir(parents=True)
-    for name in ("~$lock.xlsx", "upload.xlsx.part", "my return.xlsx"):
-        (folder / name).write_bytes(b"x")
-        os.utime(folder / name, (time.time() - 60,) * 2)
-    requests, _ = inbox_run_requests()
-    assert [r.job_name for r in requests] == ["unidentified_upload_job"]
+    src = _one_return().read_bytes()
+    for name in ("~$lock.xlsx", "upload.xlsx.part", "upload.xlsx.tmp"):
+        (folder / name).write_bytes(src)
+    half = folder / "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx"
+    half.write_bytes(src[: len(src) // 2])  # no end-of-central-directory record yet
+    for f in folder.iterdir():
+        os.utime(f, (time.time() - 60,) * 2)
+    received, waiting = receive_inbox()
+    assert received == [] and waiting == [f"2026-27-Q2/{half.name}"]
+    # an upload that never completes still gets an answer: received, then rejected as damaged
+    monkeypatch.setenv("LSRP_INCOMPLETE_SECONDS", "30")
+    (ev,) = receive_inbox()[0]
+    assert ev.size == len(src) // 2
+
+
+@pytest.mark.parametrize("folder,name,reason", [
+    ("", "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx", "top of the inbox"),
+    ("2026-27-Q9", "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx", "not a collection quarter"),
+    ("2026-27-Q2", "lsrp-quarterly-return-September-2026-999-nowhere.xlsx", "'999'"),
+    ("2026-27-Q2", "LSRP return Q2 FINAL.xlsx", "no 3-digit LA code"),
+    ("2026-27-Q2", os.fsdecode(b"lsrp-return-301-\xff\xfe.xlsx"), "not valid UTF-8"),
+])
+def test_unroutable_uploads_are_quarantined_with_a_reason(lsrp_home, folder, name, reason):
+    from pipeline.defs.sensors import receive_inbox
+
+    _drop(_one_return(), folder, name=name)
+    (ev,) = receive_inbox()[0]
+    assert ev.route == "quarantine" and ev.la_code is None and reason in ev.reason
+    assert bytes.fromhex(ev.name_hex) == os.fsencode(name)  # the exact bytes are kept
+
+
+def test_reconciliation_requests_again_when_a_run_died(lsrp_home):
+    import subprocess
+
+    from pipeline.defs.sensors import pending_requests, receive_inbox
+
+    _drop(_one_return(), "2026-27-Q2")
+    (ev,) = receive_inbox()[0]
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with dg.instance_for_test() as instance:
+        run = instance.create_run_for_job(
+            dg.GraphDefinition("g", node_defs=[]).to_job(), tags={"lsrp/event": ev.event_id},
+            status=dg.DagsterRunStatus.STARTED)
+        ledger.claim(run.run_id, [ev.event_id])  # this process is alive: the run is in progress
+        assert pending_requests(instance) == []
+        ledger.write_json_atomic(ledger.claims_dir() / f"{run.run_id}.json", {"pid": dead.pid, "events": []})
+        (req,) = pending_requests(instance)  # its worker is gone: marked failed, asked again
+        assert req.run_key == f"event:{ev.event_id}:attempt:2"
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
 
 
 def test_sensor_definition_evaluates_against_instance(lsrp_home):
@@ -67,8 +119,7 @@ def test_sensor_definition_evaluates_against_instance(lsrp_home):
 
     sensor = defs.resolve_sensor_def("inbox_sensor")
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance)
-        assert isinstance(sensor(ctx), dg.SkipReason)
+        assert isinstance(sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
         _drop(_one_return(), "2026-27-Q2")
         result = sensor(dg.build_sensor_context(instance=instance))
         assert len(result) == 1 and result[0].job_name == "ingest_return_job"
@@ -76,15 +127,17 @@ def test_sensor_definition_evaluates_against_instance(lsrp_home):
 
 @pytest.mark.parametrize("when,expected", [
     (datetime(2026, 10, 15, 7), "2026-27-Q2"),  # inside the Q2 window
-    (datetime(2026, 11, 20, 7), None),          # between windows
+    (datetime(2028, 10, 16, 7), "2028-29-Q2"),  # the plan's last year is in the calendar
+    (datetime(2026, 11, 20, 7), "opens on 2027-01-04"),  # between windows: says when the next opens
+    (datetime(2029, 6, 1, 7), "run out"),       # after the last window: says so
 ])
 def test_daily_status_schedule_runs_only_in_a_window(when, expected):
     from pipeline.definitions import defs
 
     schedule = defs.resolve_schedule_def("daily_collection_status")
     result = schedule(dg.build_schedule_context(scheduled_execution_time=when))
-    if expected is None:
-        assert isinstance(result, dg.SkipReason)
+    if isinstance(result, dg.SkipReason):
+        assert expected in result.skip_message
     else:
         assert result.run_config["ops"]["lsrp_dbt_assets"]["config"]["quarter"] == expected
 
@@ -96,5 +149,7 @@ def test_publication_schedule_fires_on_publication_day_only():
     due = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 9, 6)))
     assert due.run_key == "publish:2026-27-Q2"
     assert due.run_config["ops"]["benchmark_packs"]["config"]["quarter"] == "2026-27-Q2"
-    assert isinstance(schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 10, 6))),
-                      dg.SkipReason)
+    skip = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 10, 6)))
+    assert isinstance(skip, dg.SkipReason) and "2027-02-08" in skip.skip_message
+    late = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2029, 5, 11, 6)))
+    assert "run out" in late.skip_message

@@ -1,31 +1,64 @@
-"""Ingest assets: inbox -> archive -> validate -> raw tables, per LA and quarter.
+"""Ingest assets: upload event (archived by the sensor) -> validate -> raw tables, per LA and quarter.
 
 Each step is an asset so the UI shows what arrived, what failed and why.  Validation results are
 asset checks on ``validated_returns``: ``return_accepted`` (errors reject the return; queries warn)
 and the blocking pandera ``parsed_tables_contract``.
+
+A run processes the upload event named by its ``lsrp/event`` tag (set by the inbox sensor), i.e.
+exactly the archived bytes the sensor snapshotted; it never reads the inbox.  A run launched by hand
+for a partition processes every event filed under it.  Every step is idempotent per event, so a
+retried or re-requested run ends with one row per event.
 """
+
+import os
+import time
 
 import dagster as dg
 
 from contracts.findings import REJECTED
-from pipeline import ingest
+from pipeline import ingest, ledger
 from pipeline.defs.partitions import return_partitions, split_key
 from pipeline.defs.resources import WarehouseResource
 
 GROUP = "ingest"
+EVENT_TAG, ATTEMPT_TAG = "lsrp/event", "lsrp/attempt"
+
+
+def run_events(context, route: str, la: str | None = None, period: str | None = None) -> list[ledger.Event]:
+    """The events this run processes (the tagged one, else all of the partition), claimed by pid."""
+    event_id = context.run.tags.get(EVENT_TAG)
+    if event_id:
+        events = [ledger.event(event_id)]
+    else:
+        done = ledger.done_ids() if route == ledger.ROUTE_QUARANTINE else set()
+        events = [e for e in ledger.events() if e.route == route and e.event_id not in done
+                  and (la is None or (e.la_code, e.period) == (la, period))]
+    for e in events:
+        if e.route != route or (la is not None and (e.la_code, e.period) != (la, period)):
+            raise dg.Failure(f"event {e.event_id} is routed to {e.route} {e.la_code} {e.period}, not to this run")
+    ledger.claim(context.run.run_id, [e.event_id for e in events])
+    return events
+
+
+def _test_hold(context) -> None:
+    """Fault-injection aid for the service tests: hold a first attempt mid-ingest so it can be killed."""
+    hold = float(os.environ.get("LSRP_TEST_HOLD_SECONDS", "0") or 0)
+    if hold and context.run.tags.get(ATTEMPT_TAG) == "1":
+        time.sleep(hold)
 
 
 @dg.asset(partitions_def=return_partitions, group_name=GROUP, kinds={"xlsx"},
-          description="Every upload for this LA and quarter, copied byte-for-byte into the archive "
-                      "under its content hash. Earlier uploads are never overwritten.")
+          description="The upload events for this LA and quarter: each a byte-identical copy in the "
+                      "archive (named by its SHA-256), received by the inbox sensor. Never overwritten.")
 def archived_returns(context: dg.AssetExecutionContext) -> list[ingest.Upload]:
     la, period = split_key(context)
-    uploads = [ingest.archive_upload(p, f"{period}/{la}") for p in ingest.uploads_for(la, period)]
-    uploads.sort(key=lambda u: u.received_at)  # process in the order they arrived
+    uploads = [ledger.upload_of(e) for e in run_events(context, ledger.ROUTE_RETURN, la, period)]
+    uploads.sort(key=lambda u: u.seq)  # process in the order they were received
     context.add_output_metadata({
         "uploads": len(uploads),
         "files": dg.MetadataValue.md("\n".join(f"- `{u.original_name}` ({u.size:,} bytes, "
-                                               f"received {u.received_at}, sha256 `{u.sha256[:12]}`)"
+                                               f"event {u.event_id}, received {u.received_at}, "
+                                               f"sha256 `{u.sha256[:12]}`)"
                                                for u in uploads) or "No upload in the inbox."),
     })
     return uploads
@@ -67,10 +100,11 @@ def validated_returns(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     from contracts import schemas
 
     la, period = split_key(context)
+    _test_hold(context)
     results, previous = [], None
     with warehouse.connect() as con:
         for upload in archived_returns:
-            result = ingest.check_upload(con, upload, la, period, previous=previous)
+            result = ingest.validate_event(con, ledger.event(upload.event_id), upload, previous=previous)
             if result.status != REJECTED:
                 previous = result.content  # a later upload in this batch revises this one
             results.append((upload, result))
@@ -105,29 +139,34 @@ RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_tar
 def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, validated_returns):
     """The LA's submissions, findings, figures, baselines and targets in the raw warehouse tables."""
     la, period = split_key(context)
+    answered = []
     with warehouse.connect() as con:
         for upload, result in validated_returns:
-            ingest.record(con, upload, result, la, period)
+            event = ledger.event(upload.event_id)
+            answered.append((event, result.status, ingest.record(con, upload, result, la, period, event=event)))
         counts = {t: con.execute(
             f"select count(*) from raw.{t} where submission_id in "
             "(select submission_id from raw.submissions where la_code = ? and period = ?)",
             [la, period]).fetchone()[0] for t in RETURN_TABLES}
+    for event, status, feedback in answered:  # committed, feedback written, warehouse released
+        ledger.mark_done(event, status, feedback)
     for t in RETURN_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
 
 
 @dg.asset(group_name=GROUP, kinds={"xlsx"},
-          description="Uploads whose name carries no LA code: archived and rejected with feedback, so "
-                      "nothing received is lost even when it cannot be filed under an LA.")
+          description="Uploads that cannot be filed under an LA and quarter (no or unknown LA code, a "
+                      "folder that is not a quarter, the inbox root, a name that is not UTF-8): "
+                      "archived, checked, rejected with feedback under feedback/quarantine/ and "
+                      "recorded in raw.submissions with la_code NULL and the reason.")
 def unidentified_uploads(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
-    handled = []
+    handled, answered = [], []
     with warehouse.connect() as con:
-        for period, code, path in ingest.return_uploads():
-            if code is not None:
-                continue
-            upload = ingest.archive_upload(path, f"{period}/unidentified")
-            result = ingest.check_upload(con, upload, None, period)
-            ingest.record(con, upload, result, None, period)
-            handled.append(f"- `{upload.original_name}`: {result.status}")
+        for event in run_events(context, ledger.ROUTE_QUARANTINE):
+            result, feedback = ingest.process_event(con, event)
+            answered.append((event, result.status, feedback))
+            handled.append(f"- event {event.event_id} `{event.name}`: {result.status} ({event.reason})")
+    for event, status, feedback in answered:  # committed, feedback written, warehouse released
+        ledger.mark_done(event, status, feedback)
     context.add_output_metadata({"uploads": len(handled),
                                  "files": dg.MetadataValue.md("\n".join(handled) or "None")})

@@ -1,4 +1,8 @@
-"""Schedules driven by the collection calendar (config/collection_calendar.yaml)."""
+"""Schedules driven by the collection calendar (config/collection_calendar.yaml).
+
+A day outside every window is reported, never skipped silently: the skip reason names the next
+window, and once the calendar has run out each tick logs a warning saying so.
+"""
 
 import dagster as dg
 
@@ -13,7 +17,10 @@ def daily_collection_status(context: dg.ScheduleEvaluationContext):
     today = context.scheduled_execution_time.date()
     collection = calendar.open_collection(today)
     if collection is None:
-        return dg.SkipReason(f"No collection window is open on {today}.")
+        reason, ran_out = calendar.outside_window_reason(today)
+        if ran_out:
+            context.log.warning(reason)
+        return dg.SkipReason(reason)
     return dg.RunRequest(run_key=f"status:{today}",
                          run_config={"ops": {"lsrp_dbt_assets": {"config": {"quarter": collection.period}}}})
 
@@ -25,7 +32,10 @@ def quarterly_publication(context: dg.ScheduleEvaluationContext):
     today = context.scheduled_execution_time.date()
     collection = calendar.publication_due(today)
     if collection is None:
-        return dg.SkipReason(f"No publication is due on {today}.")
+        reason, ran_out = calendar.no_publication_reason(today)
+        if ran_out:
+            context.log.warning(reason)
+        return dg.SkipReason(reason)
     cfg = {"config": {"quarter": collection.period}}
     return dg.RunRequest(run_key=f"publish:{collection.period}",
                          run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}})

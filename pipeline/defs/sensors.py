@@ -1,57 +1,166 @@
-"""The inbox sensor: each new or resubmitted return starts a run for that LA's partition, once.
+"""The inbox sensor: receive each settled upload into the ledger, then reconcile.
 
-- run_key = content hash, so the same file seen twice (or copied twice) never runs twice, while a
-  resubmission (new bytes) always does;
-- a file is only read once it has been unchanged for ``settle_seconds`` (a copy in progress keeps
-  touching its modification time), and partial/lock files are ignored.
+Each tick:
+
+1. **receive**: every settled, complete file in the inbox is snapshotted into the archive,
+   recorded as an upload event and moved to ``received/`` (``pipeline/ledger.py``).  Each file is
+   handled on its own: one bad name or file is logged and never blocks the others.  ``*.part``,
+   ``*.tmp`` and ``~$*`` are ignored until renamed; an xlsx without its zip central directory is
+   not complete yet (after LSRP_INCOMPLETE_SECONDS it is received anyway, and rejected as damaged).
+2. **reconcile**: every event without a done record (warehouse row + feedback written) and with no
+   live run gets a run, keyed ``event:<id>:attempt:<n>``.  A run killed part-way (its worker's pid
+   is gone, or it never started within LSRP_RUN_STALE_SECONDS) is marked failed and
+   requested again, so nothing received is ever left unprocessed.  No file name goes into a tag
+   or run key: runs carry the event id, the hash and the archive path.
 """
+from __future__ import annotations
 
+import os
 import time
 
 import dagster as dg
 
-from pipeline import calendar, ingest
+from pipeline import calendar, ingest, ledger
+from pipeline.defs.ingest import ATTEMPT_TAG, EVENT_TAG
 from pipeline.defs.jobs import dfe_held_job, ingest_return_job, unidentified_upload_job
-from pipeline.defs.partitions import partition_key, period_partitions, la_partitions
+from pipeline.defs.partitions import partition_key
+
+MAX_ATTEMPTS = 5
+ACTIVE = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING}
+WAITING = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED}
 
 
-def settled(path, now: float | None = None) -> bool:
-    return ((now or time.time()) - path.stat().st_mtime) >= calendar.settle_seconds()
+def sensor_interval() -> int:
+    """Seconds between ticks (env LSRP_SENSOR_INTERVAL; the tests use 1)."""
+    return int(os.environ.get("LSRP_SENSOR_INTERVAL", "30"))
 
 
-def inbox_run_requests(now: float | None = None) -> tuple[list[dg.RunRequest], list[str]]:
-    """Run requests for every settled file in the inbox (pure: Dagster dedups by run_key)."""
-    requests, waiting = [], []
-    known_la, known_period = set(la_partitions.get_partition_keys()), set(period_partitions.get_partition_keys())
-    for period, code, path in ingest.return_uploads():
-        if not settled(path, now):
-            waiting.append(path.name)
+def stale_seconds() -> float:
+    """How long a started run may go without claiming its event before it is presumed dead."""
+    return float(os.environ.get("LSRP_RUN_STALE_SECONDS", "600"))
+
+
+def _say(log, level: str, msg: str) -> None:
+    if log is not None:
+        getattr(log, level)(msg)
+
+
+def receive_inbox(now: float | None = None, settle: float | None = None,
+                  log=None) -> tuple[list[ledger.Event], list[str]]:
+    """Receive every settled inbox file into the ledger.  Returns (new events, names still waiting)."""
+    settle = calendar.settle_seconds() if settle is None else settle
+    known = {e.inbox_key: e for e in ledger.events()}
+    received, waiting = [], []
+    for folder, path in ledger.inbox_files():
+        shown = ledger.printable(os.path.join(folder, path.name))[0]
+        try:
+            if ledger.settle_state(path, settle, time.time() if now is None else now) == "waiting":
+                waiting.append(shown)
+                continue
+            event = ledger.receive(path, folder, known)
+            if event is None:
+                waiting.append(shown)  # it changed while being copied
+                continue
+            if event.inbox_key not in known:
+                received.append(event)
+            known[event.inbox_key] = event
+        except Exception as exc:  # one file never blocks the others
+            _say(log, "error", f"Could not receive inbox/{shown}: {type(exc).__name__}: {exc}")
+    return received, waiting
+
+
+def _run_request(event: ledger.Event, attempt: int) -> dg.RunRequest:
+    tags = {EVENT_TAG: event.event_id, "lsrp/sha256": event.sha256, "lsrp/archive": event.archive_path,
+            ATTEMPT_TAG: str(attempt)}
+    key = f"event:{event.event_id}:attempt:{attempt}"
+    if event.route == ledger.ROUTE_RETURN:
+        return dg.RunRequest(run_key=key, job_name=ingest_return_job.name, tags=tags,
+                             partition_key=partition_key(event.la_code, event.period))
+    return dg.RunRequest(run_key=key, job_name=unidentified_upload_job.name, tags=tags)
+
+
+def _worker_pid(instance, run_id: str) -> int | None:
+    """The pid a run worker reports as its first event ("Started process for run")."""
+    from dagster._core.events import DagsterEventType
+
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        pid = getattr(data, "metadata", {}).get("pid") if data is not None else None
+        if pid is not None:
+            return int(getattr(pid, "value", pid))
+    return None
+
+
+def _live(instance, record) -> bool:
+    """Whether a run of an event may still finish; a dead one is marked failed."""
+    run = record.dagster_run
+    if run.status in WAITING:
+        return True
+    if run.status not in ACTIVE:
+        return False
+    pid = _worker_pid(instance, run.run_id) or ledger.claimed_pid(run.run_id)
+    if pid is not None:
+        alive = ledger.pid_alive(pid)
+    else:  # launched but its worker has not reported yet
+        alive = time.time() - record.update_timestamp.timestamp() < stale_seconds()  # since launch
+    if not alive:
+        instance.report_run_failed(run, message="The run's worker stopped before it finished "
+                                                "(killed or crashed); the inbox sensor requests it again.")
+    return alive
+
+
+def pending_requests(instance, log=None) -> list[dg.RunRequest]:
+    """A run for every event not yet answered and not being processed (reconciliation)."""
+    done = ledger.done_ids()
+    requests = []
+    for event in ledger.events():
+        if event.event_id in done:
             continue
-        digest = ingest.sha256_of(path)
-        if code in known_la and period in known_period:
-            requests.append(dg.RunRequest(run_key=f"return:{period}:{code}:{digest}",
-                                          job_name=ingest_return_job.name,
-                                          partition_key=partition_key(code, period),
-                                          tags={"lsrp/file": path.name}))
-        else:
-            requests.append(dg.RunRequest(run_key=f"unidentified:{digest}", job_name=unidentified_upload_job.name,
-                                          tags={"lsrp/file": path.name}))
+        try:
+            records = instance.get_run_records(filters=dg.RunsFilter(tags={EVENT_TAG: event.event_id}))
+            if any(_live(instance, r) for r in records):
+                continue
+            if ledger.done_record(event.event_id):  # finished while we looked
+                continue
+            attempt = len(records) + 1
+            if attempt > MAX_ATTEMPTS:
+                _say(log, "error", f"Event {event.event_id}: {len(records)} runs failed; not retried again. "
+                                   "See those runs in the Dagster UI.")
+                continue
+            requests.append(_run_request(event, attempt))
+        except Exception as exc:
+            _say(log, "error", f"Event {event.event_id}: could not reconcile: {type(exc).__name__}: {exc}")
+    return requests
+
+
+def dfe_held_requests(now: float | None = None, settle: float | None = None) -> tuple[list[dg.RunRequest], list[str]]:
+    """DfE-held CSVs (loaded by DfE, not uploaded by LAs): one run per new file, keyed by its hash."""
+    settle = calendar.settle_seconds() if settle is None else settle
+    now = time.time() if now is None else now
+    requests, waiting = [], []
     for path in ingest.dfe_held_uploads():
-        if settled(path, now):
+        if now - path.stat().st_mtime >= settle:
             requests.append(dg.RunRequest(run_key=f"dfe_held:{ingest.sha256_of(path)}",
-                                          job_name=dfe_held_job.name, tags={"lsrp/file": path.name}))
+                                          job_name=dfe_held_job.name))
         else:
             waiting.append(path.name)
     return requests, waiting
 
 
-@dg.sensor(jobs=[ingest_return_job, unidentified_upload_job, dfe_held_job], minimum_interval_seconds=30,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts a run for each new or resubmitted file in the inbox, exactly once.")
+@dg.sensor(jobs=[ingest_return_job, unidentified_upload_job, dfe_held_job],
+           minimum_interval_seconds=sensor_interval(), default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Receives each settled upload into the ledger (archive + event), then starts a "
+                       "run for every event not yet processed, again if a run died.")
 def inbox_sensor(context: dg.SensorEvaluationContext):
-    requests, waiting = inbox_run_requests()
+    received, waiting = receive_inbox(log=context.log)
+    requests = pending_requests(context.instance, log=context.log)
+    held, held_waiting = dfe_held_requests()
+    waiting += held_waiting
+    if received:
+        context.log.info(f"Received {len(received)} upload(s): events "
+                         f"{', '.join(e.event_id for e in received[:10])}")
     if waiting:
         context.log.info(f"Waiting for {len(waiting)} file(s) still being copied: {', '.join(waiting[:5])}")
-    if not requests:
-        return dg.SkipReason("No new or changed files in the inbox.")
-    return requests
+    if not requests and not held:
+        return dg.SkipReason("Nothing new to receive; every upload event is processed or has a run in progress.")
+    return requests + held

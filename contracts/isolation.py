@@ -1,0 +1,124 @@
+"""Validation in a child process with memory and time limits: the one boundary between an
+untrusted upload and the process that ingests it.
+
+A reader can die on a hostile or broken workbook in ways Python cannot catch (python-calamine
+aborts the whole process when it cannot allocate).  ``validate_isolated`` runs ``validate_file`` in a
+child with ``RLIMIT_AS`` and a wall-clock limit; a crash, an out-of-memory or a timeout there is a
+rejection of that one file (rule E25, with an "Action required"), never the end of the caller.
+
+Children fork from a multiprocessing fork server that has already imported the validator, so
+each check costs a fork (milliseconds), not a fresh interpreter.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+from contracts.findings import FileResult
+
+DEFAULT_PARSE_SECONDS = 60.0           # env LSRP_PARSE_SECONDS
+DEFAULT_PARSE_MEMORY_MB = 2048         # env LSRP_PARSE_MEMORY_MB (address space of the child)
+_PRELOAD = ["__main__", "contracts.validate", "contracts.reader", "contracts.rules", "contracts.schemas",
+            "python_calamine", "polars", "pandera"]
+
+
+def parse_seconds() -> float:
+    return float(os.environ.get("LSRP_PARSE_SECONDS", DEFAULT_PARSE_SECONDS))
+
+
+def parse_memory_bytes() -> int:
+    return int(float(os.environ.get("LSRP_PARSE_MEMORY_MB", DEFAULT_PARSE_MEMORY_MB)) * 1024 * 1024)
+
+
+_context = None
+
+
+def _mp_context():
+    global _context
+    if _context is None:
+        try:
+            _context = mp.get_context("forkserver")
+            _context.set_forkserver_preload(_PRELOAD)
+        except ValueError:  # no fork server on this platform
+            _context = mp.get_context("spawn")
+    return _context
+
+
+def _child(conn, path: str, context, original_name: str | None, memory_bytes: int) -> None:
+    import resource
+
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    from contracts.validate import validate_file
+
+    try:
+        try:
+            outcome = validate_file(Path(path), context, original_name=original_name)
+        except MemoryError:
+            outcome = "memory"
+        conn.send(outcome)
+    except (BrokenPipeError, OSError):
+        pass  # the parent gave up waiting (timeout): nothing to report
+    finally:
+        conn.close()
+
+
+def _rejected(path: Path, name: str, detail: str) -> FileResult:
+    from contracts import reader, rules
+
+    result = FileResult(file=name)
+    try:
+        if path.stat().st_size <= reader.max_upload_bytes():
+            result.sha256 = reader.sha256_bytes(path.read_bytes())
+    except OSError:
+        pass
+    result.findings.append(rules.finding("E25", value=name, detail=detail))
+    for f in result.findings:
+        f.file = name
+    return result
+
+
+def validate_isolated(path: Path | str, context=None, original_name: str | None = None, *,
+                      timeout: float | None = None, memory_bytes: int | None = None) -> FileResult:
+    """``contracts.validate.validate_file`` in a child process bounded in memory and time.
+
+    Returns the child's FileResult, or a rejection (E25) naming the limit the file broke.
+    """
+    path = Path(path)
+    name = original_name or path.name
+    timeout = parse_seconds() if timeout is None else timeout
+    memory_bytes = parse_memory_bytes() if memory_bytes is None else memory_bytes
+    ctx = _mp_context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(sender, str(path), context, original_name, memory_bytes),
+                       daemon=True)
+    proc.start()
+    sender.close()
+    outcome, timed_out = None, False
+    try:
+        if receiver.poll(timeout):
+            outcome = receiver.recv()
+        else:
+            timed_out = True
+    except (EOFError, OSError):
+        outcome = None  # the child died without answering
+    finally:
+        receiver.close()
+        proc.join(timeout=5 if outcome is not None else 0.5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    if isinstance(outcome, FileResult):
+        return outcome
+    limit_mb = memory_bytes // (1024 * 1024)
+    if outcome == "memory":
+        detail = f"checking it needed more than the {limit_mb:,} MB allowed"
+    elif timed_out:
+        detail = f"checking it took longer than the {timeout:.0f} seconds allowed"
+    elif proc.exitcode and proc.exitcode < 0:
+        detail = (f"the reader stopped on it (signal {-proc.exitcode}), for example because it declares "
+                  f"far more cells than it holds or needs more than {limit_mb:,} MB")
+    else:
+        detail = f"the reader stopped on it (exit code {proc.exitcode})"
+    return _rejected(path, name, detail)
