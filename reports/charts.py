@@ -191,15 +191,15 @@ def area_fig(rows: list[tuple[str, float | None, str, bool]]) -> dict:
     pos = [round(x[1], 1) for x in shown]
     text = [x[2] for x in shown]
     data = [{"type": "scatter", "mode": "markers+text", "y": labels, "x": pos, "text": text,
-             "textposition": ["middle right" if p < 60 else "middle left" for p in pos],
+             "textposition": ["middle right" if p < 45 else "middle left" for p in pos],
              "textfont": {"color": TEXT, "size": 12}, "cliponaxis": False,
              "marker": {"size": 13, "color": [FOCUS if x[3] else "#ffffff" for x in shown],
                         "symbol": ["circle" if x[3] else "diamond" for x in shown],
                         "line": {"color": FOCUS, "width": 2}},
              "hovertemplate": "%{y}: %{text}<extra></extra>"}]
     return {"data": data, "layout": base_layout(
-        60 + 34 * max(len(shown), 1),
-        margin={"l": 10, "r": 15, "t": 10, "b": 45},
+        48 + 30 * max(len(shown), 1),
+        margin={"l": 10, "r": 15, "t": 6, "b": 40},
         xaxis={"range": [-4, 104], "tickvals": [0, 25, 50, 75, 100], "automargin": True,
-               "title": {"text": "% of authorities it is better than", "standoff": 4}},
+               "title": {"text": "Better than % of LAs", "standoff": 2}},
         yaxis={"autorange": "reversed", "type": "category", "automargin": True, "showgrid": False})}

@@ -265,7 +265,7 @@ def at_a_glance(model: PackModel) -> str:
         rank = f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE
         band = lat.get("quartile_band")
         rb = f"{rank} ({band})" if band and lat.get("rank") else rank
-        unit = "percentage" if ind.unit == "%" else ind.unit
+        unit = ind.unit
         rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a><span class="unit">{esc(unit)}</span>',
                      esc(num(_value(m), ind.decimals)),
                      esc(num(cur.get("target_value"), ind.decimals) if model.accepted else NOT_APPLICABLE),
@@ -310,7 +310,9 @@ def _area_chart(area: dict, model: PackModel) -> str:
         m = model.indicators[ind.id]
         pos = _position(ind, m, model.code)
         val = with_unit(_value(m), ind)
-        rows.append((ind.short, pos, val, ind.polarity != "neutral"))
+        # a compact label on the chart (units in the table and on page one): "13.0%", "£12.0m", "12.61"
+        short_val = val if ind.unit in ("%", "GBP m") else num(_value(m), ind.decimals)
+        rows.append((ind.short, pos, short_val, ind.polarity != "neutral"))
         where = NOT_APPLICABLE if pos is None else (
             f"better than {pos:.0f}%" if ind.polarity != "neutral" else f"higher than {pos:.0f}% (neither is better)")
         trows.append([ind.short, val, where])
