@@ -14,6 +14,9 @@ import yaml
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+PERIOD_BASES = ("year_to_date", "annualised", "term", "point_in_time")
+TARGET_COMPARISONS = ("as_is", "pro_rata")
+MONEY_UNITS = ("GBP",)  # a data item whose unit starts with one of these is money, never a count
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,15 @@ class Indicator:
     tolerance: float
     published: str | None = None
     range: tuple[float, float] | None = None  # plausible LA values (query Q02 outside it)
+    # like for like and meaningful change (catalogue.yaml header says what each means)
+    period_basis: str = "point_in_time"  # year_to_date | annualised | term | point_in_time
+    compare_targets: str = "as_is"       # as_is | pro_rata (full-year target x n/4 at Qn)
+    seasonal: bool = False               # change against the same period a year earlier
+    no_change_band: float = 0.0          # |change| <= band is "no meaningful change"
+    min_denominator: float | None = None  # below it: small numbers (no rank, band or status)
+    # derived in load() from the data items, never declared
+    small_count_suppression: bool = False  # a rate of counts: others' 1-4 counts are suppressed
+    is_proportion: bool = False            # a count-based %: Wilson interval
 
     def __post_init__(self) -> None:
         if self.range is not None:
@@ -112,18 +124,38 @@ def _check(cat: Catalogue) -> None:
     for ind in cat.indicators:
         assert ind.area in area_ids and ind.building_block in block_ids, f"{ind.id}: unknown area/block"
         assert ind.polarity in ("high", "low", "neutral"), f"{ind.id}: bad polarity"
+        assert ind.period_basis in PERIOD_BASES, f"{ind.id}: period_basis must be one of {PERIOD_BASES}"
+        assert ind.compare_targets in TARGET_COMPARISONS, f"{ind.id}: compare_targets must be one of {TARGET_COMPARISONS}"
+        assert ind.compare_targets == "as_is" or ind.period_basis == "year_to_date", \
+            f"{ind.id}: only a year-to-date value accumulates, so only it can pro-rate targets"
+        assert ind.no_change_band >= 0, f"{ind.id}: no_change_band must be >= 0"
+        assert ind.min_denominator is None or ind.is_rate, f"{ind.id}: a level has no denominator to be small"
+        assert (ind.period_basis == "term") == (ind.source == "dfe_held"), \
+            f"{ind.id}: DfE-held figures are termly, and only they are"
         for ref in ind.numerator + ind.denominator:
             assert ref in seen, f"{ind.id}: unknown data item {ref}"
             assert cat.item(ref).source == ind.source, f"{ind.id}: mixes sources"
     assert len({i.id for i in cat.indicators}) == len(cat.indicators), "duplicate indicator id"
 
 
+def _derived(d: dict, items: dict[str, DataItem]) -> dict:
+    """Disclosure and interval properties follow from the data items, so they cannot disagree with them:
+    a rate of counts (not money) is suppressed for small counts; a count-based % also gets a Wilson
+    interval.  Levels (no denominator) and money are never treated as counts."""
+    refs = list(d["numerator"]) + list(d["denominator"])
+    money = any(items[r].unit.startswith(MONEY_UNITS) for r in refs if r in items)
+    counts = bool(d["denominator"]) and not money
+    return {"small_count_suppression": counts, "is_proportion": counts and d.get("unit") == "%"}
+
+
 @lru_cache(maxsize=1)
 def load(path: Path = CATALOGUE_PATH) -> Catalogue:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     items = tuple(DataItem(**d) for d in raw["data_items"])
+    by_id = {i.id: i for i in items}
     indicators = tuple(
-        Indicator(**{**d, "numerator": tuple(d["numerator"]), "denominator": tuple(d["denominator"])})
+        Indicator(**{**d, "numerator": tuple(d["numerator"]), "denominator": tuple(d["denominator"]),
+                     **_derived(d, by_id)})
         for d in raw["indicators"]
     )
     cat = Catalogue(

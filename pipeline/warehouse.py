@@ -52,6 +52,10 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "numerator": "VARCHAR", "denominator": "VARCHAR", "multiplier": "DOUBLE", "unit": "VARCHAR",
         "polarity": "VARCHAR", "decimals": "INTEGER", "tolerance": "DOUBLE", "published": "VARCHAR",
         "is_rate": "BOOLEAN", "position": "INTEGER",
+        # like for like, meaningful change, small bases and disclosure (contracts/catalogue.yaml header)
+        "period_basis": "VARCHAR", "compare_targets": "VARCHAR", "seasonal": "BOOLEAN",
+        "no_change_band": "DOUBLE", "min_denominator": "DOUBLE", "small_count_suppression": "BOOLEAN",
+        "is_proportion": "BOOLEAN",
     },
     "catalogue_data_items": {
         "item_id": "VARCHAR", "id": "VARCHAR", "label": "VARCHAR", "area": "VARCHAR",
@@ -110,6 +114,9 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for name, columns in RAW_TABLES.items():
         _create_table(con, name, columns)
+        if name.startswith("catalogue_"):  # a warehouse made before a catalogue field was added gains it
+            for c, t in columns.items():
+                con.execute(f'ALTER TABLE raw.{name} ADD COLUMN IF NOT EXISTS "{c}" {t}')
     for dataset, columns in EES_COLUMNS.items():
         _create_table(con, f"ees_{dataset}", {c: "VARCHAR" for c in columns} | _EES_META)
 

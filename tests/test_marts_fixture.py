@@ -232,13 +232,17 @@ def test_neutral_indicator_has_no_rank_band_or_status(marts):
     assert b["la_value"] == approx(25.0) and b["england_value"] == approx(18.5) and b["england_n_las"] == 3
     assert (b["rank"], b["n_ranked"], b["quartile_band"]) == (None, None, None)
     t = _traj(marts, "301", "ehcp_requests_rate")
-    assert (t["target_value"], t["gap_to_target"], t["status"], t["rag"]) == (30, approx(-5.0), None, None)
+    # a year-to-date flow: the full-year target of 30 is 15 by Q2, so the LA is 10 above it
+    assert (t["target_value"], t["comparable_target"], t["gap_to_target"], t["status"], t["rag"]) == (
+        30, approx(15.0), approx(10.0), None, None)
+    assert (t["period_basis"], t["change_basis"]) == ("year_to_date", "previous quarter, annualised")
 
 
 def test_level_indicator_england_is_mean_of_la_values(marts):
     # DSG deficit (GBP m): 301 12.0, 313 -3.0 (surplus), 821 6.0 -> England mean 5.0, London 4.5
     b = _bench(marts, "301", "dsg_deficit_gbp_m")
-    assert (b["la_value"], b["denominator"]) == (approx(12.0), 1)
+    # a level has no denominator: the 1 it is pooled with is not a count, so it is never suppressed
+    assert (b["la_value"], b["denominator"], b["suppressed"], b["small_base"]) == (approx(12.0), None, False, False)
     assert b["england_value"] == approx(5.0) and b["england_n_las"] == 3
     assert b["region_value"] == approx(4.5) and b["region_n_las"] == 2
     assert (b["rank"], b["quartile_band"]) == (3, "C")   # low: 313 A, 821 B (1/3), 301 C (2/3)
@@ -260,8 +264,11 @@ def test_dfe_held_attendance_from_ees_terms(marts):
     for period in ("2025-26-Q4", "2026-27-Q1"):
         assert _bench(marts, "301", "att_overall_ehcp", period)["la_value"] == approx(10.0)
     t = _traj(marts, "301", "att_overall_ehcp")            # low, 12 vs 11, tolerance 0.5 -> missed
-    assert (t["status"], t["rag"], t["gap_to_target"], t["change_prev_quarter"]) == (
-        "missed", "red", approx(1.0), approx(2.0))
+    assert (t["status"], t["rag"], t["gap_to_target"]) == ("missed", "red", approx(1.0))
+    # termly and seasonal: the summer term is not compared with the spring term before it
+    assert (t["term_label"], t["change_prev_quarter"], t["change_direction"], t["change_note"]) == (
+        "summer term 2025/26", None, "not comparable", "no same term a year earlier yet")
+    assert b["term_label"] == "summer term 2025/26"
 
 
 def test_trajectory_for_barking_and_dagenham(marts):

@@ -28,3 +28,17 @@
 {% macro is_quarter_period(period) -%}
     regexp_full_match({{ period }}, '[0-9]{4}-[0-9]{2}-Q[1-4]')
 {%- endmacro %}
+
+{#- The DfE-held term that feeds a quarter, in words: '2026-27-Q1' -> 'spring term 2025/26' (catalogue
+    dfe_held_terms: quarter Qn of financial year F <- time_identifier in academic year F + year_offset).
+    `terms` is a relation with quarter, year_offset and time_identifier. -#}
+{% macro term_label(period, terms) -%}
+    (lower({{ terms }}.time_identifier) || ' '
+     || cast(cast(left({{ period }}, 4) as integer) + {{ terms }}.year_offset as varchar) || '/'
+     || lpad(cast((cast(left({{ period }}, 4) as integer) + {{ terms }}.year_offset + 1) % 100 as varchar), 2, '0'))
+{%- endmacro %}
+
+{#- Quarter number 1-4 of a quarter period key. -#}
+{% macro quarter_number(period) -%}
+    cast(right({{ period }}, 1) as integer)
+{%- endmacro %}

@@ -1,14 +1,14 @@
 {{ config(meta={'dagster': {'ref': {'name': 'benchmark'}}}) }}
 -- The pooled England rate must be the sum of LA numerators over the sum of LA denominators
--- (LAs with a value), never a mean of rates.  Returns the indicator-periods that disagree.
+-- (LAs with a value), never a mean of rates; a level's mean.  Returns the indicator-periods that disagree.
 with pooled as (
     select
         b.indicator_id,
         b.period,
         sum(b.numerator) filter (where b.la_value is not null) as sum_num,
-        sum(b.denominator) filter (where b.la_value is not null) as sum_den,
+        sum(case when i.is_rate then b.denominator else 1 end) filter (where b.la_value is not null) as sum_den,
         count(*) filter (where b.la_value is not null) as n_las,
-        any_value(b.england_value) as england_value,
+        max(b.england_value) as england_value,  -- NULL in rows where it is withheld,
         any_value(b.england_n_las) as england_n_las,
         any_value(i.multiplier) as multiplier
     from {{ ref('benchmark') }} as b

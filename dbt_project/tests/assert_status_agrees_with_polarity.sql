@@ -1,19 +1,27 @@
 {{ config(meta={'dagster': {'ref': {'name': 'trajectory'}}}) }}
--- Status must follow the indicator's polarity and tolerance; neutral indicators have none.
-select t.*, i.polarity, i.tolerance
-from {{ ref('trajectory') }} as t
-join {{ ref('stg_catalogue_indicators') }} as i using (indicator_id)
+-- Status must follow the indicator's polarity and tolerance against the comparable target (the
+-- target on the value's basis); neutral indicators and small bases have none.
+with t as (
+    select t.*, i.polarity, i.tolerance, 1e-9 * greatest(1.0, abs(t.target_value)) as eps
+    from {{ ref('trajectory') }} as t
+    join {{ ref('stg_catalogue_indicators') }} as i using (indicator_id)
+)
+select *
+from t
 where
-    (i.polarity = 'neutral' and (t.status is not null or t.rag is not null))
-    or (t.status is not null and (t.actual_value is null or t.target_value is null))
-    or (i.polarity = 'high' and t.status = 'met' and t.actual_value < t.target_value)
-    or (i.polarity = 'high' and t.status = 'within tolerance'
-        and not (t.actual_value < t.target_value and t.actual_value >= t.target_value - i.tolerance))
-    or (i.polarity = 'high' and t.status = 'missed' and t.actual_value >= t.target_value - i.tolerance)
-    or (i.polarity = 'low' and t.status = 'met' and t.actual_value > t.target_value)
-    or (i.polarity = 'low' and t.status = 'within tolerance'
-        and not (t.actual_value > t.target_value and t.actual_value <= t.target_value + i.tolerance))
-    or (i.polarity = 'low' and t.status = 'missed' and t.actual_value <= t.target_value + i.tolerance)
-    or (i.polarity <> 'neutral' and t.actual_value is not null and t.target_value is not null and t.status is null)
-    or (coalesce(t.status, '') <> '' and t.rag <> case t.status when 'met' then 'green'
-                                                   when 'within tolerance' then 'amber' else 'red' end)
+    ((polarity = 'neutral' or small_base) and (status is not null or rag is not null))
+    or (status is not null and (actual_value is null or comparable_target is null))
+    or (polarity = 'high' and status = 'met' and actual_value < comparable_target - eps)
+    or (polarity = 'high' and status = 'within tolerance'
+        and not (actual_value < comparable_target - eps and actual_value >= comparable_target - tolerance - eps))
+    or (polarity = 'high' and status = 'missed' and actual_value >= comparable_target - tolerance - eps)
+    or (polarity = 'low' and status = 'met' and actual_value > comparable_target + eps)
+    or (polarity = 'low' and status = 'within tolerance'
+        and not (actual_value > comparable_target + eps and actual_value <= comparable_target + tolerance + eps))
+    or (polarity = 'low' and status = 'missed' and actual_value <= comparable_target + tolerance + eps)
+    or (polarity <> 'neutral' and not small_base and actual_value is not null and comparable_target is not null
+        and status is null)
+    or (coalesce(status, '') <> '' and rag <> case status when 'met' then 'green'
+                                          when 'within tolerance' then 'amber' else 'red' end)
+    -- like for like: only an accumulating year-to-date value has a target different from the stated one
+    or (period_basis <> 'year_to_date' and abs(comparable_target - target_value) > eps)

@@ -2,8 +2,14 @@
 -- being built, plus every catalogue target period (future ones with no actual yet).
 -- A year-end period's actual is its Q4 value.  Status (met / within tolerance / missed) is
 -- judged by polarity; neutral indicators have no "better" direction, so status and rag are NULL.
+-- Like for like (issue 9): targets and baselines are stated for a full year; where the value is a
+-- year-to-date count that accumulates (catalogue compare_targets = pro_rata) they are pro-rated
+-- to the quarter (Qn x n/4) as comparable_target / comparable_baseline, and gap and status use
+-- those.  A small base (denominator below min_denominator) gets no status: 3 of 3 is not "met".
+-- Change columns come from int_indicator_verdicts (like-for-like comparator, in words).
 with ind as (
-    select indicator_id, polarity, tolerance from {{ ref('stg_catalogue_indicators') }}
+    select indicator_id, polarity, tolerance, source, compare_targets, period_basis
+    from {{ ref('stg_catalogue_indicators') }}
 ),
 
 actuals as (
@@ -51,29 +57,66 @@ joined as (
         b.baseline_value,
         b.baseline_period,
         t.target_value,
-        a.value as actual_value
+        a.value as actual_value,
+        v.numerator,
+        v.denominator,
+        coalesce(v.small_base, false) as small_base,
+        v.ci_low,
+        v.ci_high,
+        v.change_value,
+        v.change_basis,
+        v.change_note,
+        v.change_direction,
+        v.change_prev_quarter,
+        v.change_prev_year
     from rows as r
     left join baselines as b using (la_code, indicator_id)
     left join targets as t
         on t.la_code = r.la_code and t.indicator_id = r.indicator_id and t.target_period = r.period
     left join actuals as a
         on a.la_code = r.la_code and a.indicator_id = r.indicator_id and a.period = r.actual_period
+    left join {{ ref('int_indicator_verdicts') }} as v
+        on v.la_code = r.la_code and v.indicator_id = r.indicator_id and v.period = r.actual_period
+),
+
+comparable as (
+    select
+        j.*,
+        i.polarity,
+        i.tolerance,
+        i.period_basis,
+        case when i.source = 'dfe_held' then {{ term_label('j.actual_period', 'dt') }} end as term_label,
+        -- a quarter's share of the full year for an accumulating year-to-date value; 1 otherwise
+        case when i.compare_targets = 'pro_rata' and j.period_type = 'quarter'
+             then {{ quarter_number('j.actual_period') }} / 4.0 else 1.0 end as basis_factor
+    from joined as j
+    join ind as i using (indicator_id)
+    left join {{ ref('stg_catalogue_dfe_held_terms') }} as dt on dt.quarter = right(j.actual_period, 2)
 ),
 
 judged as (
     select
+        c.*,
+        c.target_value * c.basis_factor as comparable_target,
+        c.baseline_value * c.basis_factor as comparable_baseline,
+        -- a relative epsilon so an LA exactly on its trajectory is met despite floating point
+        1e-9 * greatest(1.0, abs(c.target_value)) as eps
+    from comparable as c
+),
+
+statused as (
+    select
         j.*,
-        j.actual_value - j.target_value as gap_to_target,
+        j.actual_value - j.comparable_target as gap_to_target,
         case
-            when i.polarity = 'neutral' or j.actual_value is null or j.target_value is null then null
-            when i.polarity = 'high' and j.actual_value >= j.target_value then 'met'
-            when i.polarity = 'high' and j.actual_value >= j.target_value - i.tolerance then 'within tolerance'
-            when i.polarity = 'low' and j.actual_value <= j.target_value then 'met'
-            when i.polarity = 'low' and j.actual_value <= j.target_value + i.tolerance then 'within tolerance'
+            when j.polarity = 'neutral' or j.actual_value is null or j.target_value is null or j.small_base then null
+            when j.polarity = 'high' and j.actual_value >= j.comparable_target - j.eps then 'met'
+            when j.polarity = 'high' and j.actual_value >= j.comparable_target - j.tolerance - j.eps then 'within tolerance'
+            when j.polarity = 'low' and j.actual_value <= j.comparable_target + j.eps then 'met'
+            when j.polarity = 'low' and j.actual_value <= j.comparable_target + j.tolerance + j.eps then 'within tolerance'
             else 'missed'
         end as status
-    from joined as j
-    join ind as i using (indicator_id)
+    from judged as j
 )
 
 select
@@ -90,12 +133,21 @@ select
     cast(j.gap_to_target as double) as gap_to_target,
     cast(j.status as varchar) as status,
     cast(case j.status when 'met' then 'green' when 'within tolerance' then 'amber' when 'missed' then 'red' end as varchar) as rag,
-    -- in the indicator's unit: percentage points for rates
-    cast(case when j.period_type = 'quarter' then j.actual_value - pq.value end as double) as change_prev_quarter,
-    cast(j.actual_value - py.value as double) as change_prev_year
-from judged as j
+    -- in the indicator's unit: percentage points for rates; like for like (see int_indicator_verdicts)
+    cast(case when j.period_type = 'quarter' then j.change_prev_quarter end as double) as change_prev_quarter,
+    cast(j.change_prev_year as double) as change_prev_year,
+    cast(j.period_basis as varchar) as period_basis,
+    cast(j.term_label as varchar) as term_label,
+    cast(j.comparable_target as double) as comparable_target,
+    cast(j.comparable_baseline as double) as comparable_baseline,
+    cast(j.numerator as double) as numerator,
+    cast(j.denominator as double) as denominator,
+    cast(j.small_base as boolean) as small_base,
+    cast(j.ci_low as double) as ci_low,
+    cast(j.ci_high as double) as ci_high,
+    cast(j.change_value as double) as change_value,
+    cast(j.change_basis as varchar) as change_basis,
+    cast(j.change_note as varchar) as change_note,
+    cast(coalesce(j.change_direction, 'not comparable') as varchar) as change_direction
+from statused as j
 join {{ ref('stg_las') }} as l using (la_code)
-left join actuals as pq
-    on pq.la_code = j.la_code and pq.indicator_id = j.indicator_id and pq.period_index = j.actual_index - 1
-left join actuals as py
-    on py.la_code = j.la_code and py.indicator_id = j.indicator_id and py.period_index = j.actual_index - 4
