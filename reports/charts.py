@@ -17,6 +17,12 @@ def _hover(ind: Indicator) -> str:
     return "%{y:." + str(ind.decimals) + "f} " + ind.unit
 
 
+def _target(row: dict):
+    """A quarter's target on the value's basis (year to date, say) where the marts give it."""
+    t = row.get("comparable_target")
+    return row.get("target_value") if t is None else t
+
+
 def trajectory_fig(ind: Indicator, rows: list[dict], period: str, baseline: dict | None = None) -> dict:
     """Baseline, quarterly target trajectory, actuals to date and 3-year targets."""
     d = ind.decimals
@@ -34,7 +40,7 @@ def trajectory_fig(ind: Indicator, rows: list[dict], period: str, baseline: dict
                      "y": [r(baseline["value"], d)], "hovertemplate": hov,
                      "marker": {"symbol": "diamond", "size": 13, "color": PALETTE[1], "line": {"color": TEXT, "width": 1}}})
     data.append({"type": "scatter", "mode": "lines+markers", "name": "Quarterly target", "x": qx,
-                 "y": [r(x["target_value"], d) for x in quarters], "hovertemplate": hov,
+                 "y": [r(_target(x), d) for x in quarters], "hovertemplate": hov,
                  "line": {"color": PALETTE[2], "dash": "dash", "width": 2},
                  "marker": {"symbol": "circle-open", "size": 9, "color": PALETTE[2], "line": {"width": 2}}})
     if years:

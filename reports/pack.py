@@ -79,6 +79,13 @@ class PackModel:
 
 
 # ------------------------------------------------------------------ model
+def withheld(row: dict) -> bool:
+    """Is another LA's value shown as c?  The marts' own primary suppression flag when they carry one."""
+    if row.get("suppressed") is not None:
+        return bool(row["suppressed"])
+    return is_suppressed(row.get("numerator"), row.get("denominator"))
+
+
 def build_model(data: PeriodData, code: str) -> PackModel:
     cat = catalogue.load()
     la = data.las[code]
@@ -99,7 +106,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             name = data.las.get(nb, {}).get("la_name") or (row or {}).get("la_name") or nb
             if row is None or row.get("la_value") is None:
                 val = UNAVAILABLE
-            elif is_suppressed(row.get("numerator"), row.get("denominator")):
+            elif withheld(row):
                 val = SUPPRESSED
             else:
                 val = row["la_value"]
@@ -108,7 +115,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
         for c, row in others.items():
             if row.get("la_value") is None:
                 continue
-            if c != code and is_suppressed(row.get("numerator"), row.get("denominator")):
+            if c != code and withheld(row):
                 supp.append(c)
                 continue
             dist.append({"code": c, "name": row["la_name"], "value": row["la_value"]})
@@ -116,7 +123,8 @@ def build_model(data: PeriodData, code: str) -> PackModel:
         inds[ind.id] = {
             "baseline": {"value": traj[0]["baseline_value"], "period": traj[0]["baseline_period"]} if traj else None,
             "trajectory": [{k: t.get(k) for k in ("period", "period_type", "target_value", "actual_value",
-                                                   "gap_to_target", "status")} for t in traj],
+                                                   "gap_to_target", "status", "comparable_target", "term_label")}
+                           for t in traj],
             # the documented columns, plus any further verdict columns the marts carry (e.g. meaningful change)
             "current": {**{k: v for k, v in (cur or {}).items() if k not in IDENTITY},
                         **{k: (cur or {}).get(k) for k in ("actual_value", "target_value", "gap_to_target", "status",
@@ -149,52 +157,73 @@ def _value(m: dict):
     return m["current"].get("actual_value") if v is None else v
 
 
-# The verdicts layer may say whether a change is big enough to mean anything; these are the names it
-# may use (docs: /work/notes/verdicts-interface.md).  Without one, any change that survives rounding counts.
-MEANINGFUL_KEYS = ("change_meaningful", "meaningful_change", "is_meaningful_change")
-
-
-def _meaningful(m: dict) -> bool | None:
-    for k in MEANINGFUL_KEYS:
-        for part in ("current", "latest"):
-            if m[part].get(k) is not None:
-                return bool(m[part][k])
+# Verdict columns from the marts (see docs in reports/README.md): used when present, so the packs also build
+# from a warehouse without them.  Without them, any change that survives rounding counts as a change.
+def _field(m: dict, key: str):
+    for part in ("latest", "current"):
+        if m[part].get(key) is not None:
+            return m[part][key]
     return None
 
 
-def change_words(ind: Indicator, m: dict) -> str:
-    """The change since last quarter in a few words (the unit is beside the indicator's name):
-    'Down 1.09 (better)', 'Up 3.7' for a neutral indicator, or 'No meaningful change'."""
+def target_of(m: dict):
+    """The target on the value's own basis (e.g. year to date), else the target as returned."""
+    t = _field(m, "comparable_target")
+    return m["current"].get("target_value") if t is None else t
+
+
+def change_of(ind: Indicator, m: dict) -> tuple[str, float | None, str | None, str | None]:
+    """(direction, change, basis, note): direction is improved / worsened / increased / decreased /
+    no meaningful change / not comparable."""
+    direction = _field(m, "change_direction")
+    if direction is not None:
+        return direction, _field(m, "change_value"), _field(m, "change_basis"), _field(m, "change_note")
     chg = m["current"].get("change_prev_quarter")
     if chg is None:
-        return NOT_APPLICABLE
-    r = round(chg, ind.decimals)
-    if _meaningful(m) is False or r == 0:
-        return "No meaningful change"
+        return "not comparable", None, None, None
+    if round(chg, ind.decimals) == 0 or abs(chg) <= getattr(ind, "no_change_band", 0.0):
+        return "no meaningful change", chg, "previous quarter", None
     b = better(ind, chg)
-    return (f"{'Up' if r > 0 else 'Down'} {abs(r):,.{ind.decimals}f}"
-            + ("" if b is None else (" (better)" if b else " (worse)")))
+    if b is None:
+        return ("increased" if chg > 0 else "decreased"), chg, "previous quarter", None
+    return ("improved" if b else "worsened"), chg, "previous quarter", None
+
+
+def change_words(ind: Indicator, m: dict) -> str:
+    """The change in a few words (the unit is beside the indicator's name), with what it is compared with:
+    'Down 1.09, better (same term a year earlier)', 'Up 3.7 (previous quarter)', 'No meaningful change'."""
+    direction, chg, basis, note = change_of(ind, m)
+    if direction == "not comparable" or chg is None:
+        return note or NOT_APPLICABLE
+    if direction == "no meaningful change":
+        words = "No meaningful change"
+    else:
+        r = round(chg, ind.decimals)
+        words = f"{'Up' if r > 0 else 'Down'} {abs(r):,.{ind.decimals}f}"
+        if direction in ("improved", "worsened"):
+            words += ", better" if direction == "improved" else ", worse"
+    return f"{words} ({basis})" if basis else words
 
 
 def _movers(model: PackModel) -> tuple[list[tuple], list[tuple]]:
-    """Indicators that improved / deteriorated since last quarter, biggest first (size judged against the
-    indicator's tolerance, so units can be compared); only changes that pass the meaningful test."""
+    """Indicators that improved / worsened meaningfully, biggest first (judged against the indicator's
+    no-change band, or its tolerance, so that different units can be compared)."""
     up, down = [], []
     for ind in catalogue.load().indicators:
         m = model.indicators[ind.id]
-        chg = m["current"].get("change_prev_quarter")
-        if _meaningful(m) is False:
+        direction, chg, basis, _ = change_of(ind, m)
+        if direction not in ("improved", "worsened") or chg is None:
             continue
-        b = better(ind, chg)
-        if b is None:
-            continue
-        (up if b else down).append((abs(chg) / (ind.tolerance or 1), ind, m, chg))
+        scale = getattr(ind, "no_change_band", 0.0) or ind.tolerance or 1
+        (up if direction == "improved" else down).append((abs(chg) / scale, ind, m, chg, basis))
     return sorted(up, key=lambda x: -x[0]), sorted(down, key=lambda x: -x[0])
 
 
-def _mover_item(ind: Indicator, m: dict, chg: float) -> str:
-    words = change_text(ind, chg).replace(" (better)", "").replace(" (worse)", "")
-    return f"{ind.short}: {words}, to {with_unit(_value(m), ind)}"
+def _mover_item(ind: Indicator, m: dict, chg: float, basis: str | None) -> str:
+    r = round(chg, ind.decimals)
+    words = f"{'up' if r > 0 else 'down'} {abs(r):,.{ind.decimals}f} {change_unit(ind)}"
+    since = f" on the {basis}" if basis else ""
+    return f"{ind.short}: {words}{since}, to {with_unit(_value(m), ind)}"
 
 
 def _statuses(model: PackModel) -> dict[str, list[Indicator]]:
@@ -233,7 +262,6 @@ def lede(model: PackModel) -> str:
 
 def attention(model: PackModel) -> str:
     """The review's second item: the three biggest improvements and deteriorations, and missed targets."""
-    prev = period_label(prev_quarter(model.period))
     up, down = _movers(model)
     missed = _statuses(model)["missed"]
 
@@ -242,9 +270,9 @@ def attention(model: PackModel) -> str:
         return f'<div class="box"><h3>{esc(title)}</h3><ul class="plain">{body}</ul></div>'
 
     out = ['<div class="two-up">',
-           block(f"Biggest improvements since {prev}", [_mover_item(i, m, c) for _, i, m, c in up[:3]],
+           block("Biggest improvements", [_mover_item(i, m, c, b) for _, i, m, c, b in up[:3]],
                  "No indicator improved meaningfully."),
-           block(f"Biggest deteriorations since {prev}", [_mover_item(i, m, c) for _, i, m, c in down[:3]],
+           block("Biggest deteriorations", [_mover_item(i, m, c, b) for _, i, m, c, b in down[:3]],
                  "No indicator deteriorated meaningfully."),
            "</div>"]
     if missed:
@@ -255,6 +283,45 @@ def attention(model: PackModel) -> str:
     return "".join(out)
 
 
+def small_base(m: dict) -> bool:
+    return bool(_field(m, "small_base"))
+
+
+def value_html(ind: Indicator, m: dict) -> str:
+    """The value; on a small base, "small numbers" and its interval where the marts give one."""
+    v = esc(num(_value(m), ind.decimals))
+    if not small_base(m):
+        return v
+    lo, hi = _field(m, "ci_low"), _field(m, "ci_high")
+    ci = f" ({num(lo, ind.decimals)} to {num(hi, ind.decimals)})" if lo is not None and hi is not None else ""
+    return f'{v}<span class="unit">small numbers{esc(ci)}</span>'
+
+
+def comparator(lat: dict, which: str, ind: Indicator) -> str:
+    """England or region as printed in this pack: c where withheld so that no suppressed value can be worked back."""
+    if lat.get(f"{which}_withheld"):
+        return SUPPRESSED
+    return num(lat.get(f"{which}_value"), ind.decimals)
+
+
+def neighbours_note(lat: dict, n_neighbours: int) -> str:
+    """How many neighbours the average is over, and how many are left out (withheld or missing)."""
+    n = lat.get("sn_n") or 0
+    if lat.get("sn_n_suppressed") is None:
+        return f"{n} of {n_neighbours} neighbours"
+    ns, nm = lat.get("sn_n_suppressed") or 0, lat.get("sn_n_missing") or 0
+    return f"average of {n} of {n + ns + nm} neighbours; {ns} suppressed, {nm} not available"
+
+
+def rank_band(lat: dict) -> str:
+    if lat.get("small_base"):
+        return "small numbers"
+    if not lat.get("rank"):
+        return NOT_APPLICABLE
+    band = lat.get("quartile_band")
+    return f"{lat['rank']} of {lat['n_ranked']}" + (f" ({band})" if band else "")
+
+
 def at_a_glance(model: PackModel) -> str:
     cat = catalogue.load()
     q = period_label(model.period)
@@ -262,20 +329,17 @@ def at_a_glance(model: PackModel) -> str:
     for ind in cat.indicators:
         m = model.indicators[ind.id]
         cur, lat = m["current"], m["latest"]
-        rank = f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE
-        band = lat.get("quartile_band")
-        rb = f"{rank} ({band})" if band and lat.get("rank") else rank
-        unit = ind.unit
+        unit = ind.unit + (f", {_field(m, 'term_label')}" if _field(m, "term_label") else "")
         rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a><span class="unit">{esc(unit)}</span>',
-                     esc(num(_value(m), ind.decimals)),
-                     esc(num(cur.get("target_value"), ind.decimals) if model.accepted else NOT_APPLICABLE),
+                     value_html(ind, m),
+                     esc(num(target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE),
                      status_tag(cur.get("status")),
-                     esc(num(lat.get("england_value"), ind.decimals)), esc(num(lat.get("region_value"), ind.decimals)),
-                     esc(num(lat.get("sn_mean"), ind.decimals)), esc(rb), esc(change_words(ind, m))])
+                     esc(comparator(lat, "england", ind)), esc(comparator(lat, "region", ind)),
+                     esc(num(lat.get("sn_mean"), ind.decimals)), esc(rank_band(lat)), esc(change_words(ind, m))])
     return table(f"Every indicator, {q}: this authority, its target, England, {model.region} and its statistical "
                  "neighbours' average",
                  ["Indicator", "Value", "Target", "Status", "England", model.region, "Neighbours' average",
-                  "Rank (band)", "Change since last quarter"],
+                  "Rank (band)", "Change"],
                  rows, raw_cols=set(range(9)), num_cols={1, 2, 4, 5, 6})
 
 
@@ -348,10 +412,11 @@ def _traj_title(ind: Indicator, m: dict, q: str) -> str:
     s = cur.get("status")
     b = better(ind, cur.get("change_prev_quarter"))
     short = ind.short
-    has_targets = any(t.get("target_value") is not None for t in m["trajectory"])
+    has_targets = any(charts._target(t) is not None for t in m["trajectory"])
     if cur.get("actual_value") is None:
         return active_title(f"{short}: no {q} figure yet", f"No {q} figure yet")
-    if cur.get("target_value") is None or not s:
+    if (cur.get("comparable_target") if cur.get("comparable_target") is not None else cur.get("target_value")) is None \
+            or not s:
         if has_targets:
             return active_title(f"{short}: no {q} target; other periods' targets shown",
                                 f"No {q} target; other targets shown")
@@ -371,7 +436,7 @@ def _traj_chart(ind, m, model, cid) -> str:
     base = m["baseline"] or {}
     acts = [f"{period_label(t['period'])} {with_unit(t['actual_value'], ind)}" for t in rows
             if t["period_type"] == "quarter" and t["period"] <= model.period and t["actual_value"] is not None]
-    tgts = [t for t in rows if t["target_value"] is not None]
+    tgts = [{**t, "target_value": charts._target(t)} for t in rows if charts._target(t) is not None]
     alt = (f"Line chart of {ind.name.rstrip('.')} for {model.name}. Baseline "
            f"{with_unit(base.get('value'), ind)} in {base.get('period') or UNAVAILABLE}. ")
     if tgts:
@@ -380,7 +445,7 @@ def _traj_chart(ind, m, model, cid) -> str:
     alt += ("Actual values: " + "; ".join(acts) + ".") if acts else "No actual values yet."
     trows = [["Baseline " + (base.get("period") or ""), UNAVAILABLE, num(base.get("value"), ind.decimals), ""]]
     for t in rows:
-        trows.append([period_label(t["period"]), num(t["target_value"], ind.decimals),
+        trows.append([period_label(t["period"]), num(charts._target(t), ind.decimals),
                       num(t["actual_value"], ind.decimals) if t["period"] <= model.period or t["period_type"] != "quarter"
                       else UNAVAILABLE, (t["status"] or "").capitalize() or NOT_APPLICABLE])
     tbl = table(f"{ind.short}: baseline, targets and actuals ({ind.unit})",
@@ -409,7 +474,7 @@ def _bench_chart(ind, m, model, cid) -> str:
     sn = lat.get("sn_mean")
     # the neighbours' average is drawn, since the title names it
     refs = [("Neighbours' average", sn, "dashdot"), ("England", lat.get("england_value"), "dash"),
-            (model.region, lat.get("region_value"), "dot")]
+            (model.region, lat.get("region_value"), "dot")]   # a withheld England or region is None: not drawn
     if la_val is None or sn is None:
         title = active_title(f"{ind.short}: compared with statistical neighbours", "Compared with statistical neighbours")
     else:
@@ -424,13 +489,13 @@ def _bench_chart(ind, m, model, cid) -> str:
                              f"{rel.capitalize()} statistical neighbours' average")
     alt = (f"Bar chart comparing {model.name} ({with_unit(la_val, ind)}) with its {len(m['neighbours'])} statistical "
            f"neighbours: {len(vis)} shown, {len(supp)} suppressed, {len(miss)} not available. Neighbours' average "
-           f"{with_unit(sn, ind)}; {model.region} {with_unit(lat.get('region_value'), ind)}; England "
-           f"{with_unit(lat.get('england_value'), ind)}.")
+           f"{with_unit(sn, ind)}; {model.region} {with_unit(comparator(lat, 'region', ind), ind)}; England "
+           f"{with_unit(comparator(lat, 'england', ind), ind)}.")
     rows = [[f"{model.name} (this LA)", num(la_val, d), ""]]
     rows += [[nb["name"], num(nb["value"], d), "statistical neighbour"] for nb in m["neighbours"]]
-    rows.append(["Statistical neighbours' average", num(sn, d), f"{lat.get('sn_n') or 0} of {len(m['neighbours'])} neighbours"])
-    rows.append([f"{model.region} (pooled)", num(lat.get("region_value"), d), f"{lat.get('region_n_las') or 0} LAs"])
-    rows.append(["England (pooled)", num(lat.get("england_value"), d), f"{lat.get('england_n_las') or 0} LAs"])
+    rows.append(["Statistical neighbours' average", num(sn, d), neighbours_note(lat, len(m["neighbours"]))])
+    rows.append([f"{model.region} (pooled)", comparator(lat, "region", ind), f"{lat.get('region_n_las') or 0} LAs"])
+    rows.append(["England (pooled)", comparator(lat, "england", ind), f"{lat.get('england_n_las') or 0} LAs"])
     tbl = table(f"{ind.short}: {model.name} compared with neighbours, region and England ({ind.unit})",
                 ["Area", "Value", "Note"], rows, num_cols={1})
     fig = charts.benchmark_fig(ind, bars, refs)
@@ -493,14 +558,16 @@ def _figures_table(ind, m, model) -> str:
         [f"Value, {q}", with_unit(_value(m), ind)],
         ["Numerator", num(lat.get("numerator"), 0) if ind.is_rate else NOT_APPLICABLE],
         ["Denominator", num(lat.get("denominator"), 0) if ind.is_rate else NOT_APPLICABLE],
-        [f"Target, {q}", with_unit(cur.get("target_value"), ind)],
+        [f"Target, {q}" + (" (on the value's basis)" if _field(m, "comparable_target") is not None else ""),
+         with_unit(target_of(m), ind)],
         ["Status", (cur.get("status") or NOT_APPLICABLE).capitalize() if cur.get("status") else NOT_APPLICABLE],
         ["Gap to target (actual minus target)", num(cur.get("gap_to_target"), d)],
         ["Change since last quarter", change_text(ind, cur.get("change_prev_quarter"))],
         ["Change since the same quarter last year", change_text(ind, cur.get("change_prev_year"))],
-        [f"Statistical neighbours' average ({lat.get('sn_n') or 0} LAs)", with_unit(lat.get("sn_mean"), ind)],
-        [f"{model.region}, pooled ({lat.get('region_n_las') or 0} LAs)", with_unit(lat.get("region_value"), ind)],
-        [f"England, pooled ({lat.get('england_n_las') or 0} LAs)", with_unit(lat.get("england_value"), ind)],
+        [f"Statistical neighbours' average ({neighbours_note(lat, len(m['neighbours']))})",
+         with_unit(lat.get("sn_mean"), ind)],
+        [f"{model.region}, pooled ({lat.get('region_n_las') or 0} LAs)", with_unit(comparator(lat, "region", ind), ind)],
+        [f"England, pooled ({lat.get('england_n_las') or 0} LAs)", with_unit(comparator(lat, "england", ind), ind)],
         ["Rank (1 = best)", f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE],
         ["Quartile band (A = best)", lat.get("quartile_band") or NOT_APPLICABLE],
     ]
