@@ -122,6 +122,31 @@ def all_las_rows(model, las: dict[str, dict]) -> list[list]:
     return out
 
 
+def all_las_wide(model, las: dict[str, dict]) -> tuple[list[str], list[list], list[int]]:
+    """The same values one row per authority, one numeric column per indicator (for the XLSX: sortable and
+    filterable in a spreadsheet).  Returns (header, rows, decimals of each column)."""
+    cat = catalogue.load()
+    geo, regions = geography()
+    vals: dict[str, dict[str, object]] = {}
+    for ind in cat.indicators:
+        m = model.indicators[ind.id]
+        for x in m["distribution"]:
+            vals.setdefault(x["code"], {})[ind.id] = _v(x["value"], ind.decimals)
+        for c in m["suppressed"]:
+            vals.setdefault(c, {})[ind.id] = SUPPRESSED
+    head = ["old_la_code", "new_la_code", "la_name", "region_code", "region_name"] + \
+        [f"{i.short} ({i.unit}) [{i.id}]" for i in cat.indicators]
+    rows = []
+    for code in sorted(vals):
+        g = geo.get(code, {})
+        name = las.get(code, {}).get("la_name") or g.get("la_name", "")
+        reg = las.get(code, {}).get("region_name") or g.get("region_name", "")
+        rows.append([code, g.get("new_la_code", ""), name, g.get("region_code") or regions.get(reg, ""), reg]
+                    + [vals[code].get(i.id, UNAVAILABLE) for i in cat.indicators])
+    # decimals per column; None for the text columns (a 0-decimal indicator still gets a numeric column)
+    return head, rows, [None] * 5 + [i.decimals for i in cat.indicators]
+
+
 def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -141,12 +166,13 @@ ABOUT_LINES = [
 ]
 
 
-def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[list]]],
-               decimals_of: dict[str, int]) -> None:
-    """An XLSX of real numbers (number formats by the indicator's decimals), each sheet with a frozen,
-    filtered header and column widths.  ``decimals_of``: indicator id -> decimals."""
+def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[list], list[int] | None]]) -> None:
+    """An XLSX of real numbers, each sheet with a frozen, filtered header and column widths.  A sheet is
+    (name, header, rows, decimals per column); decimals None means a tidy sheet whose number format follows
+    each row's indicator_id."""
     import xlsxwriter
 
+    decimals_of = {i.id: i.decimals for i in catalogue.load().indicators}
     tmp = path.with_name(path.name + ".tmp.xlsx")
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "nan_inf_to_errors": True})
     bold = wb.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
@@ -157,18 +183,20 @@ def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[l
     for i, line in enumerate(ABOUT_LINES, start=2):
         about.write(i, 0, line)
     about.set_column(0, 0, 120)
-    for name, head, rows in sheets:
+    for name, head, rows, col_dec in sheets:
         ws = wb.add_worksheet(name)
         ws.write_row(0, 0, head, bold)
         ind_col = head.index("indicator_id") if "indicator_id" in head else None
+        numeric = [h in NUMERIC or bool(col_dec and col_dec[c] is not None) for c, h in enumerate(head)]
         widths = [max(8, min(40, len(h) + 2)) for h in head]
         for r, row in enumerate(rows, start=1):
             d = decimals_of.get(row[ind_col], 1) if ind_col is not None else 1
             for c, v in enumerate(row):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, c, v, fmts[0] if head[c] in ("rank", "n_ranked") else fmts[min(d, 4)])
-                elif head[c] in NUMERIC:
-                    ws.write_string(r, c, "" if v is None else str(v), right)
+                    dc = 0 if head[c] in ("rank", "n_ranked") else (col_dec[c] if col_dec else d)
+                    ws.write_number(r, c, v, fmts[min(dc, 4)])
+                elif numeric[c]:
+                    ws.write_string(r, c, "" if v is None else str(v), right)   # a symbol: c, x or z
                 else:
                     ws.write_string(r, c, "" if v is None else str(v))
                     if v is not None and r <= 200:

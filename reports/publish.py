@@ -147,9 +147,9 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         every = dl.all_las_rows(model, data.las)
         dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
         dl.write_csv(la_dir / f"{stem}-all-las.csv", dl.ALL_LAS_COLUMNS, every)
+        wide_head, wide_rows, wide_dec = dl.all_las_wide(model, data.las)
         dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(period)} figures",
-                      [("Figures", dl.FIGURE_COLUMNS, rows), ("All LAs", dl.ALL_LAS_COLUMNS, every)],
-                      {i.id: i.decimals for i in cat.indicators})
+                      [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec)])
         _atomic_write(html_path, render(model, version, pack_issued, changed, downloads))
         stale_pdf = la_dir / f"{stem}.pdf"
         if stale_pdf.exists():
