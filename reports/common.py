@@ -34,11 +34,35 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def is_suppressed(numerator, denominator) -> bool:
+def is_suppressed(numerator, denominator, ind: Indicator | None = None) -> bool:
+    """Primary suppression of another LA's value.  Prefer the benchmark mart's ``suppressed`` column
+    (the marts apply the catalogue's rule, and secondary suppression builds on it).  Given ``ind``,
+    a level or a rate of money is never suppressed: money and levels are not counts."""
+    if ind is not None and not ind.small_count_suppression:
+        return False
     for n in (numerator, denominator):
         if n is not None and 0 < n < SMALL_COUNT:
             return True
     return False
+
+
+CHANGE_DIRECTIONS = ("improved", "worsened", "increased", "decreased", "no meaningful change", "not comparable")
+
+
+def change_words(ind: Indicator, row: dict) -> str:
+    """A trajectory or benchmark row's change in words, on the like-for-like basis the mart chose:
+    "up 1.2 percentage points on the same term a year earlier (worsened)", "no meaningful change on
+    the previous quarter", "not comparable: no same term a year earlier yet"."""
+    direction = row.get("change_direction") or "not comparable"
+    basis = row.get("change_basis") or "previous quarter"
+    on = f"on the {basis}"
+    if direction == "not comparable":
+        return f"not comparable: {row.get('change_note') or 'no comparable period'}"
+    delta = row.get("change_value")
+    if direction == "no meaningful change" or delta is None:
+        return f"no meaningful change {on}"
+    word = "up" if delta > 0 else "down"
+    return f"{word} {abs(round(delta, ind.decimals)):,.{ind.decimals}f} {change_unit(ind)} {on} ({direction})"
 
 
 def period_label(period: str) -> str:

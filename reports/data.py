@@ -9,7 +9,7 @@ import duckdb
 
 from pipeline.paths import DBT_PROJECT_DIR
 
-from .common import period_key
+from .common import SUPPRESSED, UNAVAILABLE, period_key
 
 NEIGHBOURS_CSV = DBT_PROJECT_DIR / "seeds" / "ref_statistical_neighbours.csv"
 
@@ -56,6 +56,40 @@ class PeriodData:
     def la_values(self, indicator_id: str, period: str | None = None) -> dict[str, dict]:
         p = period or self.period
         return {k[0]: v for k, v in self.benchmark.items() if k[1] == indicator_id and k[2] == p}
+
+    # ---- every LA, with what DfE holds for those whose return was rejected or not received
+    def all_las(self) -> list[str]:
+        """All LAs (153) in code order, whether or not they sent a return."""
+        return sorted(self.las)
+
+    def collection_status(self, code: str) -> str:
+        """accepted | accepted_with_queries | rejected | not_received for the period."""
+        return (self.status.get(code) or {}).get("status") or "not_received"
+
+    def has_return(self, code: str) -> bool:
+        """An accepted return for the period: only then are there LA-return figures and a trajectory."""
+        return bool((self.status.get(code) or {}).get("accepted"))
+
+    # ---- disclosure control: the marts decide, every output asks here
+    @staticmethod
+    def shown_value(row: dict | None, viewer: str):
+        """A benchmark row's value as the pack of LA ``viewer`` may show it: the value, 'c' when it is
+        another LA's suppressed value (primary suppression), 'x' when there is none."""
+        if row is None or row.get("la_value") is None:
+            return UNAVAILABLE
+        if row.get("suppressed") and row.get("la_code") != viewer:
+            return SUPPRESSED
+        return row["la_value"]
+
+    def neighbour_summary(self, code: str, indicator_id: str, period: str | None = None) -> dict:
+        """The neighbours' average as it may be published in ``code``'s pack: over published values only,
+        with how many neighbours were withheld (c) or missing (x)."""
+        row = self.benchmark.get((code, indicator_id, period or self.period)) or {}
+        n, s, m = row.get("sn_n") or 0, row.get("sn_n_suppressed") or 0, row.get("sn_n_missing") or 0
+        total = len(self.neighbours.get(code, [])) or n + s + m
+        parts = [f"{k} {w}" for k, w in ((s, "suppressed"), (m, "not available")) if k]
+        note = f"average of {n} of {total} neighbours" + (f" ({', '.join(parts)})" if parts else "")
+        return {"mean": row.get("sn_mean"), "n": n, "n_suppressed": s, "n_missing": m, "of": total, "note": note}
 
 
 def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHBOURS_CSV) -> PeriodData:

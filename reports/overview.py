@@ -132,7 +132,8 @@ def _indicator(data: PeriodData, ind) -> str:
     reg: dict[str, tuple] = {}
     e_now = None
     for r in data.la_values(ind.id).values():
-        if r.get("region_name") and r["region_name"] not in reg:
+        # a row may withhold its region figure (secondary suppression in that LA's pack): take one that shows it
+        if r.get("region_name") and r.get("region_value") is not None and r["region_name"] not in reg:
             reg[r["region_name"]] = (r.get("region_value"), r.get("region_n_las"))
         e_now = r.get("england_value") if e_now is None else e_now
     if reg:

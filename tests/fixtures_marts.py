@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from contracts import catalogue
 from pipeline.paths import DBT_PROJECT_DIR
@@ -55,9 +56,8 @@ def _status(ind, actual, target):
     if actual is None or target is None:
         return None, None
     gap = actual - target
-    if ind.polarity == "neutral":
-        ok = abs(gap) <= 0
-        within = abs(gap) <= ind.tolerance
+    if ind.polarity == "neutral":   # no "better" direction: no status (as the trajectory mart)
+        return None, None
     else:
         better = -gap if ind.polarity == "low" else gap
         ok, within = better >= 0, better >= -ind.tolerance
@@ -66,6 +66,95 @@ def _status(ind, actual, target):
     if within:
         return "within tolerance", "amber"
     return "missed", "red"
+
+
+def mart_columns(model: str) -> list[tuple[str, str]]:
+    """(column, type) of a mart from its dbt contract (models/marts/<model>.yml): the one place the
+    columns are declared, so this copy cannot drift from the real marts."""
+    doc = yaml.safe_load((DBT_PROJECT_DIR / "models" / "marts" / f"{model}.yml").read_text(encoding="utf-8"))
+    m = next(x for x in doc["models"] if x["name"] == model)
+    return [(c["name"], c["data_type"]) for c in m["columns"]]
+
+
+def _mart_ddl(model: str) -> str:
+    cols = ", ".join(f'"{c}" {t}' for c, t in mart_columns(model))
+    return f"create or replace table marts.{model} ({cols});"
+
+
+def _ordered(model: str, rows: list[dict]) -> list[tuple]:
+    names = [c for c, _ in mart_columns(model)]
+    return [tuple(r.get(c) for c in names) for r in rows]
+
+
+# ---- the verdict rules, as the marts apply them (dbt_project/models/intermediate/int_indicator_verdicts.sql)
+def _term_label(ind, period: str) -> str | None:
+    if ind.source != "dfe_held":
+        return None
+    spec = catalogue.load().dfe_held_terms[period[-2:] if "-Q" in period else "Q4"]
+    start = int(period[:4]) + int(spec["year_offset"])
+    return f"{spec['time_identifier'].lower()} {start}/{(start + 1) % 100:02d}"
+
+
+def _suppressed(ind, num, den) -> bool:
+    return ind.small_count_suppression and any(x is not None and 0 < x < 5 for x in (num, den))
+
+
+def _small_base(ind, den) -> bool:
+    return bool(ind.is_rate and ind.min_denominator and den is not None and den < ind.min_denominator)
+
+
+def _wilson(ind, num, den):
+    if not ind.is_proportion or not den or num is None or not 0 <= num <= den:
+        return None, None
+    z, p = 1.96, num / den
+    c, h = p + z * z / (2 * den), z * (p * (1 - p) / den + z * z / (4 * den * den)) ** 0.5
+    return (c - h) / (1 + z * z / den) * ind.multiplier, (c + h) / (1 + z * z / den) * ind.multiplier
+
+
+def _change(ind, period: str, value, prev, small: bool) -> dict:
+    """Change on a like-for-like basis.  The fixture holds one year, so seasonal measures have none."""
+    q = int(period[-1])
+    if ind.seasonal:
+        basis = "same term a year earlier" if ind.period_basis == "term" else "same quarter a year earlier"
+        note = "no same term a year earlier yet" if ind.period_basis == "term" else "no same quarter a year earlier yet"
+        return {"change_basis": basis, "change_note": note, "change_value": None, "change_direction": "not comparable",
+                "change_prev_quarter": None}
+    pro = ind.compare_targets == "pro_rata"
+    basis = "previous quarter, annualised" if pro else "previous quarter"
+    if value is None or prev is None:
+        return {"change_basis": basis, "change_note": "no previous quarter yet" if value is not None else
+                "no value this quarter", "change_value": None, "change_direction": "not comparable",
+                "change_prev_quarter": None}
+    delta = value * 4 / q - prev * 4 / (q - 1) if pro and q > 1 else value - prev
+    if small:
+        return {"change_basis": basis, "change_note": "small numbers: change not assessed", "change_value": None,
+                "change_direction": "not comparable", "change_prev_quarter": delta}
+    if abs(round(delta, ind.decimals)) <= ind.no_change_band + 1e-9:
+        direction = "no meaningful change"
+    elif ind.polarity == "neutral":
+        direction = "increased" if delta > 0 else "decreased"
+    else:
+        direction = "improved" if (delta > 0) == (ind.polarity == "high") else "worsened"
+    return {"change_basis": basis, "change_note": None, "change_value": delta, "change_direction": direction,
+            "change_prev_quarter": delta}
+
+
+def _complementary(ind, have: dict, supp: set, las: dict) -> set:
+    """Secondary suppression as int_disclosure.sql: where England, then a region, has exactly one
+    withheld value, withhold the smallest-denominator other value too (same region first)."""
+    region = lambda c: las[c]["region_name"]  # noqa: E731
+    extra: set = set()
+    if len(supp) == 1:
+        (p,) = supp
+        cands = sorted((c for c in have if c not in supp),
+                       key=lambda c: (region(c) != region(p), have[c][1] or 0, c))
+        extra |= set(cands[:1])
+    withheld = supp | extra
+    for r in {region(c) for c in withheld}:
+        if sum(1 for c in withheld if region(c) == r) == 1:
+            cands = sorted((c for c in have if region(c) == r and c not in withheld), key=lambda c: (have[c][1] or 0, c))
+            extra |= set(cands[:1])
+    return extra
 
 
 def _bulk(con, table: str, rows: list[tuple]) -> None:
@@ -85,12 +174,6 @@ def _bulk(con, table: str, rows: list[tuple]) -> None:
 
 DDL = """
 create schema if not exists raw; create schema if not exists marts;
-create or replace table marts.trajectory (la_code varchar, la_name varchar, region_name varchar, indicator_id varchar,
-  period varchar, period_type varchar, baseline_value double, baseline_period varchar, target_value double,
-  actual_value double, gap_to_target double, status varchar, rag varchar, change_prev_quarter double, change_prev_year double);
-create or replace table marts.benchmark (la_code varchar, la_name varchar, region_name varchar, indicator_id varchar,
-  period varchar, numerator double, denominator double, la_value double, england_value double, england_n_las integer,
-  region_value double, region_n_las integer, sn_mean double, sn_n integer, rank integer, n_ranked integer, quartile_band varchar);
 create or replace table marts.collection_status (la_code varchar, la_name varchar, region_name varchar, period varchar,
   received boolean, accepted boolean, status varchar, n_errors integer, n_queries integer, n_unresolved_queries integer,
   n_submissions integer, n_resubmissions integer, latest_submission_at timestamp, latest_submission_id varchar);
@@ -134,6 +217,8 @@ def build_marts(
                     continue
                 v = centre + rng.gauss(0, (hi - lo) * 0.04) + (q * (hi - lo) * 0.01)
                 v += bump.get((code, ind.id), 0.0)
+                if ind.compare_targets == "pro_rata":   # a year-to-date count accumulates: Qn holds n/4 of a year
+                    v *= int(period[-1]) / 4
                 if ind.is_rate:
                     den = float(rng.randint(300, 8000))
                     if ind.multiplier >= 10000:
@@ -147,54 +232,100 @@ def build_marts(
                 vals[(code, ind.id, period)] = (num, den, value)
 
     con = duckdb.connect(str(path))
-    con.execute(DDL)
+    con.execute(DDL + _mart_ddl("trajectory") + _mart_ddl("benchmark"))
     bench_rows, traj_rows = [], []
+    changes: dict[tuple[str, str, str], dict] = {}
     for ind in cat.indicators:
+        prev_of: dict[str, float | None] = {}
         for period in periods:
             have = {c: vals[(c, ind.id, period)] for c in codes if (c, ind.id, period) in vals}
+            supp = {c for c, v in have.items() if _suppressed(ind, v[0], v[1])}
+            supp |= _complementary(ind, have, supp, las)
+            small = {c for c, v in have.items() if _small_base(ind, v[1])}
+            for c in codes:
+                v = have.get(c)
+                changes[(c, ind.id, period)] = _change(ind, period, v and v[2], prev_of.get(c),
+                                                       c in small) if v else _change(ind, period, None, None, False)
+                prev_of[c] = v[2] if v else None
             if ind.is_rate:
                 eng = sum(v[0] for v in have.values()) / sum(v[1] for v in have.values()) * ind.multiplier
             else:
                 eng = sum(v[2] for v in have.values()) / len(have)
             by_region: dict[str, list] = {}
             for c, v in have.items():
-                by_region.setdefault(las[c]["region_name"], []).append(v)
+                by_region.setdefault(las[c]["region_name"], []).append((c, v))
             reg = {
-                r: ((sum(x[0] for x in vs) / sum(x[1] for x in vs) * ind.multiplier) if ind.is_rate
-                    else sum(x[2] for x in vs) / len(vs), len(vs))
+                r: ((sum(x[0] for _, x in vs) / sum(x[1] for _, x in vs) * ind.multiplier) if ind.is_rate
+                    else sum(x[2] for _, x in vs) / len(vs), len(vs), sum(1 for k, _ in vs if k in supp))
                 for r, vs in by_region.items()
             }
-            order = sorted(have, key=lambda c: have[c][2], reverse=(ind.polarity == "high"))
+            ranked = [c for c in have if c not in small]
+            order = sorted(ranked, key=lambda c: have[c][2], reverse=(ind.polarity == "high"))
             n = len(order)
-            for c, (num, den, value) in have.items():
-                nb = [have[s][2] for s in sns.get(c, []) if s in have]
-                rank = order.index(c) + 1 if ind.polarity != "neutral" else None
-                band = None
-                if rank is not None:
-                    band = "ABCD"[min(3, int((rank - 1) * 4 / n))]
+            for c in codes:
                 region = las[c]["region_name"]
-                bench_rows.append((c, las[c]["la_name"], region, ind.id, period, num, den, value, eng, n,
-                                   reg[region][0], reg[region][1], (sum(nb) / len(nb)) if nb else None,
-                                   len(nb), rank, n if rank else None, band))
+                v = have.get(c)
+                num, den, value = v if v else (None, None, None)
+                shown = [have[s][2] for s in sns.get(c, []) if s in have and s not in supp]
+                rank = band = None
+                if v and ind.polarity != "neutral" and c not in small:
+                    rank = order.index(c) + 1
+                    band = "ABCD"[min(3, int((rank - 1) * 4 / n))]
+                r_val, r_n, r_supp = reg.get(region, (None, 0, 0))
+                s_region = r_supp - (1 if c in supp else 0)
+                s_outside = len(supp) - r_supp
+                region_withheld = s_region == 1
+                england_withheld = (s_region + s_outside == 1) or (s_region != 1 and s_outside == 1)
+                lo, hi = _wilson(ind, num, den) if v else (None, None)
+                chg = changes[(c, ind.id, period)]
+                bench_rows.append({
+                    "la_code": c, "la_name": las[c]["la_name"], "region_name": region, "indicator_id": ind.id,
+                    "period": period, "numerator": num, "denominator": den if ind.is_rate else None,
+                    "la_value": value, "england_value": None if england_withheld else eng, "england_n_las": len(have),
+                    "region_value": None if region_withheld else r_val, "region_n_las": r_n,
+                    "sn_mean": (sum(shown) / len(shown)) if shown else None, "sn_n": len(shown),
+                    "rank": rank, "n_ranked": n if rank else None, "quartile_band": band, "polarity": ind.polarity,
+                    "period_basis": ind.period_basis, "term_label": _term_label(ind, period),
+                    "suppressed": c in supp, "small_base": c in small, "ci_low": lo, "ci_high": hi,
+                    "suppression": None if c not in supp else (
+                        "primary" if _suppressed(ind, num, den) else "secondary"),
+                    "sn_n_suppressed": sum(1 for s in sns.get(c, []) if s in supp),
+                    "sn_n_missing": sum(1 for s in sns.get(c, []) if s not in have),
+                    "region_withheld": region_withheld, "england_withheld": england_withheld,
+                    **{k: chg[k] for k in ("change_value", "change_basis", "change_note", "change_direction")},
+                })
         # trajectory: every LA with a baseline (returned LAs, and all LAs for DfE-held)
         for c in codes:
             if ind.source == "la_return" and c not in returned:
                 continue
             b = base[(c, ind.id)]
             step = (-1 if ind.polarity == "low" else 1) * abs(b) * 0.02
-            prev = None
             for i, period in enumerate(QUARTER_PERIODS + YEAR_ENDS):
                 target = b + step * (i + 1) * (3 if period in YEAR_ENDS else 1)
-                actual = vals.get((c, ind.id, period), (None, None, None))[2]
-                st, rag = _status(ind, actual, target)
-                chg = (actual - prev) if (actual is not None and prev is not None) else None
-                traj_rows.append((c, las[c]["la_name"], las[c]["region_name"], ind.id, period,
-                                  "year_end" if period in YEAR_ENDS else "quarter", b, "2025-26", target, actual,
-                                  (actual - target) if actual is not None else None, st, rag, chg, None))
-                if period in QUARTER_PERIODS:
-                    prev = actual
-    _bulk(con, "marts.benchmark", bench_rows)
-    _bulk(con, "marts.trajectory", traj_rows)
+                actual_period = period if period in QUARTER_PERIODS else period + "-Q4"
+                num, den, actual = vals.get((c, ind.id, actual_period), (None, None, None))
+                factor = (int(period[-1]) / 4 if ind.compare_targets == "pro_rata" and period in QUARTER_PERIODS
+                          else 1.0)
+                small = _small_base(ind, den) if actual is not None else False
+                st, rag = _status(ind, actual, target * factor) if not small else (None, None)
+                chg = changes.get((c, ind.id, actual_period)) or _change(ind, actual_period, None, None, False)
+                lo, hi = _wilson(ind, num, den) if actual is not None else (None, None)
+                traj_rows.append({
+                    "la_code": c, "la_name": las[c]["la_name"], "region_name": las[c]["region_name"],
+                    "indicator_id": ind.id, "period": period,
+                    "period_type": "year_end" if period in YEAR_ENDS else "quarter", "baseline_value": b,
+                    "baseline_period": "2025-26", "target_value": target, "actual_value": actual,
+                    "gap_to_target": (actual - target * factor) if actual is not None else None,
+                    "status": st, "rag": rag,
+                    "change_prev_quarter": chg["change_prev_quarter"] if period in QUARTER_PERIODS else None,
+                    "change_prev_year": None, "period_basis": ind.period_basis,
+                    "term_label": _term_label(ind, actual_period), "comparable_target": target * factor,
+                    "comparable_baseline": b * factor, "numerator": num, "denominator": den if ind.is_rate else None,
+                    "small_base": small, "ci_low": lo, "ci_high": hi,
+                    **{k: chg[k] for k in ("change_value", "change_basis", "change_note", "change_direction")},
+                })
+    _bulk(con, "marts.benchmark", _ordered("benchmark", bench_rows))
+    _bulk(con, "marts.trajectory", _ordered("trajectory", traj_rows))
 
     t0 = datetime(2026, 10, 20, 9, 0)
     cs_rows, find_rows = [], []

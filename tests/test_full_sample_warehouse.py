@@ -1,6 +1,8 @@
 """The full generated sample (153 LAs, Q1 and Q2) through the product's ingest code and one real
 `dbt build`: every dbt test passes, and every England figure in marts.benchmark equals a pooled
-figure recomputed here in plain Python from the workbooks and EES CSVs, not from the warehouse."""
+figure recomputed here in plain Python from the workbooks and EES CSVs, not from the warehouse.
+Then the whole publication (every LA's HTML, CSV and XLSX) is attacked: no suppressed value may be
+worked back (tests/disclosure_attack.py)."""
 import csv
 import subprocess
 import sys
@@ -8,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 from contracts.catalogue import load
 from contracts.findings import REJECTED
@@ -113,9 +117,77 @@ def test_england_figures_recomputed_independently(built):
                 nums.append(sum(num))
                 dens.append(sum(den) if den else 1)
             expected = sum(nums) / sum(dens) * ind.multiplier if nums else None
-            got = con.execute("select any_value(england_value), any_value(england_n_las) from marts.benchmark "
+            got = con.execute("select max(england_value), any_value(england_n_las) from marts.benchmark "
                               "where indicator_id = ? and period = ?", [ind.id, period]).fetchone()
             assert got[1] == len(nums), (ind.id, period)
             assert got[0] == pytest.approx(expected, rel=1e-9), (ind.id, period)
             checked += 1
     assert checked == 2 * len(load().indicators)
+
+
+@pytest.fixture(scope="module")
+def attacked(built, tmp_path_factory):
+    """Publish every pack of the full sample (no PDFs) and run the recovery attack over every file."""
+    import time
+
+    from disclosure_attack import attack_publication, truth_from_warehouse
+    from reports.data import load_neighbours
+    from reports.publish import publish
+
+    _, con, _, _ = built
+    out = tmp_path_factory.mktemp("published")
+    t0 = time.perf_counter()
+    result = publish(Path(con.execute("select file from pragma_database_list where name = current_database()")
+                          .fetchone()[0]), out, QUARTER, pdf=False)
+    t1 = time.perf_counter()
+    truth = truth_from_warehouse(con, QUARTER, load_neighbours())
+    leaks, stats = attack_publication(out / QUARTER, truth)
+    stats |= {"publish_s": round(t1 - t0, 1), "attack_s": round(time.perf_counter() - t1, 1),
+              "packs_written": len(result.written)}
+    print("recovery attack:", stats)
+    return leaks, stats, truth
+
+
+def test_recovery_attack_finds_nothing_in_any_published_file(attacked):
+    leaks, stats, truth = attacked
+    assert leaks == [], "\n".join(leaks[:20])
+    # not vacuous: many packs, their files, suppressed values, and aggregates and LA values read from them
+    assert stats["packs"] >= 140 and stats["files"] >= 3 * stats["packs"]
+    assert stats["hidden_cases"] > 1000 and stats["aggregates_read"] > 10000 and stats["la_values_read"] > 100000
+    # and the neighbours attack had targets: packs with exactly one suppressed neighbour
+    single = 0
+    for la, nbs in truth.neighbours.items():
+        for ind, rows in truth.by_ind.items():
+            if sum(1 for n in nbs if n in rows and rows[n]["suppressed"]) == 1:
+                single += 1
+    assert single > 50
+
+
+def test_the_dsg_deficit_is_shown_and_benchmarked_for_every_la(built):
+    _, con, _, _ = built
+    rows = con.execute("select la_code, denominator, suppressed, rank, quartile_band, england_value, sn_mean "
+                       "from marts.benchmark where indicator_id = 'dsg_deficit_gbp_m' and period = ? "
+                       "and la_value is not null", [QUARTER]).fetchall()
+    assert len(rows) >= 140
+    assert all(r[1] is None and r[2] is False and r[3] is not None and r[4] and r[5] is not None for r in rows)
+    assert sum(r[6] is not None for r in rows) >= 140
+
+
+def test_year_to_date_flows_are_judged_like_for_like(built):
+    _, con, _, _ = built
+    # CYP supported per 1,000: Q1 holds a quarter of the year, judged against a quarter of the target
+    missed_q1 = con.execute("select count(*) from marts.trajectory where indicator_id = 'eah_cyp_rate' "
+                            "and period = '2026-27-Q1' and status = 'missed'").fetchone()[0]
+    assert missed_q1 < 20
+    ratio = con.execute("select min(comparable_target / target_value), max(comparable_target / target_value) "
+                        "from marts.trajectory where indicator_id = 'eah_cyp_rate' and period = '2026-27-Q2'"
+                        ).fetchone()
+    assert ratio == (pytest.approx(0.5), pytest.approx(0.5))
+    # its growth from Q1 to Q2 is not, by itself, an improvement
+    dirs = dict(con.execute("select change_direction, count(*) from marts.trajectory where indicator_id = "
+                            "'eah_cyp_rate' and period = '2026-27-Q2' group by all").fetchall())
+    assert dirs.get("improved", 0) < 0.9 * sum(dirs.values())
+    # termly figures are never compared with the previous term
+    assert con.execute("select count(*) from marts.trajectory t join staging.stg_catalogue_indicators i "
+                       "using (indicator_id) where i.seasonal and t.change_basis <> 'same term a year earlier'"
+                       ).fetchone()[0] == 0

@@ -7,9 +7,10 @@
 -- Quartile band from the rank: A if (rank - 1) / n_ranked < 0.25, B < 0.5, C < 0.75, else D,
 -- so tied LAs always share a band (ntile would split them).  Neutral or small base: no rank, no band.
 --
--- Disclosure control (issue 9).  Each row is what the pack of la_code may show.  `suppressed` is
--- primary suppression of la_code's own value when other LAs are shown it (int_indicator_verdicts).
--- Secondary suppression, so nothing published lets another LA's suppressed value be worked back:
+-- Disclosure control (issue 9).  Each row is what the pack of la_code may show.  `suppressed`:
+-- every other LA's pack shows la_code's value as c, because it is a small count (suppression =
+-- 'primary') or a complementary cell that protects one (suppression = 'secondary', int_disclosure).
+-- So nothing published lets another LA's suppressed value be worked back:
 -- - sn_mean is the mean over neighbours whose values are published (not suppressed, not missing):
 --   sn_n of them, sn_n_suppressed withheld, sn_n_missing with no value.  A mean of published
 --   values gives nothing away; a mean over a withheld value with the count printed would.
@@ -46,13 +47,16 @@ base as (
         iv.numerator,
         iv.denominator,
         iv.value as la_value,
-        coalesce(iv.suppressed, false) as suppressed,
+        ds.suppression,
+        ds.suppression is not null as suppressed,
         coalesce(iv.small_base, false) as small_base
     from {{ ref('stg_las') }} as l
     cross join combos as c
     join ind as i using (indicator_id)
     left join iv
         on iv.la_code = l.la_code and iv.indicator_id = c.indicator_id and iv.period = c.period
+    left join {{ ref('int_disclosure') }} as ds
+        on ds.la_code = l.la_code and ds.indicator_id = c.indicator_id and ds.period = c.period
 ),
 
 valid as (select * from base where la_value is not null),
@@ -147,6 +151,7 @@ select
     cast(i.period_basis as varchar) as period_basis,
     cast(b.term_label as varchar) as term_label,
     cast(b.suppressed as boolean) as suppressed,
+    cast(b.suppression as varchar) as suppression,
     cast(b.small_base as boolean) as small_base,
     cast(v.ci_low as double) as ci_low,
     cast(v.ci_high as double) as ci_high,
