@@ -277,7 +277,7 @@ def attention(model: PackModel) -> str:
            "</div>"]
     if missed:
         names = ", ".join(i.short for i in missed)
-        out.append(f"<p><strong>Targets missed ({len(missed)}):</strong> {esc(names)}.</p>")
+        out.append(f'<p class="missed-line"><strong>Targets missed ({len(missed)}):</strong> {esc(names)}.</p>')
     elif model.accepted:
         out.append("<p><strong>Targets missed:</strong> none.</p>")
     return "".join(out)
