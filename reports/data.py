@@ -81,6 +81,17 @@ class PeriodData:
             return SUPPRESSED
         return row["la_value"]
 
+    @staticmethod
+    def shown_aggregate(row: dict | None, kind: str):
+        """The region or England figure (kind 'region' | 'england') as a benchmark row's own LA may see it:
+        the value, 'c' where it is withheld so another LA's suppressed value cannot be derived, 'x' if none."""
+        if row is None:
+            return UNAVAILABLE
+        if row.get(f"{kind}_withheld"):
+            return SUPPRESSED
+        v = row.get(f"{kind}_value")
+        return UNAVAILABLE if v is None else v
+
     def neighbour_summary(self, code: str, indicator_id: str, period: str | None = None) -> dict:
         """The neighbours' average as it may be published in ``code``'s pack: over published values only,
         with how many neighbours were withheld (c) or missing (x)."""

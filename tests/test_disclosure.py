@@ -97,3 +97,16 @@ def test_load_period_lists_every_la_with_its_collection_status(tmp_path):
     nb = data.neighbour_summary("821", "exc_permanent_sen")
     assert nb["of"] == 10 and nb["n"] + nb["n_suppressed"] + nb["n_missing"] == 10
     assert nb["note"].startswith(f"average of {nb['n']} of 10 neighbours")
+
+
+def test_shown_values_and_aggregates_follow_the_marts(marts):
+    data = load_period(marts, PERIOD)
+    row = data.benchmark[("313", "exc_permanent_sen", PERIOD)]
+    assert row["suppressed"] and data.shown_value(row, "313") == row["la_value"]   # its own pack
+    assert data.shown_value(row, "301") == "c"                                      # anyone else's
+    dsg = data.benchmark[("313", "dsg_deficit_gbp_m", PERIOD)]
+    assert data.shown_value(dsg, "301") == dsg["la_value"] and dsg["denominator"] is None
+    withheld = [r for r in data.benchmark.values() if r["region_withheld"]]
+    assert withheld and all(data.shown_aggregate(r, "region") == "c" for r in withheld)
+    shown = next(r for r in data.benchmark.values() if r["region_value"] is not None)
+    assert data.shown_aggregate(shown, "region") == shown["region_value"]
