@@ -100,9 +100,12 @@ def figure_rows(model) -> list[list]:
                         _v(nb["value"], d), NOT_APPLICABLE, NOT_APPLICABLE, *none3])
         out.append([*tp, *me, "Statistical neighbours' average", *what, _v(lat.get("sn_mean"), d),
                     NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+        # a region or England figure withheld (secondary suppression) is c, as in the pack
         out.append([*tp, *_geo("Regional", region=model.region), "Region (pooled)", *what,
-                    _v(lat.get("region_value"), d), NOT_APPLICABLE, NOT_APPLICABLE, *none3])
-        out.append([*tp, *_geo("National"), "England (pooled)", *what, _v(lat.get("england_value"), d),
+                    SUPPRESSED if lat.get("region_withheld") else _v(lat.get("region_value"), d),
+                    NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+        out.append([*tp, *_geo("National"), "England (pooled)", *what,
+                    SUPPRESSED if lat.get("england_withheld") else _v(lat.get("england_value"), d),
                     NOT_APPLICABLE, NOT_APPLICABLE, *none3])
     return out
 

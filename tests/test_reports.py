@@ -186,6 +186,19 @@ def test_suppression_of_other_las_small_counts(published):
     assert is_suppressed(3, 1200) and is_suppressed(None, 4) and not is_suppressed(0, 100)
 
 
+def test_withheld_region_is_c_in_page_one_and_downloads(published):
+    """Where the marts withhold 301's region figure (secondary suppression), the pack and its CSV print c."""
+    _, out, _ = published
+    text = _pack(out, "301").read_text(encoding="utf-8")
+    glance = text[text.index('id="glance"'):text.index('id="attention"')]
+    row = re.search(r'href="#ind-exc_permanent_sen">.*?</tr>', glance).group(0)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    assert cells[3] == "c"                      # Value, Target, England, London: London withheld
+    rows = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-figures.csv"))))
+    (reg,) = [r for r in rows if r["indicator_id"] == "exc_permanent_sen" and r["geographic_level"] == "Regional"]
+    assert reg["value"] == "c" and reg["region_code"] == "E12000007"
+
+
 def test_page_one_is_the_review_agenda(published):
     """Page one: every indicator with value, target, status, England, region, neighbours' average, rank and
     band, change in words; then at most three improvements and three deteriorations."""
