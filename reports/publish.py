@@ -33,7 +33,7 @@ from contracts import catalogue
 
 from . import downloads as dl
 from . import overview as overview_mod
-from .common import NAV_HERE, esc, page, period_key, period_label, table
+from .common import NAV_HERE, page, period_key, period_label
 from .data import load_period
 from .pack import DATA_QUALITY, SERVICE, build_model, render
 
@@ -182,43 +182,38 @@ def _periods(out_dir: Path) -> list[str]:
     return sorted((p.parent.name for p in out_dir.glob("*/manifest.json")), key=period_key, reverse=True)
 
 
+def _template(name: str):
+    """A Jinja2 template from reports/templates, autoescaped (page bodies; the shell is common.page)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(name)
+
+
 def write_index(out_dir: Path) -> Path:
     """out_dir/index.html, for LAs: every published period (newest first), every LA's report with the status
     of its return.  The DfE-only overview is not linked from here (it has its own index: dfe/index.html)."""
-    periods = _periods(out_dir)
-    body = ["<h1>Local SEND Reform Plans: quarterly data reports</h1>",
-            "<p>One report per local authority per quarter, with benchmarking against statistical neighbours, "
-            "region and England. An authority whose return was rejected or not received still has a report, "
-            "built from the data DfE holds.</p>", NAV_HERE]
-    nav = []
-    for p in periods:
+    periods, nav = [], []
+    for p in _periods(out_dir):
         man = _load_manifest(out_dir / p / "manifest.json")
         items = sorted(man.get("packs", {}).items(), key=lambda kv: kv[1].get("la_name", kv[0]))
+        packs = [{"href": info["files"]["html"], "name": info.get("la_name", code), "code": code,
+                  "status": STATUS_WORDS.get(info.get("status"), "Accepted"),
+                  "version": info.get("version", 1), "issued": info.get("issued")} for code, info in items]
+        periods.append({"period": p, "label": period_label(p), "packs": packs})
         nav.append((f"p-{p}", period_label(p)))
-        body.append(f'<h2 id="p-{esc(p)}">{esc(period_label(p))}</h2>')
-        rows = []
-        for code, info in items:
-            v = info.get("version", 1)
-            note = f" (version {v}, re-issued {esc(info.get('issued'))})" if v > 1 else ""
-            rows.append([f'<a href="{esc(p)}/{esc(info["files"]["html"])}">{esc(info.get("la_name", code))}</a>',
-                         esc(code), esc(STATUS_WORDS.get(info.get("status"), "Accepted")) + note])
-        body.append(table(f"Local authority reports, {period_label(p)} ({len(items)})",
-                          ["Local authority", "Code", "Return"], rows, raw_cols={0, 2}))
-    if not periods:
-        body.append("<p>No reports have been published yet.</p>")
+    body = _template("la_index.html.j2").render(periods=periods, nav_here=NAV_HERE)
     path = out_dir / "index.html"
-    _atomic_write(path, page("Quarterly data reports - Local SEND Reform Plans", "".join(body), nav, None, SERVICE))
+    _atomic_write(path, page("Quarterly data reports - Local SEND Reform Plans", body, nav, None, SERVICE))
     return path
 
 
 def write_dfe_index(out_dir: Path) -> Path:
     """out_dir/dfe/index.html: the national overviews, for DfE analysts only (unsuppressed)."""
-    periods = _periods(out_dir)
-    items = "".join(f'<li><a href="../{esc(p)}/overview.html">National overview, {esc(period_label(p))}</a></li>'
-                    for p in periods if (out_dir / p / "overview.html").exists())
-    body = ("<h1>National overviews for DfE analysts</h1><p>Values about individual authorities are not "
-            "suppressed in these pages: do not share them outside DfE.</p>"
-            + (f'<ul class="plain">{items}</ul>' if items else "<p>No overview has been published yet.</p>"))
+    overviews = [{"period": p, "label": period_label(p)} for p in _periods(out_dir)
+                 if (out_dir / p / "overview.html").exists()]
+    body = _template("dfe_index.html.j2").render(overviews=overviews)
     path = out_dir / "dfe" / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, page("National overviews - Local SEND Reform Plans", body, None, None, SERVICE))
