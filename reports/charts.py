@@ -17,6 +17,12 @@ def _hover(ind: Indicator) -> str:
     return "%{y:." + str(ind.decimals) + "f} " + ind.unit
 
 
+def _target(row: dict):
+    """A quarter's target on the value's basis (year to date, say) where the marts give it."""
+    t = row.get("comparable_target")
+    return row.get("target_value") if t is None else t
+
+
 def trajectory_fig(ind: Indicator, rows: list[dict], period: str, baseline: dict | None = None) -> dict:
     """Baseline, quarterly target trajectory, actuals to date and 3-year targets."""
     d = ind.decimals
@@ -34,7 +40,7 @@ def trajectory_fig(ind: Indicator, rows: list[dict], period: str, baseline: dict
                      "y": [r(baseline["value"], d)], "hovertemplate": hov,
                      "marker": {"symbol": "diamond", "size": 13, "color": PALETTE[1], "line": {"color": TEXT, "width": 1}}})
     data.append({"type": "scatter", "mode": "lines+markers", "name": "Quarterly target", "x": qx,
-                 "y": [r(x["target_value"], d) for x in quarters], "hovertemplate": hov,
+                 "y": [r(_target(x), d) for x in quarters], "hovertemplate": hov,
                  "line": {"color": PALETTE[2], "dash": "dash", "width": 2},
                  "marker": {"symbol": "circle-open", "size": 9, "color": PALETTE[2], "line": {"width": 2}}})
     if years:
@@ -47,40 +53,59 @@ def trajectory_fig(ind: Indicator, rows: list[dict], period: str, baseline: dict
                  "x": [period_label(x["period"]).replace(" ", "<br>") for x in act],
                  "y": [r(x["actual_value"], d) for x in act], "hovertemplate": hov,
                  "text": [f"{round(x['actual_value'], d):,.{d}f}" for x in act], "textposition": "top center",
-                 "textfont": {"color": TEXT},
+                 "textfont": {"color": TEXT}, "cliponaxis": False,
                  "line": {"color": FOCUS, "width": 3}, "marker": {"symbol": "square", "size": 10, "color": FOCUS}})
     return {"data": data, "layout": base_layout(
         360, showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"},
-        margin={"b": 90}, xaxis={"type": "category", "categoryorder": "array", "categoryarray": cats, "tickangle": 0},
+        margin={"b": 90, "t": 40, "r": 30}, xaxis={"type": "category", "categoryorder": "array", "categoryarray": cats, "tickangle": 0},
         yaxis={"title": {"text": ind.unit}, "rangemode": "tozero" if ind.unit != "GBP m" else "normal"})}
 
 
+def wrap(label: str, width: int = 18) -> str:
+    """Break a long category label into lines (plotly honours <br>) so a narrow screen keeps its plot area."""
+    lines, cur = [], ""
+    for w in label.split():
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    lines.append(cur)
+    return "<br>".join(lines)
+
+
 def benchmark_fig(ind: Indicator, bars: list[tuple[str, float | None, bool]], refs: list[tuple[str, float | None, str]]) -> dict:
-    """Horizontal bars: (label, value or None, is_focus); refs: (label, value, dash) vertical reference lines."""
+    """Horizontal bars: (label, value or None, is_focus); refs: (label, value, dash) vertical reference lines.
+    Each bar's value is part of its axis label, not printed beside the bar, so no reference line can cross it;
+    the reference lines' labels sit above the plot, one line each."""
     d = ind.decimals
-    labels = [b[0] for b in bars]
+    labels = [wrap(b[0] if b[1] is None else f"{b[0]}: {round(b[1], d):,.{d}f}") for b in bars]
     vals = [r(b[1], d) for b in bars]
     colours = [FOCUS if b[2] else GREY for b in bars]
     edges = [FOCUS if b[2] else GREY_EDGE for b in bars]
-    text = [("" if b[1] is None else f"{round(b[1], d):,.{d}f}") for b in bars]
     shapes, notes = [], []
-    for i, (lab, v, dash) in enumerate(refs):
+    for lab, v, dash in refs:
         if v is None:
             continue
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": r(v, d), "x1": r(v, d), "y0": 0, "y1": 1,
                        "line": {"color": TEXT, "width": 2, "dash": dash}})
-        notes.append({"xref": "x", "yref": "paper", "x": r(v, d), "y": 1 + 0.06 * (i + 1) * (10 / max(len(bars), 4)),
-                      "text": f"{lab}: {round(v, d):,.{d}f}", "showarrow": False, "xanchor": "left",
-                      "font": {"color": TEXT, "size": 12}, "bgcolor": "#ffffff"})
-    height = 90 + 28 * len(bars) + 22 * len(notes)
-    return {"data": [{"type": "bar", "orientation": "h", "y": labels, "x": vals, "text": text,
-                      "textposition": "outside", "cliponaxis": False, "textfont": {"color": TEXT},
+        notes.append({"xref": "paper", "yref": "paper", "x": 0, "y": 1, "yanchor": "bottom", "xanchor": "left",
+                      "yshift": 4 + 20 * len(notes), "text": f"{_dash_word(dash)} {lab}: {round(v, d):,.{d}f}",
+                      "showarrow": False, "font": {"color": TEXT, "size": 12}, "bgcolor": "#ffffff"})
+    n_lines = sum(lab.count("<br>") + 1 for lab in labels)
+    height = 70 + 16 * n_lines + 12 * len(bars) + 20 * len(notes)
+    return {"data": [{"type": "bar", "orientation": "h", "y": labels, "x": vals,
                       "marker": {"color": colours, "line": {"color": edges, "width": 1}},
-                      "hovertemplate": "%{y}: %{x}<extra></extra>"}],
-            "layout": base_layout(height, margin={"l": 210, "t": 20 + 22 * len(notes), "r": 60},
+                      "hovertemplate": "%{y}<extra></extra>"}],
+            "layout": base_layout(height, margin={"l": 10, "t": 14 + 20 * len(notes), "r": 20},
                                   yaxis={"autorange": "reversed", "type": "category", "automargin": True},
-                                  xaxis={"title": {"text": ind.unit}, "rangemode": "tozero"},
+                                  xaxis={"title": {"text": ind.unit}, "rangemode": "tozero", "automargin": True},
                                   shapes=shapes, annotations=notes, bargap=0.25)}
+
+
+def _dash_word(dash: str) -> str:
+    """Name the line style in its label, so the lines are told apart without colour."""
+    return {"dash": "- - -", "dot": "· · ·", "dashdot": "-·-·"}.get(dash, "—")
 
 
 def distribution_fig(ind: Indicator, values: list[float], focus_index: int | None, focus_label: str,
@@ -140,7 +165,6 @@ def spread_fig(ind: Indicator, values: list[float], names: list[str]) -> dict:
 def regional_fig(ind: Indicator, regions: list[str], values: list[float | None], england: float | None) -> dict:
     fig = benchmark_fig(ind, [(reg, v, False) for reg, v in zip(regions, values)],
                         [("England", england, "dash")])
-    fig["layout"]["margin"]["l"] = 170
     return fig
 
 
@@ -162,3 +186,26 @@ def status_counts_fig(labels: list[str], met: list[int], within: list[int], miss
                                   margin={"l": 230, "t": 40},
                                   yaxis={"autorange": "reversed", "type": "category", "automargin": True},
                                   xaxis={"title": {"text": "Number of local authorities"}})}
+
+
+def area_fig(rows: list[tuple[str, float | None, str, bool]]) -> dict:
+    """Page two's compact chart for one area: each indicator's position among authorities on one 0-100
+    scale (units differ within an area, positions do not).  rows: (label, position, value text, ranked);
+    a neutral indicator (ranked False) is placed by how many authorities are lower, with an open marker."""
+    shown = [x for x in rows if x[1] is not None]
+    labels = [wrap(x[0], 20) for x in shown]
+    pos = [round(x[1], 1) for x in shown]
+    text = [x[2] for x in shown]
+    data = [{"type": "scatter", "mode": "markers+text", "y": labels, "x": pos, "text": text,
+             "textposition": ["middle right" if p < 45 else "middle left" for p in pos],
+             "textfont": {"color": TEXT, "size": 12}, "cliponaxis": False,
+             "marker": {"size": 13, "color": [FOCUS if x[3] else "#ffffff" for x in shown],
+                        "symbol": ["circle" if x[3] else "diamond" for x in shown],
+                        "line": {"color": FOCUS, "width": 2}},
+             "hovertemplate": "%{y}: %{text}<extra></extra>"}]
+    return {"data": data, "layout": base_layout(
+        48 + 30 * max(len(shown), 1),
+        margin={"l": 10, "r": 15, "t": 6, "b": 40},
+        xaxis={"range": [-4, 104], "tickvals": [0, 25, 50, 75, 100], "automargin": True,
+               "title": {"text": "Better than % of LAs", "standoff": 2}},
+        yaxis={"autorange": "reversed", "type": "category", "automargin": True, "showgrid": False})}

@@ -151,8 +151,9 @@ def active_title(*candidates: str) -> str:
 
 
 def status_tag(status: str | None) -> str:
+    """A status as a tag; no status is the EES symbol z (not applicable), as in every table and download."""
     if not status:
-        return '<span class="tag tag-none">No status</span>'
+        return f'<span class="tag tag-none">{NOT_APPLICABLE}</span>'
     return f'<span class="tag {STATUS_CLASS.get(status, "tag-none")}">{esc(STATUS_WORDS.get(status, status))}</span>'
 
 
@@ -161,7 +162,9 @@ def table(caption: str, head: list[str], rows: list[list], row_header: bool = Tr
     """An accessible table: caption, th scope=col, first cell of each row a th scope=row."""
     num_cols = num_cols or set()
     raw_cols = raw_cols or set()
-    out = [f"<table><caption>{esc(caption)}</caption><thead><tr>"]
+    # a focusable scroll container: a wide table scrolls inside itself, the page never scrolls sideways
+    out = [f'<div class="table-scroll" role="region" tabindex="0" aria-label="{esc(caption)}">'
+           f"<table><caption>{esc(caption)}</caption><thead><tr>"]
     for i, h in enumerate(head):
         cls = ' class="num"' if i in num_cols else ""
         out.append(f'<th scope="col"{cls}>{esc(h)}</th>')
@@ -176,7 +179,7 @@ def table(caption: str, head: list[str], rows: list[list], row_header: bool = Tr
             else:
                 out.append(f"<td{cls}>{txt}</td>")
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -269,18 +272,20 @@ def r(v, decimals: int):
     return None if v is None else round(float(v), decimals + 2)
 
 
-def area_sections(render, section_class: str = "") -> tuple[list[tuple[str, str]], str]:
-    """An h2 per catalogue area and a section per indicator, in catalogue order: the one place the
-    section structure of the packs and the overview comes from.  ``render(ind)`` gives a section's body."""
+def area_sections(render, section_class: str = "", level: int = 2) -> tuple[list[tuple[str, str]], str]:
+    """A heading per catalogue area and a section per indicator, in catalogue order: the one place the
+    section structure of the packs and the overview comes from.  ``render(ind)`` gives a section's body;
+    ``level`` is the areas' heading level (indicators one below)."""
     nav, out = [], []
     cls = f' class="{section_class}"' if section_class else ""
+    h, hi = f"h{level}", f"h{level + 1}"
     for area in catalogue.load().areas:
         inds = catalogue.load().indicators_in(area["id"])
         if not inds:
             continue
         nav.append((f"area-{area['id']}", area["title"]))
-        out.append(f'<h2 id="area-{esc(area["id"])}">{esc(area["title"])}</h2>')
+        out.append(f'<{h} id="area-{esc(area["id"])}">{esc(area["title"])}</{h}>')
         for ind in inds:
-            out.append(f'<section{cls} aria-labelledby="ind-{esc(ind.id)}"><h3 id="ind-{esc(ind.id)}">'
-                       f"{esc(ind.name)}</h3>{render(ind)}</section>")
+            out.append(f'<section{cls} aria-labelledby="ind-{esc(ind.id)}"><{hi} id="ind-{esc(ind.id)}">'
+                       f"{esc(ind.name)}</{hi}>{render(ind)}</section>")
     return nav, "".join(out)

@@ -161,7 +161,7 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
     body = [f'<p class="caption">{esc(q)}</p><h1>National overview</h1>',
             f'<p class="meta">For DfE analysts. Produced {issued.day} {issued.strftime("%B %Y")}. Values about '
             "individual LAs are not suppressed on this page: do not share it outside DfE.</p>",
-            '<p><a href="../index.html">All reports</a></p>', NAV_HERE,
+            '<p><a href="../dfe/index.html">All national overviews</a></p>', NAV_HERE,
             '<h2 id="collection">Collection status</h2>', _collection(data),
             '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data)]
     area_nav, sections = area_sections(lambda ind: _indicator(data, ind))
@@ -172,4 +172,4 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
                 f"contributing LAs. Symbols: x not available, z not applicable ({NOT_APPLICABLE}).</p>")
     nav.append(("about", "About these figures"))
     return page(f"National overview, {q} - Local SEND Reform Plans", "".join(body), nav, plotly_src, SERVICE,
-                home_href="../index.html")
+                home_href="../dfe/index.html")

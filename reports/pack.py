@@ -42,6 +42,7 @@ def _sha(obj) -> str:
 
 
 OWN_LATEST = ("numerator", "denominator", "la_value")
+IDENTITY = ("la_code", "la_name", "region_name", "indicator_id", "period", "old_la_code", "new_la_code")
 
 
 def own_figures(figures: dict) -> dict:
@@ -58,6 +59,7 @@ class PackModel:
     period: str
     indicators: dict[str, dict]     # indicator id -> figures shown in the pack
     data_quality: dict
+    accepted: bool = True           # False: rejected or not received; the pack shows what DfE holds, no trajectory
 
     @property
     def slug(self) -> str:
@@ -77,13 +79,23 @@ class PackModel:
 
 
 # ------------------------------------------------------------------ model
+def withheld(row: dict) -> bool:
+    """Is another LA's value shown as c?  The marts' own primary suppression flag when they carry one."""
+    if row.get("suppressed") is not None:
+        return bool(row["suppressed"])
+    return is_suppressed(row.get("numerator"), row.get("denominator"))
+
+
 def build_model(data: PeriodData, code: str) -> PackModel:
     cat = catalogue.load()
     la = data.las[code]
     period = data.period
     inds: dict[str, dict] = {}
+    st = data.status.get(code, {})
+    accepted = bool(st.get("accepted"))
     for ind in cat.indicators:
-        traj = data.trajectory.get((code, ind.id), [])
+        # a rejected or missing return has no plan figures this quarter: no trajectory is shown
+        traj = data.trajectory.get((code, ind.id), []) if accepted else []
         cur = next((t for t in traj if t["period"] == period), None)
         bench = data.benchmark.get((code, ind.id, period)) or {}
         others = data.la_values(ind.id)
@@ -94,7 +106,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             name = data.las.get(nb, {}).get("la_name") or (row or {}).get("la_name") or nb
             if row is None or row.get("la_value") is None:
                 val = UNAVAILABLE
-            elif row.get("suppressed", is_suppressed(row.get("numerator"), row.get("denominator"))):  # marts: primary + secondary
+            elif withheld(row):
                 val = SUPPRESSED
             else:
                 val = row["la_value"]
@@ -103,7 +115,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
         for c, row in others.items():
             if row.get("la_value") is None:
                 continue
-            if c != code and row.get("suppressed", is_suppressed(row.get("numerator"), row.get("denominator"))):
+            if c != code and withheld(row):
                 supp.append(c)
                 continue
             dist.append({"code": c, "name": row["la_name"], "value": row["la_value"]})
@@ -111,18 +123,21 @@ def build_model(data: PeriodData, code: str) -> PackModel:
         inds[ind.id] = {
             "baseline": {"value": traj[0]["baseline_value"], "period": traj[0]["baseline_period"]} if traj else None,
             "trajectory": [{k: t.get(k) for k in ("period", "period_type", "target_value", "actual_value",
-                                                   "gap_to_target", "status")} for t in traj],
-            "current": {k: (cur or {}).get(k) for k in ("actual_value", "target_value", "gap_to_target", "status",
-                                                        "change_prev_quarter", "change_prev_year")},
-            "latest": {k: bench.get(k) for k in ("numerator", "denominator", "la_value", "england_value",
-                                                 "england_n_las", "region_value", "region_n_las", "sn_mean",
-                                                 "sn_n", "rank", "n_ranked", "quartile_band")},
+                                                   "gap_to_target", "status", "comparable_target", "term_label")}
+                           for t in traj],
+            # the documented columns, plus any further verdict columns the marts carry (e.g. meaningful change)
+            "current": {**{k: v for k, v in (cur or {}).items() if k not in IDENTITY},
+                        **{k: (cur or {}).get(k) for k in ("actual_value", "target_value", "gap_to_target", "status",
+                                                           "change_prev_quarter", "change_prev_year")}},
+            "latest": {**{k: v for k, v in bench.items() if k not in IDENTITY},
+                       **{k: bench.get(k) for k in ("numerator", "denominator", "la_value", "england_value",
+                                                    "england_n_las", "region_value", "region_n_las", "sn_mean",
+                                                    "sn_n", "rank", "n_ranked", "quartile_band")}},
             "neighbours": nbs,
             "distribution": dist,
             "n_suppressed": len(supp),
             "suppressed": sorted(supp),
         }
-    st = data.status.get(code, {})
     # upload counts and times are not figures: a resubmission with the same figures does not re-issue the pack
     dq = {
         "status": st.get("status"),
@@ -133,73 +148,279 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                       for v in data.revisions.get(code, [])],
     }
     return PackModel(code=code, name=la["la_name"], region=la["region_name"], period=period, indicators=inds,
-                     data_quality=dq)
+                     data_quality=dq, accepted=accepted)
 
 
-# ------------------------------------------------------------------ narrative
+# ------------------------------------------------------------------ page one: the review's agenda
 def _value(m: dict):
     v = m["latest"].get("la_value")
     return m["current"].get("actual_value") if v is None else v
 
 
-def narrative(model: PackModel) -> str:
+# Verdict columns from the marts (see docs in reports/README.md): used when present, so the packs also build
+# from a warehouse without them.  Without them, any change that survives rounding counts as a change.
+def _field(m: dict, key: str):
+    for part in ("latest", "current"):
+        if m[part].get(key) is not None:
+            return m[part][key]
+    return None
+
+
+def target_of(m: dict):
+    """The target on the value's own basis (e.g. year to date), else the target as returned."""
+    t = _field(m, "comparable_target")
+    return m["current"].get("target_value") if t is None else t
+
+
+def change_of(ind: Indicator, m: dict) -> tuple[str, float | None, str | None, str | None]:
+    """(direction, change, basis, note): direction is improved / worsened / increased / decreased /
+    no meaningful change / not comparable."""
+    direction = _field(m, "change_direction")
+    if direction is not None:
+        return direction, _field(m, "change_value"), _field(m, "change_basis"), _field(m, "change_note")
+    chg = m["current"].get("change_prev_quarter")
+    if chg is None:
+        return "not comparable", None, None, None
+    if round(chg, ind.decimals) == 0 or abs(chg) <= getattr(ind, "no_change_band", 0.0):
+        return "no meaningful change", chg, "previous quarter", None
+    b = better(ind, chg)
+    if b is None:
+        return ("increased" if chg > 0 else "decreased"), chg, "previous quarter", None
+    return ("improved" if b else "worsened"), chg, "previous quarter", None
+
+
+def change_words(ind: Indicator, m: dict) -> str:
+    """The change in a few words (the unit is beside the indicator's name), with what it is compared with:
+    'Down 1.09, better (same term a year earlier)', 'Up 3.7 (previous quarter)', 'No meaningful change'."""
+    direction, chg, basis, note = change_of(ind, m)
+    if direction == "not comparable" or chg is None:
+        return note or NOT_APPLICABLE
+    if direction == "no meaningful change":
+        words = "No meaningful change"
+    else:
+        r = round(chg, ind.decimals)
+        words = f"{'Up' if r > 0 else 'Down'} {abs(r):,.{ind.decimals}f}"
+        if direction in ("improved", "worsened"):
+            words += ", better" if direction == "improved" else ", worse"
+    return f"{words} ({basis})" if basis else words
+
+
+def _movers(model: PackModel) -> tuple[list[tuple], list[tuple]]:
+    """Indicators that improved / worsened meaningfully, biggest first (judged against the indicator's
+    no-change band, or its tolerance, so that different units can be compared)."""
+    up, down = [], []
+    for ind in catalogue.load().indicators:
+        m = model.indicators[ind.id]
+        direction, chg, basis, _ = change_of(ind, m)
+        if direction not in ("improved", "worsened") or chg is None:
+            continue
+        scale = getattr(ind, "no_change_band", 0.0) or ind.tolerance or 1
+        (up if direction == "improved" else down).append((abs(chg) / scale, ind, m, chg, basis))
+    return sorted(up, key=lambda x: -x[0]), sorted(down, key=lambda x: -x[0])
+
+
+def _mover_item(ind: Indicator, m: dict, chg: float, basis: str | None) -> str:
+    r = round(chg, ind.decimals)
+    words = f"{'up' if r > 0 else 'down'} {abs(r):,.{ind.decimals}f} {change_unit(ind)}"
+    since = f" on the {basis}" if basis else ""
+    return f"{ind.short}: {words}{since}, to {with_unit(_value(m), ind)}"
+
+
+def _statuses(model: PackModel) -> dict[str, list[Indicator]]:
+    out: dict[str, list[Indicator]] = {"met": [], "within tolerance": [], "missed": []}
+    for ind in catalogue.load().indicators:
+        s = model.indicators[ind.id]["current"].get("status")
+        if s in out:
+            out[s].append(ind)
+    return out
+
+
+def status_line(model: PackModel) -> str:
+    """What this pack is built from: said first, so a rejected or missing return is never mistaken for data."""
+    q = period_label(model.period)
+    st = (model.data_quality.get("status") or "not_received")
+    if model.accepted:
+        words = "accepted with queries" if st == "accepted_with_queries" else "accepted"
+        return (f'<p class="status-line">Return for {esc(q)}: <strong>{esc(words)}</strong>. This report shows '
+                "the authority's own figures, its trajectory targets and DfE-held data.</p>")
+    words = "rejected" if st == "rejected" else "not received"
+    return (f'<div class="notice status-line" role="note"><p>Return for {esc(q)}: {esc(words)}. This report shows '
+            "only the data DfE holds (attendance and exclusions); figures from the return are not available (x) "
+            "and no trajectory is shown until a return is accepted.</p></div>")
+
+
+def lede(model: PackModel) -> str:
+    q = period_label(model.period)
+    if not model.accepted:
+        return ""
+    by = _statuses(model)
+    judged = sum(len(v) for v in by.values())
+    return (f'<p class="lede">In {esc(q)}, {esc(model.name)} met {len(by["met"])} of {judged} trajectory '
+            f'targets with data, was within tolerance on {len(by["within tolerance"])} and missed '
+            f'{len(by["missed"])}.</p>')
+
+
+def attention(model: PackModel) -> str:
+    """The review's second item: the three biggest improvements and deteriorations, and missed targets."""
+    up, down = _movers(model)
+    missed = _statuses(model)["missed"]
+
+    def block(title: str, items: list[str], empty: str) -> str:
+        body = ("".join(f"<li>{esc(x)}</li>" for x in items) if items else f"<li>{esc(empty)}</li>")
+        return f'<div class="box"><h3>{esc(title)}</h3><ul class="plain">{body}</ul></div>'
+
+    out = ['<div class="two-up">',
+           block("Biggest improvements", [_mover_item(i, m, c, b) for _, i, m, c, b in up[:3]],
+                 "No indicator improved meaningfully."),
+           block("Biggest deteriorations", [_mover_item(i, m, c, b) for _, i, m, c, b in down[:3]],
+                 "No indicator deteriorated meaningfully."),
+           "</div>"]
+    if missed:
+        names = ", ".join(i.short for i in missed)
+        out.append(f'<p class="missed-line"><strong>Targets missed ({len(missed)}):</strong> {esc(names)}.</p>')
+    elif model.accepted:
+        out.append("<p><strong>Targets missed:</strong> none.</p>")
+    return "".join(out)
+
+
+def small_base(m: dict) -> bool:
+    return bool(_field(m, "small_base"))
+
+
+def value_html(ind: Indicator, m: dict) -> str:
+    """The value; on a small base, "small numbers" and its interval where the marts give one."""
+    v = esc(num(_value(m), ind.decimals))
+    if not small_base(m):
+        return v
+    lo, hi = _field(m, "ci_low"), _field(m, "ci_high")
+    ci = f" ({num(lo, ind.decimals)} to {num(hi, ind.decimals)})" if lo is not None and hi is not None else ""
+    return f'{v}<span class="unit">small numbers{esc(ci)}</span>'
+
+
+def comparator(lat: dict, which: str, ind: Indicator) -> str:
+    """England or region as printed in this pack: c where withheld so that no suppressed value can be worked back."""
+    if lat.get(f"{which}_withheld"):
+        return SUPPRESSED
+    return num(lat.get(f"{which}_value"), ind.decimals)
+
+
+def neighbours_note(lat: dict, n_neighbours: int) -> str:
+    """How many neighbours the average is over, and how many are left out (withheld or missing)."""
+    n = lat.get("sn_n") or 0
+    if lat.get("sn_n_suppressed") is None:
+        return f"{n} of {n_neighbours} neighbours"
+    ns, nm = lat.get("sn_n_suppressed") or 0, lat.get("sn_n_missing") or 0
+    return f"average of {n} of {n + ns + nm} neighbours; {ns} suppressed, {nm} not available"
+
+
+def rank_band(lat: dict) -> str:
+    if lat.get("small_base"):
+        return "small numbers"
+    if not lat.get("rank"):
+        return NOT_APPLICABLE
+    band = lat.get("quartile_band")
+    return f"{lat['rank']} of {lat['n_ranked']}" + (f" ({band})" if band else "")
+
+
+def at_a_glance(model: PackModel) -> str:
     cat = catalogue.load()
     q = period_label(model.period)
-    improved, worsened, missed, within, met = [], [], [], [], []
+    rows = []
     for ind in cat.indicators:
         m = model.indicators[ind.id]
-        cur = m["current"]
-        chg = cur.get("change_prev_quarter")
-        b = better(ind, chg)
-        scale = abs(chg or 0) / (ind.tolerance or 1)
-        if b is True:
-            improved.append((scale, f"{ind.name} ({change_text(ind, chg).replace(' (better)', '')}, "
-                                    f"to {with_unit(_value(m), ind)})"))
-        elif b is False:
-            worsened.append((scale, f"{ind.name} ({change_text(ind, chg).replace(' (worse)', '')}, "
-                                    f"to {with_unit(_value(m), ind)})"))
-        s = cur.get("status")
-        gap = cur.get("gap_to_target")
-        if s == "missed":
-            missed.append(f"{ind.name}: {with_unit(cur.get('actual_value'), ind)} against a target of "
-                          f"{with_unit(cur.get('target_value'), ind)}")
-        elif s == "within tolerance":
-            within.append(f"{ind.name} (gap {num(abs(gap) if gap is not None else None, ind.decimals)} "
-                          f"{change_unit(ind)})")
-        elif s == "met":
-            met.append(ind.name)
-    judged = len(met) + len(within) + len(missed)
-    out = [f'<p class="lede">In {esc(q)}, {esc(model.name)} met {len(met)} of {judged} trajectory targets '
-           f"with data, was within tolerance on {len(within)} and missed {len(missed)}.</p>"]
+        cur, lat = m["current"], m["latest"]
+        unit = ind.unit + (f", {_field(m, 'term_label')}" if _field(m, "term_label") else "")
+        rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a><span class="unit">{esc(unit)}</span>',
+                     value_html(ind, m),
+                     esc(num(target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE),
+                     status_tag(cur.get("status")),
+                     esc(comparator(lat, "england", ind)), esc(comparator(lat, "region", ind)),
+                     esc(num(lat.get("sn_mean"), ind.decimals)), esc(rank_band(lat)), esc(change_words(ind, m))])
+    return table(f"Every indicator, {q}: this authority, its target, England, {model.region} and its statistical "
+                 "neighbours' average",
+                 ["Indicator", "Value", "Target", "Status", "England", model.region, "Neighbours' average",
+                  "Rank (band)", "Change"],
+                 rows, raw_cols=set(range(9)), num_cols={1, 2, 4, 5, 6})
 
-    def block(title: str, items: list[str], empty: str, limit: int = 6) -> str:
-        if not items:
-            return f"<p><strong>{esc(title)}:</strong> {esc(empty)}</p>"
-        shown = "".join(f"<li>{esc(x)}</li>" for x in items[:limit])
-        more = f"<li>and {len(items) - limit} more (see the table above)</li>" if len(items) > limit else ""
-        return f'<p><strong>{esc(title)}:</strong></p><ul class="plain">{shown}{more}</ul>'
 
-    prev = period_label(prev_quarter(model.period))
-    out.append(block(f"Improved since {prev}", [t for _, t in sorted(improved, reverse=True)],
-                     "no indicator improved."))
-    out.append(block(f"Worsened since {prev}", [t for _, t in sorted(worsened, reverse=True)],
-                     "no indicator worsened."))
-    out.append(block("Off trajectory (target missed)", missed, "no target was missed."))
-    if within:
-        out.append(block("Within tolerance of target", within, ""))
-    return "".join(out)
+def page_one(model: PackModel) -> str:
+    return ('<section class="sheet sheet-one" aria-labelledby="glance">'
+            '<h2 id="glance">1. Progress on the metrics</h2>' + lede(model) + at_a_glance(model)
+            + '<p class="key">Rank 1 is best; bands run from A (best quarter of authorities) to D. '
+            "Symbols: c suppressed, x not available, z not applicable.</p>"
+            + '<h2 id="attention">2. What needs attention</h2>' + attention(model) + "</section>")
+
+
+# ------------------------------------------------------------------ page two: one chart per area
+def _position(ind: Indicator, m: dict, code: str) -> float | None:
+    """0-100: the share of other authorities this one is better than (neutral: higher than)."""
+    lat = m["latest"]
+    if ind.polarity != "neutral":
+        rank, n = lat.get("rank"), lat.get("n_ranked")
+        if not rank or not n or n < 2:
+            return None
+        return 100 * (n - rank) / (n - 1)
+    vals = [x["value"] for x in m["distribution"]]
+    me = _value(m)
+    if me is None or len(vals) < 2 or not any(x["code"] == code for x in m["distribution"]):
+        return None
+    return 100 * sum(1 for v in vals if v < me) / (len(vals) - 1)
+
+
+def _area_chart(area: dict, model: PackModel) -> str:
+    inds = catalogue.load().indicators_in(area["id"])
+    rows, trows = [], []
+    for ind in inds:
+        m = model.indicators[ind.id]
+        pos = _position(ind, m, model.code)
+        val = with_unit(_value(m), ind)
+        # a compact label on the chart (units in the table and on page one): "13.0%", "£12.0m", "12.61"
+        short_val = val if ind.unit in ("%", "GBP m") else num(_value(m), ind.decimals)
+        rows.append((ind.short, pos, short_val, ind.polarity != "neutral"))
+        where = NOT_APPLICABLE if pos is None else (
+            f"better than {pos:.0f}%" if ind.polarity != "neutral" else f"higher than {pos:.0f}% (neither is better)")
+        trows.append([ind.short, val, where])
+    placed = [x for x in rows if x[1] is not None and x[3]]
+    upper = sum(1 for x in placed if x[1] >= 50)
+    if placed:
+        title = active_title(f"{area['title']}: better than most on {upper} of {len(placed)}",
+                             f"Better than most on {upper} of {len(placed)}")
+    else:
+        title = active_title(f"{area['title']}: no ranked figure this quarter", "No ranked figure this quarter")
+    alt = (f"Dot chart of where {model.name} sits among authorities on each {area['title']} indicator, from 0 "
+           "(worst) to 100 (better than every other authority): "
+           + "; ".join(f"{t[0]} {t[2]}" for t in trows) + ".")
+    tbl = table(f"{area['title']}: position among authorities", ["Indicator", "Value", "Position"], trows,
+                num_cols={1})
+    return chart_block(f"c-area-{area['id']}", title, alt, charts.area_fig(rows), tbl, "Show the table")
+
+
+def page_two(model: PackModel) -> str:
+    cat = catalogue.load()
+    figs = "".join(_area_chart(a, model) for a in cat.areas if cat.indicators_in(a["id"]))
+    return ('<section class="sheet sheet-two" aria-labelledby="areas">'
+            '<h2 id="areas">3. Each area at a glance</h2><p class="key">Where this authority sits among all '
+            "authorities on each indicator: right is better; a diamond marks an indicator where neither higher "
+            'nor lower is better (placed by how many are lower).</p>'
+            f'<div class="area-grid">{figs}</div></section>')
 
 
 # ------------------------------------------------------------------ charts for one indicator
 def _traj_title(ind: Indicator, m: dict, q: str) -> str:
+    """The title says what the chart draws: a quarter's target only when there is one."""
     cur = m["current"]
     s = cur.get("status")
     b = better(ind, cur.get("change_prev_quarter"))
     short = ind.short
+    has_targets = any(charts._target(t) is not None for t in m["trajectory"])
     if cur.get("actual_value") is None:
         return active_title(f"{short}: no {q} figure yet", f"No {q} figure yet")
-    if cur.get("target_value") is None or not s:
-        return active_title(f"{short}: no target set for {q}", f"No target set for {q}")
+    if (cur.get("comparable_target") if cur.get("comparable_target") is not None else cur.get("target_value")) is None \
+            or not s:
+        if has_targets:
+            return active_title(f"{short}: no {q} target; other periods' targets shown",
+                                f"No {q} target; other targets shown")
+        return active_title(f"{short}: no targets set", "No targets set")
     verb = {"met": "met its", "within tolerance": "within tolerance of its", "missed": "missed its"}[s]
     trend = "improved and " if b is True else ("worsened and " if b is False else "")
     if s == "within tolerance":
@@ -215,7 +436,7 @@ def _traj_chart(ind, m, model, cid) -> str:
     base = m["baseline"] or {}
     acts = [f"{period_label(t['period'])} {with_unit(t['actual_value'], ind)}" for t in rows
             if t["period_type"] == "quarter" and t["period"] <= model.period and t["actual_value"] is not None]
-    tgts = [t for t in rows if t["target_value"] is not None]
+    tgts = [{**t, "target_value": charts._target(t)} for t in rows if charts._target(t) is not None]
     alt = (f"Line chart of {ind.name.rstrip('.')} for {model.name}. Baseline "
            f"{with_unit(base.get('value'), ind)} in {base.get('period') or UNAVAILABLE}. ")
     if tgts:
@@ -224,7 +445,7 @@ def _traj_chart(ind, m, model, cid) -> str:
     alt += ("Actual values: " + "; ".join(acts) + ".") if acts else "No actual values yet."
     trows = [["Baseline " + (base.get("period") or ""), UNAVAILABLE, num(base.get("value"), ind.decimals), ""]]
     for t in rows:
-        trows.append([period_label(t["period"]), num(t["target_value"], ind.decimals),
+        trows.append([period_label(t["period"]), num(charts._target(t), ind.decimals),
                       num(t["actual_value"], ind.decimals) if t["period"] <= model.period or t["period_type"] != "quarter"
                       else UNAVAILABLE, (t["status"] or "").capitalize() or NOT_APPLICABLE])
     tbl = table(f"{ind.short}: baseline, targets and actuals ({ind.unit})",
@@ -250,8 +471,10 @@ def _bench_chart(ind, m, model, cid) -> str:
     bars += [(nb["name"], nb["value"], False) for nb in vis]
     bars += [(f"{nb['name']} (c: suppressed)", None, False) for nb in supp]
     bars += [(f"{nb['name']} (x: not available)", None, False) for nb in miss]
-    refs = [("England", lat.get("england_value"), "dash"), (model.region, lat.get("region_value"), "dot")]
     sn = lat.get("sn_mean")
+    # the neighbours' average is drawn, since the title names it
+    refs = [("Neighbours' average", sn, "dashdot"), ("England", lat.get("england_value"), "dash"),
+            (model.region, lat.get("region_value"), "dot")]   # a withheld England or region is None: not drawn
     if la_val is None or sn is None:
         title = active_title(f"{ind.short}: compared with statistical neighbours", "Compared with statistical neighbours")
     else:
@@ -266,17 +489,21 @@ def _bench_chart(ind, m, model, cid) -> str:
                              f"{rel.capitalize()} statistical neighbours' average")
     alt = (f"Bar chart comparing {model.name} ({with_unit(la_val, ind)}) with its {len(m['neighbours'])} statistical "
            f"neighbours: {len(vis)} shown, {len(supp)} suppressed, {len(miss)} not available. Neighbours' average "
-           f"{with_unit(sn, ind)}; {model.region} {with_unit(lat.get('region_value'), ind)}; England "
-           f"{with_unit(lat.get('england_value'), ind)}.")
+           f"{with_unit(sn, ind)}; {model.region} {with_unit(comparator(lat, 'region', ind), ind)}; England "
+           f"{with_unit(comparator(lat, 'england', ind), ind)}.")
     rows = [[f"{model.name} (this LA)", num(la_val, d), ""]]
     rows += [[nb["name"], num(nb["value"], d), "statistical neighbour"] for nb in m["neighbours"]]
-    rows.append(["Statistical neighbours' average", num(sn, d), f"{lat.get('sn_n') or 0} of {len(m['neighbours'])} neighbours"])
-    rows.append([f"{model.region} (pooled)", num(lat.get("region_value"), d), f"{lat.get('region_n_las') or 0} LAs"])
-    rows.append(["England (pooled)", num(lat.get("england_value"), d), f"{lat.get('england_n_las') or 0} LAs"])
+    rows.append(["Statistical neighbours' average", num(sn, d), neighbours_note(lat, len(m["neighbours"]))])
+    rows.append([f"{model.region} (pooled)", comparator(lat, "region", ind), f"{lat.get('region_n_las') or 0} LAs"])
+    rows.append(["England (pooled)", comparator(lat, "england", ind), f"{lat.get('england_n_las') or 0} LAs"])
     tbl = table(f"{ind.short}: {model.name} compared with neighbours, region and England ({ind.unit})",
                 ["Area", "Value", "Note"], rows, num_cols={1})
     fig = charts.benchmark_fig(ind, bars, refs)
     return chart_block(cid, title, alt, fig, tbl, f"Show the table for: {title}")
+
+
+def _authorities(n: int) -> str:
+    return "1 authority's value is" if n == 1 else f"{n} authorities' values are"
 
 
 def _dist_chart(ind, m, model, cid) -> str:
@@ -311,7 +538,7 @@ def _dist_chart(ind, m, model, cid) -> str:
     alt = (f"Bar chart of {ind.name} for {len(vals)} local authorities, ordered {order}. {model.name} is "
            + (f"ranked {rank} of {n_ranked}, quartile band {band}, " if rank else "")
            + f"at {with_unit(la_val, ind)}; the England figure is {with_unit(lat.get('england_value'), ind)}."
-           + (f" {m['n_suppressed']} authorities' values are suppressed (c)." if m["n_suppressed"] else ""))
+           + (f" {_authorities(m['n_suppressed'])} suppressed (c)." if m["n_suppressed"] else ""))
     rows = [["Local authorities shown", str(len(vals))], ["Suppressed (c)", str(m["n_suppressed"])],
             ["Lowest", num(q(0), d)], ["Lower quartile", num(q(0.25), d)], ["Median", num(q(0.5), d)],
             ["Upper quartile", num(q(0.75), d)], ["Highest", num(q(1), d)],
@@ -331,14 +558,16 @@ def _figures_table(ind, m, model) -> str:
         [f"Value, {q}", with_unit(_value(m), ind)],
         ["Numerator", num(lat.get("numerator"), 0) if ind.is_rate else NOT_APPLICABLE],
         ["Denominator", num(lat.get("denominator"), 0) if ind.is_rate else NOT_APPLICABLE],
-        [f"Target, {q}", with_unit(cur.get("target_value"), ind)],
+        [f"Target, {q}" + (" (on the value's basis)" if _field(m, "comparable_target") is not None else ""),
+         with_unit(target_of(m), ind)],
         ["Status", (cur.get("status") or NOT_APPLICABLE).capitalize() if cur.get("status") else NOT_APPLICABLE],
         ["Gap to target (actual minus target)", num(cur.get("gap_to_target"), d)],
         ["Change since last quarter", change_text(ind, cur.get("change_prev_quarter"))],
         ["Change since the same quarter last year", change_text(ind, cur.get("change_prev_year"))],
-        [f"Statistical neighbours' average ({lat.get('sn_n') or 0} LAs)", with_unit(lat.get("sn_mean"), ind)],
-        [f"{model.region}, pooled ({lat.get('region_n_las') or 0} LAs)", with_unit(lat.get("region_value"), ind)],
-        [f"England, pooled ({lat.get('england_n_las') or 0} LAs)", with_unit(lat.get("england_value"), ind)],
+        [f"Statistical neighbours' average ({neighbours_note(lat, len(m['neighbours']))})",
+         with_unit(lat.get("sn_mean"), ind)],
+        [f"{model.region}, pooled ({lat.get('region_n_las') or 0} LAs)", with_unit(comparator(lat, "region", ind), ind)],
+        [f"England, pooled ({lat.get('england_n_las') or 0} LAs)", with_unit(comparator(lat, "england", ind), ind)],
         ["Rank (1 = best)", f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE],
         ["Quartile band (A = best)", lat.get("quartile_band") or NOT_APPLICABLE],
     ]
@@ -346,23 +575,6 @@ def _figures_table(ind, m, model) -> str:
 
 
 # ------------------------------------------------------------------ HTML
-def at_a_glance(model: PackModel) -> str:
-    cat = catalogue.load()
-    q = period_label(model.period)
-    rows = []
-    for ind in cat.indicators:
-        m = model.indicators[ind.id]
-        cur, lat = m["current"], m["latest"]
-        rank = f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE
-        band = lat.get("quartile_band") or NOT_APPLICABLE
-        rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a>', esc(with_unit(_value(m), ind)),
-                     esc(with_unit(cur.get("target_value"), ind)), status_tag(cur.get("status")),
-                     esc(change_text(ind, cur.get("change_prev_quarter"))), esc(rank), esc(band)])
-    return table(f"At a glance: every indicator, {q}",
-                 ["Indicator", "Value", "Target", "Status", "Change since last quarter", "Rank", "Quartile band"],
-                 rows, raw_cols=set(range(7)), num_cols={1, 2})
-
-
 def data_quality_html(model: PackModel) -> str:
     cat = catalogue.load()
     dq = model.data_quality
@@ -410,88 +622,40 @@ numerator or denominator is a count between 1 and 4. This authority's own values
 
 def render(model: PackModel, version: int, issued: date, changed: list[str] | None, downloads: dict[str, str],
            plotly_src: str = "../../assets/plotly.min.js", index_href: str = "../../index.html") -> str:
+    """Page one (the review's agenda: progress on the metrics, what needs attention), page two (one chart per
+    area), then the appendix: every indicator's detail, data quality and notes."""
     q = period_label(model.period)
     body = []
     if version > 1:
         what = "; ".join(changed or []) or "no figures (re-issued)"
         body.append(f'<div class="notice" role="note"><p>Version {version}, re-issued '
                     f"{issued.day} {issued.strftime('%B %Y')}: figures changed for: {esc(what)}.</p></div>")
-    body.append(f'<p class="caption">{esc(q)} quarterly data report</p><h1>{esc(model.name)}</h1>')
+    body.append(f'<p class="caption">{esc(q)} quarterly data report: agenda for the quarterly review</p>'
+                f"<h1>{esc(model.name)}</h1>")
     body.append(f'<p class="meta">LA code {esc(model.code)}, {esc(model.region)}. Version {version}, issued '
                 f"{issued.day} {issued.strftime('%B %Y')}.</p>")
+    body.append(status_line(model))
     body.append(NAV_HERE)
     links = " ".join(f'<li><a href="{esc(href)}">{esc(label)}</a></li>' for label, href in downloads.items())
     body.append(f'<div class="downloads"><p>Downloads:</p><ul class="plain">{links}</ul></div>')
-    body.append('<h2 id="glance">At a glance</h2>' + at_a_glance(model))
-    body.append('<h2 id="summary">Summary</h2>' + narrative(model))
+    body.append(page_one(model))
+    body.append(page_two(model))
+
     def indicator_section(ind):
         m = model.indicators[ind.id]
-        return (_traj_chart(ind, m, model, f"c-{ind.id}-traj") + _bench_chart(ind, m, model, f"c-{ind.id}-bench")
+        traj = _traj_chart(ind, m, model, f"c-{ind.id}-traj") if model.accepted else ""
+        return (traj + _bench_chart(ind, m, model, f"c-{ind.id}-bench")
                 + _dist_chart(ind, m, model, f"c-{ind.id}-dist") + _figures_table(ind, m, model))
 
-    area_nav, sections = area_sections(indicator_section, "indicator")
-    body.append(sections)
-    nav = [("glance", "At a glance"), ("summary", "Summary"), *area_nav,
-           ("quality", "Data quality"), ("about", "About these figures")]
-    body.append('<h2 id="quality">Data quality</h2>' + data_quality_html(model))
-    body.append('<h2 id="about">About these figures</h2>' + ABOUT)
+    area_nav, sections = area_sections(indicator_section, "indicator", level=3)
+    body.append('<div class="appendix"><h2 id="appendix">Appendix A: detail for each indicator</h2>'
+                "<p>For each indicator: its trajectory against this authority's targets, a comparison with "
+                "statistical neighbours, region and England, where it sits among all authorities, and every "
+                f"figure in a table.</p>{sections}")
+    body.append('<h2 id="quality">Appendix B: data quality</h2>' + data_quality_html(model))
+    body.append('<h2 id="about">Appendix C: about these figures</h2>' + ABOUT + "</div>")
+    nav = [("glance", "Progress on the metrics"), ("attention", "What needs attention"),
+           ("areas", "Each area at a glance"), ("appendix", "Appendix A: detail for each indicator"),
+           *area_nav, ("quality", "Appendix B: data quality"), ("about", "Appendix C: about these figures")]
     return page(f"{model.name}: {q} quarterly data report - Local SEND Reform Plans", "".join(body), nav,
                 plotly_src, SERVICE, home_href=index_href)
-
-
-# ------------------------------------------------------------------ downloads
-FIG_COLUMNS = ["table", "indicator_id", "indicator", "unit", "period", "area_code", "area_name", "measure", "value"]
-
-
-def figure_rows(model: PackModel) -> list[list]:
-    """Every figure in the pack, tidy, as displayed (rounded; symbols for suppressed/unavailable)."""
-    cat = catalogue.load()
-    out: list[list] = []
-    for ind in cat.indicators:
-        m = model.indicators[ind.id]
-        d = ind.decimals
-        base = [ind.id, ind.name, ind.unit]
-        b = m["baseline"] or {}
-        out.append(["trajectory", *base, b.get("period") or "", model.code, model.name, "baseline",
-                    num(b.get("value"), d)])
-        for t in m["trajectory"]:
-            out.append(["trajectory", *base, t["period"], model.code, model.name, "target", num(t["target_value"], d)])
-            if t["actual_value"] is not None:
-                out.append(["trajectory", *base, t["period"], model.code, model.name, "actual",
-                            num(t["actual_value"], d)])
-            if t["status"]:
-                out.append(["trajectory", *base, t["period"], model.code, model.name, "status", t["status"]])
-        lat = m["latest"]
-        p = model.period
-        out.append(["benchmark", *base, p, model.code, model.name, "value", num(_value(m), d)])
-        for nb in m["neighbours"]:
-            out.append(["benchmark", *base, p, nb["code"], nb["name"], "statistical neighbour value",
-                        num(nb["value"], d)])
-        out.append(["benchmark", *base, p, "", "Statistical neighbours", "mean", num(lat.get("sn_mean"), d)])
-        out.append(["benchmark", *base, p, "", model.region, "pooled value", num(lat.get("region_value"), d)])
-        out.append(["benchmark", *base, p, "", "England", "pooled value", num(lat.get("england_value"), d)])
-        out.append(["benchmark", *base, p, model.code, model.name, "rank",
-                    f"{lat['rank']} of {lat['n_ranked']}" if lat.get("rank") else NOT_APPLICABLE])
-        out.append(["benchmark", *base, p, model.code, model.name, "quartile band", lat.get("quartile_band") or
-                    NOT_APPLICABLE])
-    return out
-
-
-def all_las_table(model: PackModel, las: dict[str, dict]) -> tuple[list[str], list[list]]:
-    """Where the LA sits among all LAs: one row per LA, one column per indicator, as displayed
-    (other LAs' small counts shown as c, missing values as x)."""
-    cat = catalogue.load()
-    header = ["la_code", "la_name", "region_name"] + [f"{i.short} ({i.unit}) [{i.id}]" for i in cat.indicators]
-    vals: dict[str, dict[str, str]] = {}
-    for ind in cat.indicators:
-        m = model.indicators[ind.id]
-        for x in m["distribution"]:
-            vals.setdefault(x["code"], {})[ind.id] = num(x["value"], ind.decimals)
-        for c in m["suppressed"]:
-            vals.setdefault(c, {})[ind.id] = SUPPRESSED
-    rows = []
-    for code in sorted(vals):
-        la = las.get(code, {})
-        rows.append([code, la.get("la_name", ""), la.get("region_name", "")] +
-                    [vals[code].get(i.id, UNAVAILABLE) for i in cat.indicators])
-    return header, rows

@@ -15,7 +15,6 @@ pack is skipped.  A re-issued pack carries "Version n, re-issued <date>: figures
 """
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -32,10 +31,11 @@ import plotly
 
 from contracts import catalogue
 
+from . import downloads as dl
 from . import overview as overview_mod
-from .common import NAV_HERE, esc, page, period_key, period_label
+from .common import NAV_HERE, page, period_key, period_label
 from .data import load_period
-from .pack import DATA_QUALITY, FIG_COLUMNS, SERVICE, all_las_table, build_model, figure_rows, render
+from .pack import DATA_QUALITY, SERVICE, build_model, render
 
 log = logging.getLogger(__name__)
 
@@ -74,44 +74,6 @@ def _atomic_write(path: Path, text: str | bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_csv(path: Path, rows: list[list], header: list[str] = FIG_COLUMNS) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    os.replace(tmp, path)
-
-
-def write_xlsx(path: Path, rows: list[list], title: str, all_las: tuple[list[str], list[list]] | None = None) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    about = wb.create_sheet("About")
-    about.append([title])
-    about.append(["Every figure shown in the pack, rounded as displayed. Symbols: c suppressed, x not available, "
-                  "z not applicable, low rounds to zero."])
-    about.append(["A value about another authority is suppressed (c) when its numerator or denominator is 1 to 4."])
-    sheets = [("Figures", FIG_COLUMNS, rows)]
-    if all_las:
-        sheets.append(("All LAs", all_las[0], all_las[1]))
-    for name, head, body in sheets:
-        ws = wb.create_sheet(name)
-        cells = []
-        for h in head:
-            c = WriteOnlyCell(ws, value=h)
-            c.font = Font(bold=True)
-            cells.append(c)
-        ws.append(cells)
-        for row in body:
-            ws.append(row)
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    os.replace(tmp, path)
-
-
 def _load_manifest(path: Path) -> dict:
     if path.exists():
         try:
@@ -146,7 +108,8 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     names = {i.id: i.short for i in cat.indicators}
     names[DATA_QUALITY] = "data quality section"
 
-    codes = data.returned()
+    # every LA gets a pack, whatever became of its return: a rejected or missing one is built from DfE-held data
+    codes = sorted(data.status) or sorted(data.las)
     if la_codes is not None:
         wanted = set(la_codes)
         codes = [c for c in codes if c in wanted]
@@ -158,10 +121,12 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
                  "csv_all_las": f"la/{stem}-all-las.csv", "xlsx": f"la/{stem}-figures.xlsx"}
         digest = model.figures_sha256()
         prev = packs.get(code)
+        ret_status = (data.status.get(code) or {}).get("status") or "not_received"
         if prev and prev.get("figures_sha256") == digest and all(
                 (period_dir / files[k]).exists() for k in ("html", "csv", "csv_all_las", "xlsx")):
             result.skipped.append(html_path)
             result.versions[code] = prev["version"]
+            prev["status"] = ret_status
             continue
         hashes = model.hashes()
         pack_issued = issued
@@ -178,18 +143,20 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
                      "Every local authority's values as CSV": f"{stem}-all-las.csv",
                      "All figures as Excel (XLSX)": f"{stem}-figures.xlsx",
                      "This report as PDF": f"{stem}.pdf"}
-        rows = figure_rows(model)
-        wide = all_las_table(model, data.las)
-        write_csv(la_dir / f"{stem}-figures.csv", rows)
-        write_csv(la_dir / f"{stem}-all-las.csv", wide[1], wide[0])
-        write_xlsx(la_dir / f"{stem}-figures.xlsx", rows, f"{model.name}: {period_label(period)} figures", wide)
+        rows = dl.figure_rows(model)
+        every = dl.all_las_rows(model, data.las)
+        dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
+        dl.write_csv(la_dir / f"{stem}-all-las.csv", dl.ALL_LAS_COLUMNS, every)
+        wide_head, wide_rows, wide_dec = dl.all_las_wide(model, data.las)
+        dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(period)} figures",
+                      [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec)])
         _atomic_write(html_path, render(model, version, pack_issued, changed, downloads))
         stale_pdf = la_dir / f"{stem}.pdf"
         if stale_pdf.exists():
             stale_pdf.unlink()   # the old PDF no longer matches; write_pdfs makes a new one
         packs[code] = {"version": version, "issued": pack_issued.isoformat(), "la_name": model.name,
                        "figures_sha256": digest, "indicators": hashes, "files": files,
-                       "changed": changed or []}
+                       "changed": changed or [], "status": ret_status}
         result.written.append(html_path)
         result.versions[code] = version
     _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
@@ -197,6 +164,7 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     result.overview = period_dir / "overview.html"
     _atomic_write(result.overview, overview_mod.render_overview(data, issued))
     result.index = write_index(out_dir)
+    write_dfe_index(out_dir)
 
     if _pdf_enabled(pdf):
         todo = result.written + [p for p in result.skipped if not p.with_suffix(".pdf").exists()]
@@ -206,30 +174,49 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     return result
 
 
+STATUS_WORDS = {"accepted": "Accepted", "accepted_with_queries": "Accepted with queries",
+                "rejected": "Rejected: DfE-held data only", "not_received": "Not received: DfE-held data only"}
+
+
+def _periods(out_dir: Path) -> list[str]:
+    return sorted((p.parent.name for p in out_dir.glob("*/manifest.json")), key=period_key, reverse=True)
+
+
+def _template(name: str):
+    """A Jinja2 template from reports/templates, autoescaped (page bodies; the shell is common.page)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(name)
+
+
 def write_index(out_dir: Path) -> Path:
-    """out_dir/index.html: every published period (newest first) with its overview and packs."""
-    periods = sorted((p.parent.name for p in out_dir.glob("*/manifest.json")), key=period_key, reverse=True)
-    body = ["<h1>Local SEND Reform Plans: quarterly data reports</h1>",
-            "<p>One report per local authority per quarter, with benchmarking against statistical neighbours, "
-            "region and England, and a national overview for DfE analysts.</p>", NAV_HERE]
-    nav = []
-    for p in periods:
+    """out_dir/index.html, for LAs: every published period (newest first), every LA's report with the status
+    of its return.  The DfE-only overview is not linked from here (it has its own index: dfe/index.html)."""
+    periods, nav = [], []
+    for p in _periods(out_dir):
         man = _load_manifest(out_dir / p / "manifest.json")
         items = sorted(man.get("packs", {}).items(), key=lambda kv: kv[1].get("la_name", kv[0]))
+        packs = [{"href": info["files"]["html"], "name": info.get("la_name", code), "code": code,
+                  "status": STATUS_WORDS.get(info.get("status"), "Accepted"),
+                  "version": info.get("version", 1), "issued": info.get("issued")} for code, info in items]
+        periods.append({"period": p, "label": period_label(p), "packs": packs})
         nav.append((f"p-{p}", period_label(p)))
-        body.append(f'<h2 id="p-{esc(p)}">{esc(period_label(p))}</h2>')
-        body.append(f'<p><a href="{esc(p)}/overview.html">National overview, {esc(period_label(p))}</a></p>')
-        body.append(f"<h3>Local authority reports ({len(items)})</h3><ul class=\"plain\">")
-        for code, info in items:
-            v = info.get("version", 1)
-            note = f" (version {v}, re-issued {esc(info.get('issued'))})" if v > 1 else ""
-            body.append(f'<li><a href="{esc(p)}/{esc(info["files"]["html"])}">{esc(info.get("la_name", code))} '
-                        f"({esc(code)})</a>{note}</li>")
-        body.append("</ul>")
-    if not periods:
-        body.append("<p>No reports have been published yet.</p>")
+    body = _template("la_index.html.j2").render(periods=periods, nav_here=NAV_HERE)
     path = out_dir / "index.html"
-    _atomic_write(path, page("Quarterly data reports - Local SEND Reform Plans", "".join(body), nav, None, SERVICE))
+    _atomic_write(path, page("Quarterly data reports - Local SEND Reform Plans", body, nav, None, SERVICE))
+    return path
+
+
+def write_dfe_index(out_dir: Path) -> Path:
+    """out_dir/dfe/index.html: the national overviews, for DfE analysts only (unsuppressed)."""
+    overviews = [{"period": p, "label": period_label(p)} for p in _periods(out_dir)
+                 if (out_dir / p / "overview.html").exists()]
+    body = _template("dfe_index.html.j2").render(overviews=overviews)
+    path = out_dir / "dfe" / "index.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, page("National overviews - Local SEND Reform Plans", body, None, None, SERVICE))
     return path
 
 
@@ -266,6 +253,9 @@ def _one_pdf(chromium: str, html: Path, timeout: float) -> Path | None:
     return out
 
 
+PRINT_WIDTH_PX = 718    # 190 mm at 96 px per inch
+
+
 def _pdf_chunk(job: tuple[str, list[str], float]) -> list[str]:
     """Print a chunk of packs from ONE browser (start-up once, not per pack): about 4 s a pack,
     most of it plotly drawing the charts, against about 8 s for a chromium process per pack."""
@@ -276,13 +266,14 @@ def _pdf_chunk(job: tuple[str, list[str], float]) -> list[str]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[f for f in CHROMIUM_FLAGS if f != "--headless"
                                                                     and not f.startswith("--virtual")])
-        page = browser.new_page()
+        # drawn at the printed width (A4 less margins), so the charts fit the page as they are printed
+        page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
         for html in map(Path, htmls):
             tmp_out = html.with_name(html.stem + ".pdf.tmp")
             try:
                 page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
                 page.emulate_media(media="print")
-                page.pdf(path=str(tmp_out), format="A4", print_background=True,
+                page.pdf(path=str(tmp_out), format="A4", print_background=True, tagged=True, outline=True,
                          margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
                 os.replace(tmp_out, html.with_suffix(".pdf"))
                 done.append(str(html.with_suffix(".pdf")))

@@ -25,7 +25,7 @@ PERIOD = "2026-27-Q2"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    wh = build_marts(root / "wh.duckdb")
+    wh = build_marts(root / "wh.duckdb", rejected=("333",))
     out = root / "out"
     publish(wh, out, PERIOD, pdf=False, issued=date(2026, 11, 2))
     return root, out
@@ -43,10 +43,37 @@ def browser():
 
 def _pages(out: Path) -> list[tuple[str, Path]]:
     (pack,) = (out / PERIOD / "la").glob("301-*.html")
-    return [("pack-301", pack), ("overview", out / PERIOD / "overview.html"), ("index", out / "index.html")]
+    (rejected,) = (out / PERIOD / "la").glob("333-*.html")
+    return [("pack-301", pack), ("pack-333-rejected", rejected), ("overview", out / PERIOD / "overview.html"),
+            ("index", out / "index.html"), ("dfe-index", out / "dfe" / "index.html")]
+
+
+def _wait_for_charts(page) -> int:
+    n = page.locator("div.chart").count()
+    if n:
+        page.wait_for_function(
+            "n => Array.from(document.querySelectorAll('div.chart')).filter(d => d.classList.contains('js-plotly-plot') "
+            "&& d.querySelector('svg')).length === n", arg=n, timeout=30_000)
+    return n
 
 
 @pytest.mark.parametrize("which", ["pack-301", "overview", "index"])
+def test_no_sideways_scroll_on_a_phone(site, browser, which):
+    """At 390 px wide the page never scrolls sideways (wide tables scroll inside their own box), and no chart
+    is wider than the screen."""
+    _, out = site
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(dict(_pages(out))[which].resolve().as_uri())
+    _wait_for_charts(page)
+    page.wait_for_timeout(300)     # plotly's responsive resize
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    widest = page.evaluate("Math.max(0, ...Array.from(document.querySelectorAll('.main-svg'))"
+                           ".map(s => s.getBoundingClientRect().right))")
+    assert widest <= 390
+    page.close()
+
+
+@pytest.mark.parametrize("which", ["pack-301", "pack-333-rejected", "overview", "index", "dfe-index"])
 def test_page_renders_and_passes_axe(site, browser, which):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -59,13 +86,9 @@ def test_page_renders_and_passes_axe(site, browser, which):
     page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
     page.goto(path.resolve().as_uri())
     page.wait_for_load_state("load")
-    n_containers = page.locator("div.chart").count()
-    if which != "index":
+    n_containers = _wait_for_charts(page)
+    if "index" not in which:
         assert n_containers > 0
-        page.wait_for_function(
-            "n => document.querySelectorAll('.js-plotly-plot svg.main-svg').length > 0 && "
-            "Array.from(document.querySelectorAll('div.chart')).filter(d => d.classList.contains('js-plotly-plot') "
-            "&& d.querySelector('svg')).length === n", arg=n_containers, timeout=30_000)
     rendered = page.evaluate(
         "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(d => d.querySelector('svg')).length")
     assert rendered == n_containers
@@ -77,7 +100,7 @@ def test_page_renders_and_passes_axe(site, browser, which):
         d = Path(os.environ["LSRP_SCREENSHOT_DIR"])
         d.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, d / shot.name)
-    assert shot.stat().st_size > 10_000
+    assert shot.stat().st_size > 5_000
 
     # keyboard: the skip link is the first stop; every chart container is focusable
     page.keyboard.press("Tab")

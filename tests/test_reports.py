@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import shutil
@@ -22,14 +23,17 @@ from reports import publish, write_pdfs  # noqa: E402
 from reports.common import full_figure, is_suppressed  # noqa: E402
 
 PERIOD = "2026-27-Q2"
-RETURNED = ["301", "308", "313", "333", "821"]     # 873 did not return (fixture default)
+RETURNED = ["301", "308", "313", "821"]     # 873 did not return (fixture default); 333 is rejected here
+REJECTED, NOT_RECEIVED = "333", "873"
+EVERY_LA = sorted(RETURNED + [REJECTED, NOT_RECEIVED])
 ISSUED = date(2026, 11, 2)
+SYMBOLS = {"c", "x", "z"}
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     root = tmp_path_factory.mktemp("packs")
-    wh = build_marts(root / "wh.duckdb")
+    wh = build_marts(root / "wh.duckdb", rejected=(REJECTED,))
     out = root / "out"
     res = publish(wh, out, PERIOD, pdf=False, issued=ISSUED)
     return wh, out, res
@@ -73,17 +77,31 @@ def _outline(path: Path) -> Outline:
     return o
 
 
-def test_packs_written_for_each_la_with_data(published):
+def test_packs_written_for_every_la_whatever_its_return(published):
     _, out, res = published
-    assert sorted(p.name.split("-")[0] for p in res.written) == RETURNED
+    assert sorted(p.name.split("-")[0] for p in res.written) == EVERY_LA
     assert not res.skipped
-    for code in RETURNED:
+    for code in EVERY_LA:
         p = _pack(out, code)
         assert p.with_name(p.stem + "-figures.csv").exists()
         assert p.with_name(p.stem + "-figures.xlsx").exists()
-    assert not list((out / PERIOD / "la").glob("873-*"))
     assert res.overview.exists() and res.index.exists()
     assert res.total_bytes > 0
+
+
+@pytest.mark.parametrize("code, words", [(REJECTED, "rejected"), (NOT_RECEIVED, "not received")])
+def test_rejected_and_missing_returns_get_a_pack_from_dfe_data(published, code, words):
+    """A clear status line, DfE-held figures shown, no trajectory, return-based figures x."""
+    _, out, _ = published
+    text = _pack(out, code).read_text(encoding="utf-8")
+    assert re.search(rf'class="notice status-line"[^>]*><p>Return for Q2 2026-27: {words}\.', text)
+    assert "-traj" not in text                      # no trajectory chart
+    glance = text[text.index('id="glance"'):text.index('id="attention"')]
+    row = re.search(r'href="#ind-att_overall_ehcp">.*?</tr>', glance).group(0)
+    assert re.search(r'<td class="num">\d+\.\d</td>', row)          # attendance: DfE holds it
+    row = re.search(r'href="#ind-ehcp_20_week">.*?</tr>', glance).group(0)
+    assert '<td class="num">x</td>' in row                           # from the return: not available
+    assert "tag-met" not in glance and "tag-missed" not in glance
 
 
 def test_plotly_js_ships_once_and_not_inside_packs(published):
@@ -100,7 +118,8 @@ def test_plotly_js_ships_once_and_not_inside_packs(published):
 
 def test_every_chart_has_alt_text_and_table_alternative(published):
     _, out, _ = published
-    n_charts_expected = 3 * len(catalogue.load().indicators)
+    cat = catalogue.load()
+    n_charts_expected = 3 * len(cat.indicators) + len(cat.areas)      # detail charts + one per area
     for p in [_pack(out, "301"), out / PERIOD / "overview.html"]:
         text = p.read_text(encoding="utf-8")
         o = _outline(p)
@@ -115,6 +134,7 @@ def test_every_chart_has_alt_text_and_table_alternative(published):
             assert "<figcaption>" in f and "<details>" in f and "<table>" in f and "<caption>" in f
             title = re.search(r'class="chart-title"[^>]*>(.*?)</span>', f).group(1)
             assert 0 < len(title.split()) <= 10, title
+            assert "1 authorities" not in f
         assert o.th_without_scope == 0 and o.tables == o.captions
         assert o.html_lang == "en"
         for landmark in ("header", "main", "nav", "footer", "title"):
@@ -151,36 +171,73 @@ def test_suppression_of_other_las_small_counts(published):
     other = _pack(out, "301").read_text(encoding="utf-8")
     sec = other[other.index('id="ind-exc_permanent_sen"'):other.index('id="ind-ehcp_requests_rate"')]
     assert "<th scope=\"row\">Hounslow</th><td class=\"num\">c</td>" in sec
-    assert "Hounslow (c: suppressed)" in sec
+    assert "Hounslow (c: suppressed)" in sec.replace("<br>", " ")
     sec_own = own[own.index('id="ind-exc_permanent_sen"'):own.index('id="ind-ehcp_requests_rate"')]
     assert "Value, Q2 2026-27</th><td class=\"num\">0.25 per 100 pupils" in sec_own
     rows = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-figures.csv"))))
-    hs = [r for r in rows if r["area_code"] == "313" and r["indicator_id"] == "exc_permanent_sen"]
-    assert hs and all(r["value"] == "c" for r in hs if r["table"] == "benchmark")
-    wide = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-all-las.csv"))))
-    col = next(k for k in wide[0] if k.endswith("[exc_permanent_sen]"))
-    assert next(r for r in wide if r["la_code"] == "313")[col] == "c"
-    assert next(r for r in wide if r["la_code"] == "301")[col] not in ("c", "x")
-    own_wide = list(csv.DictReader(open(_pack(out, "313").with_name("313-hounslow-all-las.csv"))))
-    assert next(r for r in own_wide if r["la_code"] == "313")[col] == "0.25"
+    hs = [r for r in rows if r["old_la_code"] == "313" and r["indicator_id"] == "exc_permanent_sen"]
+    assert hs and all(r["value"] == "c" for r in hs)
+    every = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-all-las.csv"))))
+    pe = {r["old_la_code"]: r["value"] for r in every if r["indicator_id"] == "exc_permanent_sen"}
+    assert pe["313"] == "c" and pe["301"] not in SYMBOLS
+    own = list(csv.DictReader(open(_pack(out, "313").with_name("313-hounslow-all-las.csv"))))
+    assert next(r for r in own if r["old_la_code"] == "313" and r["indicator_id"] == "exc_permanent_sen")["value"] \
+        == "0.25"
     assert is_suppressed(3, 1200) and is_suppressed(None, 4) and not is_suppressed(0, 100)
 
 
-def test_narrative_names_real_indicators(published):
+def test_withheld_region_is_c_in_page_one_and_downloads(published):
+    """Where the marts withhold 301's region figure (secondary suppression), the pack and its CSV print c."""
     _, out, _ = published
     text = _pack(out, "301").read_text(encoding="utf-8")
-    summary = text[text.index('id="summary"'):text.index('id="area-attendance"')]
-    names = [i.name for i in catalogue.load().indicators]
-    assert sum(1 for n in names if n in summary) >= 3
-    assert "Improved since Q1 2026-27" in summary and "Off trajectory" in summary
+    glance = text[text.index('id="glance"'):text.index('id="attention"')]
+    row = re.search(r'href="#ind-exc_permanent_sen">.*?</tr>', glance).group(0)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    assert cells[3] == "c"                      # Value, Target, England, London: London withheld
+    rows = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-figures.csv"))))
+    (reg,) = [r for r in rows if r["indicator_id"] == "exc_permanent_sen" and r["geographic_level"] == "Regional"]
+    assert reg["value"] == "c" and reg["region_code"] == "E12000007"
 
 
-def test_at_a_glance_and_status_words(published):
+def test_page_one_is_the_review_agenda(published):
+    """Page one: every indicator with value, target, status, England, region, neighbours' average, rank and
+    band, change in words; then at most three improvements and three deteriorations."""
     _, out, _ = published
     text = _pack(out, "301").read_text(encoding="utf-8")
-    glance = text[text.index('id="glance"'):text.index('id="summary"')]
+    assert text.index('id="glance"') < text.index('id="attention"') < text.index('id="areas"') \
+        < text.index('id="appendix"')
+    glance = text[text.index('id="glance"'):text.index('id="attention"')]
     assert glance.count("<tr>") == len(catalogue.load().indicators) + 1
+    heads = [html.unescape(h) for h in re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', glance)]
+    assert heads == ["Indicator", "Value", "Target", "Status", "England", "London", "Neighbours' average",
+                     "Rank (band)", "Change"]
     assert re.search(r'class="tag tag-(met|within|missed)">(Met|Within tolerance|Missed)<', glance)
+    assert "No status" not in text
+    attention = text[text.index('id="attention"'):text.index('id="areas"')]
+    for title in ("Biggest improvements", "Biggest deteriorations"):
+        box = attention[attention.index(title):]
+        box = box[:box.index("</ul>")]
+        assert 1 <= box.count("<li>") <= 3
+    names = [i.short for i in catalogue.load().indicators]
+    assert sum(1 for n in names if n + ":" in attention) >= 2
+    areas = text[text.index('id="areas"'):text.index('id="appendix"')]
+    assert areas.count('data-chart="c-area-') == len(catalogue.load().areas)
+
+
+def test_chart_titles_agree_with_what_is_drawn(published):
+    """No 'no target set' while a target is drawn; the neighbours' average is drawn when the title names it."""
+    _, out, _ = published
+    text = _pack(out, "301").read_text(encoding="utf-8")
+    for cid, body in re.findall(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', text, re.S):
+        fig = json.loads(body.replace("<\\/", "</"))
+        title = re.search(rf'id="{cid}-title">([^<]*)<', text).group(1)
+        if cid.endswith("-traj") and "no targets set" in title.lower():
+            assert not any(y is not None for t in fig["data"] if "target" in t["name"].lower() for y in t["y"])
+        if cid.endswith("-bench") and "neighbours' average" in title:
+            assert any("Neighbours' average" in a["text"] for a in fig["layout"]["annotations"])
+        for t in fig["data"]:
+            if "text" in t and t.get("type") == "scatter":
+                assert t.get("cliponaxis") is False, cid       # labels on points are never clipped
 
 
 def test_data_quality_section(published):
@@ -191,25 +248,55 @@ def test_data_quality_section(published):
     assert "EHCPs maintained at the end of the quarter" in dq and "2,455" in dq  # revision
 
 
-def test_downloads_contain_the_figures(published):
+EES_HEAD = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
+            "region_name", "new_la_code", "old_la_code", "la_name"]
+
+
+def test_downloads_are_data(published):
+    """CSV in the EES tidy style (codes for every geography, numeric value, symbols only where withheld);
+    XLSX with numeric cells, a frozen and filtered header."""
     _, out, _ = published
     p = _pack(out, "301")
     text = p.read_text(encoding="utf-8")
     for suffix in ("-figures.csv", "-all-las.csv", "-figures.xlsx", ".pdf"):
         assert f'href="{p.stem}{suffix}"' in text
     rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))
+    assert list(rows[0])[:len(EES_HEAD)] == EES_HEAD
+    for col in ("indicator", "value", "status", "rank", "quartile_band"):
+        assert col in rows[0]
+    for r in rows:
+        if r["value"] not in SYMBOLS:
+            float(r["value"])                       # raises on "30 of 153" or "within tolerance"
+        assert r["country_code"] == "E92000001"
+        if r["geographic_level"] == "Regional":
+            assert r["region_code"].startswith("E12") and r["region_name"]
+        if r["geographic_level"] == "Local authority":
+            assert re.fullmatch(r"\d{3}", r["old_la_code"]) and r["new_la_code"].startswith("E")
+    assert {r["geographic_level"] for r in rows} == {"National", "Regional", "Local authority"}
     mine = {r["indicator_id"]: r["value"] for r in rows
-            if r["table"] == "benchmark" and r["area_code"] == "301" and r["measure"] == "value"}
+            if r["old_la_code"] == "301" and r["comparison"] == "This local authority"
+            and r["time_identifier"] == "Financial year Q2"}
     assert set(mine) == {i.id for i in catalogue.load().indicators}
-    v = mine["ehcp_20_week"]
-    assert f"Value, Q2 2026-27</th><td class=\"num\">{v}%" in text
-    wb = load_workbook(p.with_name(p.stem + "-figures.xlsx"), read_only=True)
-    xrows = list(wb["Figures"].iter_rows(values_only=True))
-    assert len(xrows) == len(rows) + 1
-    assert ("benchmark", "ehcp_20_week") in {(r[0], r[1]) for r in xrows}
-    wide = list(csv.reader(open(p.with_name(p.stem + "-all-las.csv"), encoding="utf-8")))
-    assert len(wide) == 1 + 6 and len(wide[0]) == 3 + len(catalogue.load().indicators)   # every LA with data
-    assert list(wb["All LAs"].iter_rows(values_only=True))[0] == tuple(wide[0])
+    assert f'<td class="num">{mine["ehcp_20_week"]}</td>' in text
+    assert {r["status"] for r in rows} <= {"met", "within tolerance", "missed", "z"}
+    assert {r["time_period"] for r in rows if r["comparison"] != "Baseline"} >= {"202627"}
+
+    wb = load_workbook(p.with_name(p.stem + "-figures.xlsx"))
+    ws = wb["Figures"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref and ws.column_dimensions["A"].width > 8
+    head = [c.value for c in ws[1]]
+    vcol = head.index("value")
+    cells = [row[vcol] for row in ws.iter_rows(min_row=2)]
+    assert len(cells) == len(rows)
+    assert all(c.data_type == "n" for c in cells if c.value not in SYMBOLS)
+    assert sum(1 for c in cells if c.data_type == "n") > 0.3 * len(cells)   # the rest: x for future quarters
+    assert any(c.number_format.startswith("#,##0.") for c in cells if c.data_type == "n")
+    every = list(csv.DictReader(open(p.with_name(p.stem + "-all-las.csv"), encoding="utf-8")))
+    wide = list(wb["All LAs"].iter_rows(min_row=2))
+    assert len(every) == sum(1 for row in wide for c in row[5:] if c.value != "x")   # the same values
+    assert all(c.data_type == "n" for row in wide for c in row[5:] if c.value not in SYMBOLS)
+    assert all(r["value"] in SYMBOLS or float(r["value"]) is not None for r in every)
+    assert {r["old_la_code"] for r in every} >= set(RETURNED)
 
 
 def test_overview_and_index(published):
@@ -219,20 +306,34 @@ def test_overview_and_index(published):
                   "LAs off trajectory by indicator"):
         assert words in ov
     idx = (out / "index.html").read_text(encoding="utf-8")
-    assert f'href="{PERIOD}/overview.html"' in idx
-    for code in RETURNED:
+    assert "overview" not in idx.lower()               # the DfE-only overview is not one click from the packs
+    for code in EVERY_LA:
         assert f'href="{PERIOD}/la/{_pack(out, code).name}"' in idx
+    assert "Rejected: DfE-held data only" in idx and "Not received: DfE-held data only" in idx
+    dfe = (out / "dfe" / "index.html").read_text(encoding="utf-8")
+    assert f'href="../{PERIOD}/overview.html"' in dfe
+
+
+def test_index_lists_all_153_las(tmp_path):
+    wh = build_marts(tmp_path / "wh.duckdb", la_codes="all", periods=(PERIOD,), not_received=("873", "202"),
+                     rejected=("333",))
+    out = tmp_path / "out"
+    res = publish(wh, out, PERIOD, pdf=False, issued=ISSUED)
+    assert len(res.written) == 153
+    idx = (out / "index.html").read_text(encoding="utf-8")
+    assert len(re.findall(rf'<a href="{PERIOD}/la/[^"]+\.html">', idx)) == 153
+    assert "overview" not in idx.lower()
 
 
 def test_republish_unchanged_skips_and_changed_reissues(tmp_path):
     wh = build_marts(tmp_path / "wh.duckdb")
     out = tmp_path / "out"
     first = publish(wh, out, PERIOD, pdf=False, issued=ISSUED)
-    assert len(first.written) == len(RETURNED)
+    assert len(first.written) == len(EVERY_LA)
     before = {p: p.stat().st_mtime_ns for p in first.written}
 
     again = publish(wh, out, PERIOD, pdf=False, issued=date(2026, 11, 9))
-    assert again.written == [] and len(again.skipped) == len(RETURNED)
+    assert again.written == [] and len(again.skipped) == len(EVERY_LA)
     assert {p: p.stat().st_mtime_ns for p in first.written} == before
 
     (tmp_path / "wh.duckdb").unlink()
@@ -265,8 +366,23 @@ def test_write_pdfs_without_chromium_warns(tmp_path, monkeypatch, caplog):
     assert "chromium not found" in caplog.text
 
 
+def _pdf_pages(pdf: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not on PATH")
-def test_pdf_for_a_pack(published):
+def test_pdf_leads_with_two_pages_then_the_appendix(published, tmp_path):
+    """Tagged, with an outline; the summary before the appendix is at most 8 pages (measured by printing the
+    same pack with the appendix left out: the appendix starts on a new page)."""
     _, out, _ = published
-    (pdf,) = write_pdfs([_pack(out, "301")])
-    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
+    pack = _pack(out, "301")
+    (pdf,) = write_pdfs([pack])
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-" and b"/StructTreeRoot" in data and b"/Outlines" in data
+    summary = pack.with_name("summary-only.html")
+    summary.write_text(pack.read_text(encoding="utf-8").replace(
+        "</head>", "<style>.appendix { display: none; }</style></head>"), encoding="utf-8")
+    (summary_pdf,) = write_pdfs([summary])
+    before = _pdf_pages(summary_pdf)
+    assert 2 <= before <= 8, before
+    assert _pdf_pages(pdf) > before

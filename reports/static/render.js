@@ -23,7 +23,17 @@
       continue;
     }
     var fig = JSON.parse(blocks[i].textContent);
-    Plotly.newPlot(el, fig.data, merge(base, fig.layout), config);
+    var layout = merge(base, fig.layout);
+    /* a phone: category labels along the x axis turn upright rather than overlap */
+    if (el.clientWidth < 600 && layout.xaxis && layout.xaxis.type === 'category') {
+      layout.xaxis = merge(layout.xaxis, {tickangle: -90, automargin: true, tickfont: {size: 11}});
+      if (layout.showlegend) {   /* the legend goes below the upright labels, not over them */
+        layout.legend = merge(layout.legend || {}, {yref: 'container', y: 0, yanchor: 'bottom'});
+        layout.margin = merge(layout.margin || {}, {b: 180});
+        layout.height = (layout.height || 360) + 100;
+      }
+    }
+    Plotly.newPlot(el, fig.data, layout, config);
   }
   /* open the table alternatives when printing (the PDF carries the tables too) */
   window.addEventListener('beforeprint', function () {

@@ -1,0 +1,212 @@
+"""A pack's downloads as data: tidy CSV in the EES style and an XLSX of real numbers.
+
+EES tidy style (Explore education statistics): time and geography columns first, with codes for every
+geography (England E92000001, regions E12..., LAs old and new codes); one ``value`` column that is a
+number, or a symbol only where a value is withheld or missing (c suppressed, x not available, z not
+applicable); status, rank and band in columns of their own.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from contracts import catalogue
+
+from .common import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE
+from .data import NEIGHBOURS_CSV
+
+REF_LAS_CSV = NEIGHBOURS_CSV.with_name("ref_las.csv")
+ENGLAND = ("E92000001", "England")
+SYMBOLS = (SUPPRESSED, UNAVAILABLE, NOT_APPLICABLE)
+
+GEO_COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
+               "region_code", "region_name", "new_la_code", "old_la_code", "la_name"]
+FIGURE_COLUMNS = GEO_COLUMNS + ["comparison", "indicator_id", "indicator", "unit", "value", "target", "status",
+                                "rank", "n_ranked", "quartile_band"]
+ALL_LAS_COLUMNS = GEO_COLUMNS + ["indicator_id", "indicator", "unit", "value"]
+NUMERIC = {"value", "target", "rank", "n_ranked"}
+
+
+@lru_cache(maxsize=1)
+def geography() -> tuple[dict[str, dict], dict[str, str]]:
+    """(old LA code -> ref_las row, region name -> region code) from the seed dbt also loads."""
+    with open(REF_LAS_CSV, newline="", encoding="utf-8") as f:
+        las = {r["old_la_code"]: r for r in csv.DictReader(f)}
+    return las, {r["region_name"]: r["region_code"] for r in las.values()}
+
+
+def time_columns(period: str) -> tuple[str, str]:
+    """'2026-27-Q2' -> ('202627', 'Financial year Q2'); '2026-27' -> ('202627', 'Financial year')."""
+    year, _, q = period.partition("-Q")
+    tp = year[:4] + year[5:7] if len(year) >= 7 else year
+    return tp, (f"Financial year Q{q}" if q else "Financial year")
+
+
+def _geo(level: str, code: str | None = None, name: str | None = None, region: str | None = None) -> list:
+    las, regions = geography()
+    if level == "National":
+        return ["National", *ENGLAND, "", "", "", "", ""]
+    if level == "Regional":
+        return ["Regional", *ENGLAND, regions.get(region or "", ""), region or "", "", "", ""]
+    la = las.get(code or "", {})
+    reg = la.get("region_name") or region or ""
+    return ["Local authority", *ENGLAND, la.get("region_code") or regions.get(reg, ""), reg,
+            la.get("new_la_code", ""), code or "", name or la.get("la_name", "")]
+
+
+def _v(v, decimals: int):
+    """A number rounded as displayed, or the symbol that stands for it."""
+    if v is None:
+        return UNAVAILABLE
+    if isinstance(v, str):
+        return v
+    return round(float(v), decimals)
+
+
+def figure_rows(model) -> list[list]:
+    """Every figure in the pack, one row per geography, comparison, indicator and period."""
+    from .pack import _value   # the pack's own rule for its headline value
+
+    out: list[list] = []
+    for ind in catalogue.load().indicators:
+        m = model.indicators[ind.id]
+        d = ind.decimals
+        me = _geo("Local authority", model.code, model.name, model.region)
+        what = [ind.id, ind.name, ind.unit]
+        lat = m["latest"]
+        rank = [lat.get("rank") or NOT_APPLICABLE, lat.get("n_ranked") or NOT_APPLICABLE,
+                lat.get("quartile_band") or NOT_APPLICABLE]
+        b = m["baseline"] or {}
+        if b.get("period"):
+            out.append([*time_columns(b["period"]), *me, "Baseline", *what, _v(b.get("value"), d),
+                        NOT_APPLICABLE, NOT_APPLICABLE, *[NOT_APPLICABLE] * 3])
+        seen_current = False
+        for t in m["trajectory"]:
+            current = t["period"] == model.period
+            seen_current |= current
+            val = _value(m) if current else t["actual_value"]
+            out.append([*time_columns(t["period"]), *me, "This local authority", *what, _v(val, d),
+                        _v(t["target_value"], d), t["status"] or NOT_APPLICABLE,
+                        *(rank if current else [NOT_APPLICABLE] * 3)])
+        if not seen_current:
+            out.append([*time_columns(model.period), *me, "This local authority", *what, _v(_value(m), d),
+                        NOT_APPLICABLE, NOT_APPLICABLE, *rank])
+        tp = time_columns(model.period)
+        none3 = [NOT_APPLICABLE] * 3
+        for nb in m["neighbours"]:
+            out.append([*tp, *_geo("Local authority", nb["code"], nb["name"]), "Statistical neighbour", *what,
+                        _v(nb["value"], d), NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+        out.append([*tp, *me, "Statistical neighbours' average", *what, _v(lat.get("sn_mean"), d),
+                    NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+        # a region or England figure withheld (secondary suppression) is c, as in the pack
+        out.append([*tp, *_geo("Regional", region=model.region), "Region (pooled)", *what,
+                    SUPPRESSED if lat.get("region_withheld") else _v(lat.get("region_value"), d),
+                    NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+        out.append([*tp, *_geo("National"), "England (pooled)", *what,
+                    SUPPRESSED if lat.get("england_withheld") else _v(lat.get("england_value"), d),
+                    NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+    return out
+
+
+def all_las_rows(model, las: dict[str, dict]) -> list[list]:
+    """Every authority's value per indicator as the pack shows it (others' small counts as c)."""
+    tp = time_columns(model.period)
+    out = []
+    for ind in catalogue.load().indicators:
+        m = model.indicators[ind.id]
+        vals = {x["code"]: _v(x["value"], ind.decimals) for x in m["distribution"]}
+        vals.update({c: SUPPRESSED for c in m["suppressed"]})
+        for code in sorted(vals):
+            name = las.get(code, {}).get("la_name")
+            out.append([*tp, *_geo("Local authority", code, name, las.get(code, {}).get("region_name")),
+                        ind.id, ind.name, ind.unit, vals[code]])
+    return out
+
+
+def all_las_wide(model, las: dict[str, dict]) -> tuple[list[str], list[list], list[int]]:
+    """The same values one row per authority, one numeric column per indicator (for the XLSX: sortable and
+    filterable in a spreadsheet).  Returns (header, rows, decimals of each column)."""
+    cat = catalogue.load()
+    geo, regions = geography()
+    vals: dict[str, dict[str, object]] = {}
+    for ind in cat.indicators:
+        m = model.indicators[ind.id]
+        for x in m["distribution"]:
+            vals.setdefault(x["code"], {})[ind.id] = _v(x["value"], ind.decimals)
+        for c in m["suppressed"]:
+            vals.setdefault(c, {})[ind.id] = SUPPRESSED
+    head = ["old_la_code", "new_la_code", "la_name", "region_code", "region_name"] + \
+        [f"{i.short} ({i.unit}) [{i.id}]" for i in cat.indicators]
+    rows = []
+    for code in sorted(vals):
+        g = geo.get(code, {})
+        name = las.get(code, {}).get("la_name") or g.get("la_name", "")
+        reg = las.get(code, {}).get("region_name") or g.get("region_name", "")
+        rows.append([code, g.get("new_la_code", ""), name, g.get("region_code") or regions.get(reg, ""), reg]
+                    + [vals[code].get(i.id, UNAVAILABLE) for i in cat.indicators])
+    # decimals per column; None for the text columns (a 0-decimal indicator still gets a numeric column)
+    return head, rows, [None] * 5 + [i.decimals for i in cat.indicators]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+ABOUT_LINES = [
+    "Every figure shown in the pack, rounded as displayed, in the tidy layout of Explore education statistics.",
+    "value is a number; a symbol stands only where no number is published: c suppressed (a small count about "
+    "another authority), x not available, z not applicable.",
+    "Codes: country_code E92000001 (England), region_code E12..., new_la_code E06/E08/E09/E10..., old_la_code "
+    "(3 digits).",
+    "time_period 202627 with time_identifier 'Financial year Q2' is the quarter; 'Financial year' the year end.",
+]
+
+
+def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[list], list[int] | None]]) -> None:
+    """An XLSX of real numbers, each sheet with a frozen, filtered header and column widths.  A sheet is
+    (name, header, rows, decimals per column); decimals None means a tidy sheet whose number format follows
+    each row's indicator_id."""
+    import xlsxwriter
+
+    decimals_of = {i.id: i.decimals for i in catalogue.load().indicators}
+    tmp = path.with_name(path.name + ".tmp.xlsx")
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "nan_inf_to_errors": True})
+    bold = wb.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
+    fmts = {d: wb.add_format({"num_format": "#,##0" + ("." + "0" * d if d else "")}) for d in range(0, 5)}
+    right = wb.add_format({"align": "right"})
+    about = wb.add_worksheet("About")
+    about.write(0, 0, title, wb.add_format({"bold": True, "font_size": 14}))
+    for i, line in enumerate(ABOUT_LINES, start=2):
+        about.write(i, 0, line)
+    about.set_column(0, 0, 120)
+    for name, head, rows, col_dec in sheets:
+        ws = wb.add_worksheet(name)
+        ws.write_row(0, 0, head, bold)
+        ind_col = head.index("indicator_id") if "indicator_id" in head else None
+        numeric = [h in NUMERIC or bool(col_dec and col_dec[c] is not None) for c, h in enumerate(head)]
+        widths = [max(8, min(40, len(h) + 2)) for h in head]
+        for r, row in enumerate(rows, start=1):
+            d = decimals_of.get(row[ind_col], 1) if ind_col is not None else 1
+            for c, v in enumerate(row):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    dc = 0 if head[c] in ("rank", "n_ranked") else (col_dec[c] if col_dec else d)
+                    ws.write_number(r, c, v, fmts[min(dc, 4)])
+                elif numeric[c]:
+                    ws.write_string(r, c, "" if v is None else str(v), right)   # a symbol: c, x or z
+                else:
+                    ws.write_string(r, c, "" if v is None else str(v))
+                    if v is not None and r <= 200:
+                        widths[c] = max(widths[c], min(40, len(str(v)) + 2))
+        for c, w in enumerate(widths):
+            ws.set_column(c, c, w)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(rows), 1), len(head) - 1)
+    wb.close()
+    os.replace(tmp, path)
