@@ -168,6 +168,10 @@ def publish(instance, defs, quarter: str, log=print):
     verdict = next((line.strip() for line in reversed(log_path.read_text(encoding="utf-8").splitlines())
                     if "PASS=" in line), "no dbt summary")
     log(f"  dbt build: {verdict} (full log: {log_path})")
+    if result.success:
+        from pipeline import release
+
+        log(f"  Analysts' read-only copy: {release.published_dir() / 'warehouse.duckdb'} (+ parquet/ per mart)")
     return result
 
 
