@@ -319,6 +319,7 @@ def load_ees(con: duckdb.DuckDBPyConnection, dataset: str, df: pl.DataFrame, sou
 def load_run_failures(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     """Replace raw.run_failures with the run-failure log (the log is the source of truth)."""
     ensure_raw_schema(con)
+    rows = list({r["run_id"]: dict(r) for r in rows if r.get("run_id")}.values())  # a sensor may record twice
     for r in rows:
         if r.get("failed_at"):
             r["failed_at"] = _utc_naive(datetime.fromisoformat(str(r["failed_at"])))

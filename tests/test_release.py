@@ -150,3 +150,27 @@ def test_republish_requests_only_for_uploads_after_publication(lsrp_home):
         assert warehouse.load_run_failures(con, release.read_run_failures()) == 1
         assert con.execute("select la_code, job_name from raw.run_failures").fetchall() == [("886", "ingest_return_job")]
     json.dumps(entry)
+
+
+def test_instance_config_turns_on_the_service_settings_and_respects_a_hand_written_one(tmp_path, monkeypatch):
+    from pipeline import run
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    old = ("telemetry:\n  enabled: false\nevent_log_storage:\n  module: dagster._core.storage.event_log\n"
+           "  class: ConsolidatedSqliteEventLogStorage\n  config:\n    base_dir: x\n")
+    (home / "dagster.yaml").write_text(old)  # what an older `lsrp` wrote: brought up to date
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    run.ensure_dagster_home()
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert instance.run_monitoring_enabled and type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+        assert {"key": "lsrp/writer", "limit": 1} in limits
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # someone's own: left alone
+    run.ensure_dagster_home()
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
