@@ -174,3 +174,25 @@ def test_instance_config_turns_on_the_service_settings_and_respects_a_hand_writt
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # someone's own: left alone
     run.ensure_dagster_home()
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
+    """dbt builds in the copy; a failed test means no swap: the live file keeps its previous state."""
+    from pipeline.definitions import defs
+    from pipeline.defs.warehouse_dbt import lsrp_dbt_assets
+
+    with warehouse.session() as con:
+        # the same failure recorded twice, bypassing the loader: the mart's unique test fails
+        con.execute("insert into raw.run_failures (run_id, job_name) values ('r1', 'publish_job'), ('r1', 'publish_job')")
+        before = warehouse.table_counts(con)
+    cfg = {"config": {"quarter": "2026-27-Q2"}}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([lsrp_dbt_assets], instance=instance, raise_on_error=False,
+                                resources={"dbt": defs.resources["dbt"]},
+                                run_config={"ops": {"lsrp_dbt_assets": cfg}})
+    assert not result.success
+    failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
+    assert failed == {("marts/run_failures", "unique_run_failures_run_id")}, failed  # the build failed on that test
+    with warehouse.session() as con:
+        assert warehouse.table_counts(con) == before and not any(k.startswith("marts.") for k in before)
+    assert not release.build_path().exists() and not (release.published_dir() / "warehouse.duckdb").exists()
