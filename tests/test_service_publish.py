@@ -173,8 +173,8 @@ def test_one_writer_atomic_publication_and_automatic_republication(service):
         (home / "packs").resolve()
 
     # 2. the LA corrects its return; the republish sensor asks for publication by itself
-    inbox_file = next((paths.inbox() / PERIOD).glob(f"*-{la}-*.xlsx"))
-    _correct_one_value(inbox_file, inbox_file)
+    sent = next((paths.SAMPLE_DIR / PERIOD).glob(f"*-{la}-*.xlsx"))
+    _correct_one_value(sent, paths.inbox() / PERIOD / sent.name)  # what it sent, corrected, uploaded again
     analyst = _hold(home / "published" / "warehouse.duckdb", 300)
     # 3. ... and that publication is killed in the middle of dbt build
     dbt = _wait("dbt build of the automatic republication", lambda: _dbt_builds(home), 240, 0.1)
