@@ -41,6 +41,12 @@ def _cmd_run(args) -> int:
     return run.main(args)
 
 
+def _cmd_serve(args) -> int:
+    from pipeline import run
+
+    return run.serve(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrp", description="Local SEND Reform Plan quarterly returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -69,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-pdf", action="store_true",
                    help="skip the PDF version of each pack (about 3-4 s a pack)")
     r.set_defaults(func=_cmd_run)
+
+    sv = sub.add_parser("serve", help="run the collection as a service: Dagster daemon (inbox sensor, "
+                                      "schedules, retries) and web server")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=3000)
+    sv.add_argument("--no-webserver", action="store_true", help="start the daemon only")
+    sv.set_defaults(func=_cmd_serve)
     return p
 
 

@@ -7,7 +7,9 @@ Table and column names are the contract in docs/design.md; extra columns here ar
 """
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -79,6 +81,12 @@ RAW_TABLES: dict[str, dict[str, str]] = {
     "catalogue_target_periods": {
         "target_period": "VARCHAR", "period_type": "VARCHAR", "position": "INTEGER",
     },
+    # Addition: Dagster runs that failed (the run-failure sensor's log), for collection status.
+    "run_failures": {
+        "run_id": "VARCHAR", "job_name": "VARCHAR", "period": "VARCHAR", "la_code": "VARCHAR",
+        "failed_at": "TIMESTAMP", "message": "VARCHAR", "retry_number": "INTEGER", "max_retries": "INTEGER",
+        "root_run_id": "VARCHAR",
+    },
     # Addition: the catalogue's dfe_held_terms, so dbt maps EES terms to quarters from data.
     "catalogue_dfe_held_terms": {
         "quarter": "VARCHAR", "year_offset": "INTEGER", "time_identifier": "VARCHAR",
@@ -107,11 +115,36 @@ _EES_META = {"source_file_hash": "VARCHAR", "source_file": "VARCHAR", "loaded_at
 _SUBMISSION_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings")
 
 
-def connect(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (default paths.warehouse()), creating its folder on first use."""
+def _is_lock_error(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def lock_timeout() -> float:
+    """Seconds a writer keeps retrying a locked warehouse (LSRP_LOCK_TIMEOUT, default 300)."""
+    return float(os.environ.get("LSRP_LOCK_TIMEOUT", "300"))
+
+
+def connect(path: str | Path | None = None, read_only: bool = False,
+            timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (default paths.warehouse()), creating its folder on first use.
+
+    DuckDB lets one process write a file, and any other process's connection (even read-only)
+    makes opening it fail with "Could not set lock".  All our writers run one at a time (the
+    Dagster pool "warehouse"), so a lock here is someone else holding the file briefly: retry with
+    backoff (0.2 s doubling to 5 s) for up to ``timeout`` seconds before giving up.
+    """
     path = Path(path) if path is not None else paths.warehouse()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path))
+    deadline = time.monotonic() + (lock_timeout() if timeout is None else timeout)
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _create_table(con, name: str, columns: dict[str, str]) -> None:
@@ -312,6 +345,24 @@ def load_ees(con: duckdb.DuckDBPyConnection, dataset: str, df: pl.DataFrame, sou
         con.execute("ROLLBACK")
         raise
     return df.height
+
+
+def load_run_failures(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    """Replace raw.run_failures with the run-failure log (the log is the source of truth)."""
+    ensure_raw_schema(con)
+    rows = list({r["run_id"]: dict(r) for r in rows if r.get("run_id")}.values())  # a sensor may record twice
+    for r in rows:
+        if r.get("failed_at"):
+            r["failed_at"] = _utc_naive(datetime.fromisoformat(str(r["failed_at"])))
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM raw.run_failures")
+        _insert(con, "run_failures", _frame("run_failures", rows))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

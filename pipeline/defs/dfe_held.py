@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipeline import ingest
 from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL
 
 DATASETS = ("attendance", "exclusions")
 
@@ -15,7 +16,7 @@ def dataset_of(name: str) -> str | None:
 
 
 @dg.multi_asset(
-    group_name="raw", can_subset=False,
+    group_name="raw", can_subset=False, pool=WAREHOUSE_POOL,
     specs=[dg.AssetSpec(["raw", f"ees_{d}"], kinds={"csv", "duckdb"},
                         description=f"DfE-held {d} by SEN status (EES tidy data), archived by content hash, "
                                     "checked against the EES rules and loaded.") for d in DATASETS],
@@ -55,7 +56,7 @@ CATALOGUE_TABLES = ("catalogue_indicators", "catalogue_data_items", "catalogue_i
 
 
 @dg.multi_asset(
-    group_name="reference", can_subset=False,
+    group_name="reference", can_subset=False, pool=WAREHOUSE_POOL,
     specs=[dg.AssetSpec(["raw", t], kinds={"yaml", "duckdb"},
                         description="From contracts/catalogue.yaml, so dbt derives every indicator from the "
                                     "same definitions the template and checks use.") for t in CATALOGUE_TABLES])

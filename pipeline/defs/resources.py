@@ -1,5 +1,11 @@
 """Resources: the DuckDB warehouse and the dbt CLI."""
 
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -17,9 +23,30 @@ class WarehouseResource(dg.ConfigurableResource):
         return warehouse.session(self.path or None)
 
 
+def dbt_bound_to_parent(dbt: str | None = None) -> str:
+    """A dbt launcher that dies with the process that started it.
+
+    dagster-dbt starts dbt with a plain Popen; if the run worker is killed (kill -9, OOM, run
+    monitoring) dbt would carry on as an orphan, still writing the warehouse build.  `setpriv
+    --pdeathsig KILL` asks the kernel to kill dbt when its parent dies (Linux; elsewhere plain dbt).
+    """
+    dbt = dbt or dbt_executable()
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        return dbt
+    script = f'#!/bin/sh\nexec {setpriv} --pdeathsig KILL -- "{dbt}" "$@"\n'
+    path = Path(tempfile.gettempdir()) / f"lsrp-dbt-{hashlib.sha256(script.encode()).hexdigest()[:12]}"
+    if not path.exists():
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(script)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    return str(path)
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(resources={
         "warehouse": WarehouseResource(),  # path resolved per run from LSRP_HOME / LSRP_WAREHOUSE
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_bound_to_parent()),
     })

@@ -1,19 +1,28 @@
 """dbt models as Dagster assets; dbt tests show as asset checks.
 
+dbt builds into a copy of the warehouse that replaces the live file only when the build and its
+tests pass (pipeline/release.py), so a failed or killed build leaves the previous marts in place.
+
 The translator maps each dbt source (raw.*) to the Python asset that writes it, so the graph runs
 inbox -> archive -> validate -> raw tables -> staging -> intermediate -> marts -> packs.
 """
 
 import os
 from collections.abc import Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipeline import paths
+from pipeline import paths, release
 from pipeline.dbt_args import build_args
 from pipeline.defs.dbt_project import dbt_project
+
+# Every op that writes the warehouse runs in this Dagster concurrency pool, whose limit (1) and
+# run granularity are set in the instance configuration `lsrp` writes (pipeline/run.py).
+WAREHOUSE_POOL = "warehouse"
+
 
 class LsrpTranslator(DagsterDbtTranslator):
     """dbt sources keep their default keys (raw/<table>), which are exactly the keys of the Python
@@ -44,10 +53,34 @@ def latest_period_with_returns() -> str | None:
         return con.execute("select max(period) from raw.submissions where status <> 'rejected'").fetchall()[0][0]
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
+@contextmanager
+def _dbt_warehouse(path):
+    """dbt's profile reads the file from LSRP_WAREHOUSE; point it at ``path`` only while dbt starts
+    (it copies the environment then), so later steps in this process still see the live file."""
+    before = os.environ.get("LSRP_WAREHOUSE")
+    os.environ["LSRP_WAREHOUSE"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LSRP_WAREHOUSE", None)
+        else:
+            os.environ["LSRP_WAREHOUSE"] = before
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL,
             dagster_dbt_translator=LsrpTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)))
 def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
     quarter = quarter_to_build(config)
-    os.environ["LSRP_WAREHOUSE"] = str(paths.warehouse())  # dbt's profile reads the path from here
-    context.log.info(f"dbt build for {quarter}")
-    yield from dbt.cli(build_args(quarter), context=context).stream()
+    live = paths.warehouse()
+    build = release.stage_build(live)
+    context.log.info(f"dbt build for {quarter} into {build.name}; it replaces {live.name} only if it passes")
+    try:
+        with _dbt_warehouse(build):
+            invocation = dbt.cli(build_args(quarter), context=context)
+        yield from invocation.stream()
+    except BaseException:
+        release.discard_build(live)
+        raise
+    release.swap_in(build, live)
+    context.log.info(f"Swapped the new build in; analysts' copy refreshed in {release.published_dir()}")

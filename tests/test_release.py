@@ -1,0 +1,198 @@
+"""The writer's building blocks without a daemon: lock retry, the packs folder swap, the analysts'
+copy, dbt bound to its parent, and the republish sensor's reading of the event log."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipeline import paths, release, warehouse
+
+
+def _holder(path: Path, seconds: float) -> subprocess.Popen:
+    code = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('held', flush=True); "
+            "time.sleep(float(sys.argv[2]))")
+    p = subprocess.Popen([sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    return p
+
+
+def test_writer_waits_for_a_reader_and_gives_up_after_its_timeout(tmp_path):
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    holder = _holder(db, 2)
+    with pytest.raises(duckdb.IOException, match="lock"):
+        warehouse.connect(db, timeout=0.3)
+    t0 = time.time()
+    con = warehouse.connect(db, timeout=30)  # retried with backoff until the reader let go
+    con.execute("create table t as select 1 as x")
+    con.close()
+    assert time.time() - t0 < 10 and holder.wait(timeout=10) == 0
+
+
+def test_packs_release_swaps_a_complete_folder_or_nothing(tmp_path):
+    link = tmp_path / "packs"
+    with release.packs_release(link) as folder:
+        (folder / "index.html").write_text("v1")
+    first = link.resolve()
+    assert link.is_symlink() and (link / "index.html").read_text() == "v1"
+
+    with pytest.raises(RuntimeError):
+        with release.packs_release(link) as folder:
+            assert (folder / "index.html").read_text() == "v1"  # starts from the current packs
+            (folder / "index.html").write_text("half")
+            raise RuntimeError("killed mid-publication")
+    assert link.resolve() == first and (link / "index.html").read_text() == "v1"
+
+    for n in (2, 3):
+        with release.packs_release(link) as folder:
+            (folder / "index.html").write_text(f"v{n}")
+    assert (link / "index.html").read_text() == "v3"
+    kept = sorted(p.name for p in (tmp_path / ".packs-releases").iterdir())
+    assert len(kept) == 2 and first.name not in kept  # the current release and the one before
+
+
+def test_packs_release_takes_over_a_plain_packs_folder(tmp_path):
+    link = tmp_path / "packs"
+    (link / "2026-27-Q2").mkdir(parents=True)
+    (link / "2026-27-Q2" / "manifest.json").write_text("{}")
+    with release.packs_release(link) as folder:
+        assert (folder / "2026-27-Q2" / "manifest.json").exists()
+    assert link.is_symlink() and (link / "2026-27-Q2" / "manifest.json").exists()
+
+
+def test_swap_in_replaces_live_and_publishes_a_read_only_copy(lsrp_home):
+    live = paths.warehouse()
+    with warehouse.session() as con:
+        con.execute("create schema marts; create table marts.benchmark as select 1 as v")
+    build = release.stage_build(live)
+    with duckdb.connect(str(build)) as con:
+        con.execute("create or replace table marts.benchmark as select 2 as v")
+    release.swap_in(build, live)
+    with duckdb.connect(str(live), read_only=True) as con:
+        assert con.execute("select v from marts.benchmark").fetchone()[0] == 2
+    copy = release.published_dir() / "warehouse.duckdb"
+    assert copy.stat().st_mode & 0o222 == 0  # read-only
+    inode = copy.stat().st_ino
+    held = _holder(copy, 30)  # an analyst on the copy does not stop the next publication
+    build = release.stage_build(live)
+    with duckdb.connect(str(build)) as con:
+        con.execute("create or replace table marts.benchmark as select 3 as v")
+    release.swap_in(build, live)
+    assert held.poll() is None and copy.stat().st_ino != inode
+    held.kill()
+    import polars as pl
+
+    assert pl.read_parquet(release.published_dir() / "parquet" / "benchmark.parquet")["v"].to_list() == [3]
+    assert not build.exists()
+
+
+def test_dbt_launcher_dies_with_its_parent(tmp_path):
+    from pipeline.defs.resources import dbt_bound_to_parent
+
+    fake_dbt = tmp_path / "fake-dbt"
+    fake_dbt.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake_dbt.chmod(0o755)
+    launcher = dbt_bound_to_parent(str(fake_dbt))
+    assert launcher != str(fake_dbt), "setpriv is available on the supported platform (Linux)"
+    # a parent (the run worker) starts dbt, then is killed with SIGKILL
+    code = ("import subprocess, sys; p = subprocess.Popen([sys.argv[1], 'build']); print(p.pid, flush=True); "
+            "p.wait()")
+    parent = subprocess.Popen([sys.executable, "-c", code, launcher], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(0.3)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and Path(f"/proc/{child}").exists():
+        state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{child}").exists() else "X"
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    alive = Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "dbt outlived its run worker"
+
+
+def test_republish_requests_only_for_uploads_after_publication(lsrp_home):
+    from pipeline.defs.service import SUBMISSIONS, PACKS, failure_entry, republish_requests
+
+    with dg.instance_for_test() as instance:
+        def loaded(partition):
+            instance.report_runless_asset_event(dg.AssetMaterialization(SUBMISSIONS, partition=partition))
+
+        loaded("301|2026-27-Q2")
+        assert republish_requests(instance) == []  # nothing published yet
+        instance.report_runless_asset_event(dg.AssetMaterialization(PACKS, metadata={"period": "2026-27-Q2"}))
+        assert republish_requests(instance) == []  # loaded before the publication
+        loaded("308|2026-27-Q2")
+        loaded("308|2026-27-Q1")  # a quarter never published: the schedule's job, not a republication
+        [req] = republish_requests(instance)
+        assert req.run_key.startswith("republish:2026-27-Q2:")
+        assert req.run_config["ops"]["benchmark_packs"]["config"]["quarter"] == "2026-27-Q2"
+        assert republish_requests(instance)[0].run_key == req.run_key  # the same change: the same key
+        loaded("886|2026-27-Q2")
+        assert republish_requests(instance)[0].run_key != req.run_key  # a further change: once more
+
+    run = dg.DagsterRun(job_name="ingest_return_job", run_id="r1", tags={"dagster/partition": "886|2026-27-Q2"})
+    entry = failure_entry(run, "boom", 2)
+    assert (entry["la_code"], entry["period"], entry["retry_number"]) == ("886", "2026-27-Q2", 0)
+    release.record_run_failure(entry)
+    assert [r["run_id"] for r in release.read_run_failures()] == ["r1"]
+    with warehouse.session() as con:
+        assert warehouse.load_run_failures(con, release.read_run_failures()) == 1
+        assert con.execute("select la_code, job_name from raw.run_failures").fetchall() == [("886", "ingest_return_job")]
+    json.dumps(entry)
+
+
+def test_instance_config_turns_on_the_service_settings_and_respects_a_hand_written_one(tmp_path, monkeypatch):
+    from pipeline import run
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    old = ("telemetry:\n  enabled: false\nevent_log_storage:\n  module: dagster._core.storage.event_log\n"
+           "  class: ConsolidatedSqliteEventLogStorage\n  config:\n    base_dir: x\n")
+    (home / "dagster.yaml").write_text(old)  # what an older `lsrp` wrote: brought up to date
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    run.ensure_dagster_home()
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert instance.run_monitoring_enabled and type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+        assert {"key": "lsrp/writer", "limit": 1} in limits
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # someone's own: left alone
+    run.ensure_dagster_home()
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
+    """dbt builds in the copy; a failed test means no swap: the live file keeps its previous state."""
+    from pipeline.definitions import defs
+    from pipeline.defs.warehouse_dbt import lsrp_dbt_assets
+
+    with warehouse.session() as con:
+        # the same failure recorded twice, bypassing the loader: the mart's unique test fails
+        con.execute("insert into raw.run_failures (run_id, job_name) values ('r1', 'publish_job'), ('r1', 'publish_job')")
+        before = warehouse.table_counts(con)
+    cfg = {"config": {"quarter": "2026-27-Q2"}}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([lsrp_dbt_assets], instance=instance, raise_on_error=False,
+                                resources={"dbt": defs.resources["dbt"]},
+                                run_config={"ops": {"lsrp_dbt_assets": cfg}})
+    assert not result.success
+    failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
+    assert failed == {("marts/run_failures", "unique_run_failures_run_id")}, failed  # the build failed on that test
+    with warehouse.session() as con:
+        assert warehouse.table_counts(con) == before and not any(k.startswith("marts.") for k in before)
+    assert not release.build_path().exists() and not (release.published_dir() / "warehouse.duckdb").exists()
