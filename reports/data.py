@@ -48,6 +48,8 @@ class PeriodData:
     findings: dict[str, list[dict]]            # la -> unresolved queries on its latest submission
     revisions: dict[str, list[dict]]           # la -> revisions up to the period
     neighbours: dict[str, list[str]] = field(default_factory=dict)
+    quarantined: list[dict] = field(default_factory=list)    # uploads that could not be filed (marts.quarantined_uploads)
+    run_failures: list[dict] = field(default_factory=list)   # failed pipeline runs (marts.run_failures), newest first
 
     def returned(self) -> list[str]:
         """LAs whose return for the period was accepted (with or without queries), in code order."""
@@ -118,6 +120,10 @@ def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHB
             "order by la_code, rule, cell", [period])
         rev_rows = _optional(con, "select * from marts.revisions where quarter_period <= ? "
                               "order by la_code, quarter_period, item_id", [period])
+        # the service's own alerts, for the DfE overview: unfiled uploads and failed runs
+        quarantined = _optional(con, "select * from marts.quarantined_uploads "
+                                     "where period = ? or period is null order by received_at", [period])
+        run_failures = _optional(con, "select * from marts.run_failures order by failed_at desc")
     finally:
         con.close()
 
@@ -150,4 +156,5 @@ def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHB
 
     return PeriodData(period=period, las=las, status=status, trajectory=trajectory, benchmark=benchmark,
                       bench_periods=bench_periods, findings=findings, revisions=revisions,
-                      neighbours=load_neighbours(neighbours_csv))
+                      neighbours=load_neighbours(neighbours_csv), quarantined=quarantined,
+                      run_failures=run_failures)

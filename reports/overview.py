@@ -40,6 +40,23 @@ def _collection(data: PeriodData) -> str:
             + f"<p>{n_resub} LAs resubmitted at least once; {n_unres} have queries without a reason.</p>")
 
 
+def _service_alerts(data: PeriodData) -> str:
+    """What the service could not do by itself: uploads it could not file, and runs that failed for good
+    (a failed run that Dagster will retry is not an alert yet)."""
+    quarantined = [[esc(str(r.get("received_at") or "")[:16]), esc(r.get("file_name") or ""),
+                    esc(r.get("folder") or "(inbox root)"), esc(r.get("reason") or "")] for r in data.quarantined]
+    failed = [[esc(str(r.get("failed_at") or "")[:16]), esc(r.get("job_name") or ""),
+               esc(" ".join(x for x in (r.get("la_code"), r.get("period")) if x) or "-"),
+               esc((r.get("message") or "")[:200])] for r in data.run_failures if not r.get("will_retry")]
+    out = ["<p>Uploads that could not be filed under an LA and quarter were archived and rejected with "
+           "feedback; failed runs listed here will not be retried automatically. Both need a person.</p>"]
+    out.append(table(f"Uploads not filed ({len(quarantined)})", ["Received", "File name", "Folder", "Reason"],
+                     quarantined, raw_cols={0, 1, 2, 3}) if quarantined else "<p>No upload is waiting to be filed.</p>")
+    out.append(table(f"Failed runs not retried ({len(failed)})", ["Failed at", "Job", "LA and quarter", "Message"],
+                     failed, raw_cols={0, 1, 2, 3}) if failed else "<p>No failed run needs attention.</p>")
+    return "".join(out)
+
+
 def _off_trajectory(data: PeriodData) -> str:
     cat = catalogue.load()
     labels, met, within, missed, rows = [], [], [], [], []
@@ -163,9 +180,11 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
             "individual LAs are not suppressed on this page: do not share it outside DfE.</p>",
             '<p><a href="../dfe/index.html">All national overviews</a></p>', NAV_HERE,
             '<h2 id="collection">Collection status</h2>', _collection(data),
+            '<h2 id="alerts">Service alerts</h2>', _service_alerts(data),
             '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data)]
     area_nav, sections = area_sections(lambda ind: _indicator(data, ind))
-    nav = [("collection", "Collection status"), ("trajectory", "Off trajectory"), *area_nav]
+    nav = [("collection", "Collection status"), ("alerts", "Service alerts"), ("trajectory", "Off trajectory"),
+           *area_nav]
     body.append(sections)
     body.append("<h2 id='about'>About these figures</h2><p>England and regional figures for rates are pooled "
                 "(sum of numerators over sum of denominators of LAs with valid data); levels are the mean over "

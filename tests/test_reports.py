@@ -386,3 +386,27 @@ def test_pdf_leads_with_two_pages_then_the_appendix(published, tmp_path):
     before = _pdf_pages(summary_pdf)
     assert 2 <= before <= 8, before
     assert _pdf_pages(pdf) > before
+
+
+def test_overview_lists_service_alerts(published):
+    """Unfiled uploads and runs that will not be retried reach the DfE overview; a failed run that will
+    be retried does not (it is not an alert yet); file names are escaped."""
+    import dataclasses
+
+    from reports.data import load_period
+    from reports.overview import render_overview
+
+    wh, _, _ = published
+    data = dataclasses.replace(
+        load_period(wh, PERIOD),
+        quarantined=[{"received_at": "2026-10-20 09:00", "file_name": "<b>return-999-x.xlsx",
+                      "folder": "2026-27-Q2", "reason": "unknown LA code 999"}],
+        run_failures=[{"failed_at": "2026-10-21 10:00", "job_name": "publish_job", "la_code": None,
+                       "period": PERIOD, "message": "dbt test failed", "will_retry": False},
+                      {"failed_at": "2026-10-21 09:00", "job_name": "ingest_return_job", "la_code": "301",
+                       "period": PERIOD, "message": "worker killed", "will_retry": True}])
+    ov = render_overview(data, ISSUED)
+    assert "Uploads not filed (1)" in ov and "unknown LA code 999" in ov and "&lt;b&gt;return-999" in ov
+    assert "Failed runs not retried (1)" in ov and "dbt test failed" in ov and "worker killed" not in ov
+    quiet = render_overview(load_period(wh, PERIOD), ISSUED)
+    assert "No upload is waiting to be filed." in quiet and "No failed run needs attention." in quiet

@@ -19,6 +19,7 @@ from contracts.findings import REJECTED
 from pipeline import ingest, ledger
 from pipeline.defs.partitions import return_partitions, split_key
 from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL
 
 GROUP = "ingest"
 EVENT_TAG, ATTEMPT_TAG = "lsrp/event", "lsrp/attempt"
@@ -86,7 +87,7 @@ def _preview_md(result, rows: int = 12) -> str:
     return "\n".join(lines) + f"\n\n{result.content.values.height} figures in all."
 
 
-@dg.asset(partitions_def=return_partitions, group_name=GROUP, kinds={"pandera"},
+@dg.asset(partitions_def=return_partitions, group_name=GROUP, kinds={"pandera"}, pool=WAREHOUSE_POOL,
           check_specs=[
               dg.AssetCheckSpec("return_accepted", asset="validated_returns",
                                 description="The latest upload has no errors (queries only warn)."),
@@ -132,7 +133,7 @@ RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_tar
 
 
 @dg.multi_asset(
-    partitions_def=return_partitions, group_name="raw", can_subset=False,
+    partitions_def=return_partitions, group_name="raw", can_subset=False, pool=WAREHOUSE_POOL,
     specs=[dg.AssetSpec(["raw", t], deps=["validated_returns"], kinds={"duckdb"},
                         description=f"raw.{t}: loaded per submission (delete then insert).")
            for t in RETURN_TABLES])
@@ -154,7 +155,7 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
 
 
-@dg.asset(group_name=GROUP, kinds={"xlsx"},
+@dg.asset(group_name=GROUP, kinds={"xlsx"}, pool=WAREHOUSE_POOL,
           description="Uploads that cannot be filed under an LA and quarter (no or unknown LA code, a "
                       "folder that is not a quarter, the inbox root, a name that is not UTF-8): "
                       "archived, checked, rejected with feedback under feedback/quarantine/ and "

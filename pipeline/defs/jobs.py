@@ -24,7 +24,7 @@ ingest_return_job = dg.define_asset_job(
 
 unidentified_upload_job = dg.define_asset_job(
     "unidentified_upload_job", selection=dg.AssetSelection.assets("unidentified_uploads"),
-    description="Archive and reject uploads whose file name names no LA.", tags=WRITER)
+    description="Archive and reject uploads that cannot be filed under an LA and quarter (quarantine).", tags=WRITER)
 
 dfe_held_job = dg.define_asset_job(
     "dfe_held_job", selection=dg.AssetSelection.assets(["raw", "ees_attendance"], ["raw", "ees_exclusions"]),
@@ -33,7 +33,7 @@ dfe_held_job = dg.define_asset_job(
 collection_status_job = dg.define_asset_job(
     "collection_status_job",
     selection=CATALOGUE | RUN_FAILURES
-    | build_dbt_asset_selection([lsrp_dbt_assets], dbt_select="+collection_status +run_failures"),
+    | build_dbt_asset_selection([lsrp_dbt_assets], dbt_select="+collection_status +run_failures +quarantined_uploads"),
     description="Refresh who has submitted, what was accepted and what is outstanding.", tags=WRITER)
 
 publish_job = dg.define_asset_job(

@@ -8,7 +8,7 @@ from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL, DbtRunConfig, lsrp_dbt_a
 
 
 @dg.asset(group_name="publish", kinds={"html", "plotly"}, deps=[lsrp_dbt_assets], pool=WAREHOUSE_POOL,
-          description="One benchmark pack per LA that returned data (HTML, PDF, CSV, XLSX), the "
+          description="One benchmark pack per LA, whatever its return status (HTML, PDF, CSV, XLSX), the "
                       "national overview and the index, written to a new folder that replaces the "
                       "published one only when complete. A pack is re-issued only when its figures change.")
 def benchmark_packs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: DbtRunConfig):
