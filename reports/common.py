@@ -13,7 +13,8 @@ from contracts.catalogue import Indicator
 SUPPRESSED, UNAVAILABLE, NOT_APPLICABLE, LOW = "c", "x", "z", "low"
 
 # Suppression rule (documented in every pack's "About these figures"): a value about an LA other
-# than the pack's own is shown as "c" when its numerator or denominator is a count of 1 to 4.
+# than the pack's own is shown as "c" when its numerator or denominator is a count of 1 to 4 (primary
+# suppression; the marts' int_disclosure adds secondary suppression on top).
 # Zero is not disclosive and is shown; levels without a denominator (money) are never suppressed.
 SMALL_COUNT = 5
 

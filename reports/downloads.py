@@ -162,7 +162,7 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 ABOUT_LINES = [
     "Every figure shown in the pack, rounded as displayed, in the tidy layout of Explore education statistics.",
     "value is a number; a symbol stands only where no number is published: c suppressed (a small count about "
-    "another authority), x not available, z not applicable.",
+    "another authority, or withheld so that one cannot be worked back from a total or average), x not available, z not applicable.",
     "Codes: country_code E92000001 (England), region_code E12..., new_la_code E06/E08/E09/E10..., old_la_code "
     "(3 digits).",
     "time_period 202627 with time_identifier 'Financial year Q2' is the quarter; 'Financial year' the year end.",

@@ -614,8 +614,11 @@ Indicators where neither higher nor lower is better have no rank or band (z).</p
 <p>Trajectory status compares the actual value with this authority's own target for the quarter: met; within
 tolerance (missed by no more than the catalogue tolerance); or missed.</p>
 <p><strong>Suppression:</strong> to protect individuals, a value about another authority is not shown (c) when its
-numerator or denominator is a count between 1 and 4. This authority's own values are always shown.</p>
-<dl class="symbols"><dt>c</dt><dd>suppressed (small count about another authority)</dd><dt>x</dt><dd>not available</dd>
+numerator or denominator is a count between 1 and 4 (money and levels such as the DSG deficit are not counts and
+are always shown). So that no withheld value can be worked back from what is published, a second value is withheld
+where one alone would be (secondary suppression), and averages and totals leave withheld values out: the
+neighbours' average says how many neighbours it covers. This authority's own values are always shown.</p>
+<dl class="symbols"><dt>c</dt><dd>suppressed (a small count about another authority, or withheld so that one cannot be worked back)</dd><dt>x</dt><dd>not available</dd>
 <dt>z</dt><dd>not applicable</dd><dt>low</dt><dd>rounds to zero</dd></dl>
 """
 
