@@ -69,6 +69,8 @@ def _list_validation(ws, lists: dict, name: str, title: str, allow_other: bool =
 
 
 def _input(c) -> None:
+    if isinstance(c.value, str) and c.value.startswith("="):
+        c.data_type = "s"  # text the LA typed, never a formula
     c.fill, c.protection = INPUT_FILL, Protection(locked=False)
     c.alignment = Alignment(wrap_text=True, vertical="top")
 
@@ -114,6 +116,8 @@ def _cover(ws, plan, lists: dict, content) -> None:
     if content is not None:
         ws[L.COVER_ICB] = content.icb_name
         ws[L.COVER_SRO] = content.sro
+        _input(ws[L.COVER_ICB])
+        _input(ws[L.COVER_SRO])
 
 
 def _delivery_plan(ws, cat: Catalogue, lists: dict, content) -> None:
