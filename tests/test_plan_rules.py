@@ -259,3 +259,30 @@ def test_formula_text_in_a_return_is_kept_as_text(tmp_path):
     r = validate_file(write_return(tmp_path, "Q2", p))
     assert r.content.plan.risks["mitigation"][0] == "=1+1"
     assert safe_cell(r.content.plan.risks["mitigation"][0]) == "'=1+1"
+
+
+CASE_RULE = {"six_risks": "E29", "wrong_rag": "Q06", "overspend": "Q07", "past_not_started": "Q08",
+             "missing_signatory": "Q09"}
+
+
+def test_sample_generator_plan_parts(tmp_path):
+    """The generator's returns: every LA's plan parts valid except the declared cases, each of which
+    raises exactly its rule; slips keep the first date in the notes; one risk escalates in Q2."""
+    import json
+
+    from pipeline import sample
+
+    codes = ["301", "308", "330", "892", "942", "815", "886", "801", "808", "873"]
+    sample.generate(tmp_path, la_codes=codes, bomb_bytes=1_000_000)
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert set(manifest["plan_cases"].values()) == set(plan_sample.PLAN_CASES)
+    for rec in manifest["returns"]:
+        r = validate_file(tmp_path / rec["path"])
+        if "renamed_row_label" in rec["broken"]:
+            continue  # the structure stage stops before the plan parts
+        expected = sorted(CASE_RULE[c] for c in rec["plan_cases"])
+        assert rules_of(r) == expected, (rec["path"], [f.message for f in plan_findings(r)])
+        plan = r.content.plan
+        assert plan.filled and 3 <= plan.milestones["workstream_no"].max() <= 4
+        assert plan.signatories.filter(plan.signatories["name"].is_not_null()).height >= 4
+        assert plan.spend["category"].null_count() == 0 and plan.spend["funding_source"].null_count() == 0
