@@ -286,3 +286,22 @@ def test_sample_generator_plan_parts(tmp_path):
         assert plan.filled and 3 <= plan.milestones["workstream_no"].max() <= 4
         assert plan.signatories.filter(plan.signatories["name"].is_not_null()).height >= 4
         assert plan.spend["category"].null_count() == 0 and plan.spend["funding_source"].null_count() == 0
+
+
+def test_support_page_escapes_and_csv_neutralises(tmp_path):
+    """Text from returns is escaped in the support page and neutralised in its CSV."""
+    import csv as csv_mod
+
+    from reports import support
+
+    a = support.LASupport("301", "=HYPERLINK(\"x\")", "London", "accepted_with_queries", [
+        support.Flag("red_residual_risks", "+1 risk red", [[1, "<script>alert(1)</script>", "Crisis",
+                                                            "Likely (60-90%)", "escalated"]], ["Risk", "Description",
+                                                                                               "Impact", "Likelihood",
+                                                                                               "Movement"])])
+    html = support.render_html("2026-27-Q2", [a], 153, support.load_thresholds())
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    path = tmp_path / "s.csv"
+    support.write_csv(path, "2026-27-Q2", [a])
+    row = next(csv_mod.DictReader(path.open(encoding="utf-8")))
+    assert row["la_name"].startswith("'=") and row["detail"] == "'+1 risk red"
