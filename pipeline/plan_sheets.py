@@ -68,6 +68,17 @@ def _list_validation(ws, lists: dict, name: str, title: str, allow_other: bool =
     return dv
 
 
+def _limit(ws, plan, key: str, cache: dict, coordinate: str) -> None:
+    """Excel's own text-length check on a free-text cell (the rules check the same limit, E28)."""
+    if key not in cache:
+        n = plan.limit(key)
+        cache[key] = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(n),
+                                    allow_blank=True, errorTitle="Too long",
+                                    error=f"Keep this to {n} characters or fewer")
+        ws.add_data_validation(cache[key])
+    cache[key].add(coordinate)
+
+
 def _input(c) -> None:
     if isinstance(c.value, str) and c.value.startswith("="):
         c.data_type = "s"  # text the LA typed, never a formula
@@ -138,12 +149,15 @@ def _delivery_plan(ws, cat: Catalogue, lists: dict, content) -> None:
     date_dv = DataValidation(type="date", operator="greaterThan", formula1="DATE(2026,1,1)", allow_blank=True,
                              error="Enter a date", errorTitle="Date")
     ws.add_data_validation(date_dv)
+    lengths: dict = {}
     rows = content.workstreams if content is not None else []
     for i in range(max(plan.max_workstreams, len(rows))):
         row = L.PLAN_FIRST_ROW + i
         entry = rows[i] if i < len(rows) else {}
         for field, col in L.WORKSTREAM_COLS.items():
             _input(ws.cell(row=row, column=col, value=entry.get(field)))
+            if field != "building_block":
+                _limit(ws, plan, field, lengths, ws.cell(row=row, column=col).coordinate)
         block_dv.add(ws.cell(row=row, column=L.WORKSTREAM_COLS["building_block"]).coordinate)
         for q in plan.milestone_quarters:
             m = entry.get("milestones", {}).get(q, {})
@@ -155,6 +169,8 @@ def _delivery_plan(ws, cat: Catalogue, lists: dict, content) -> None:
                     date_dv.add(c.coordinate)
                 elif field == "status":
                     status_dv.add(c.coordinate)
+                else:
+                    _limit(ws, plan, field, lengths, c.coordinate)
         _input(ws.cell(row=row, column=L.plan_notes_col(plan), value=entry.get("notes")))
     ws.freeze_panes = ws.cell(row=L.PLAN_FIRST_ROW, column=3).coordinate
 
@@ -200,6 +216,7 @@ def _risks(ws, plan, lists: dict, content) -> None:
     dvs = {"impact": _list_validation(ws, lists, "impact", "Impact"),
            "likelihood": _list_validation(ws, lists, "likelihood", "Likelihood"),
            "rag": _list_validation(ws, lists, "rag", "RAG")}
+    lengths: dict = {}
     rows = content.risks if content is not None else []
     for i in range(max(plan.risk_rows_in_template, len(rows))):
         row = L.PLAN_FIRST_ROW + i
@@ -210,6 +227,8 @@ def _risks(ws, plan, lists: dict, content) -> None:
             kind = field.removeprefix("residual_")
             if kind in dvs:
                 dvs[kind].add(c.coordinate)
+            else:
+                _limit(ws, plan, {"description": "risk"}.get(field, field), lengths, c.coordinate)
     # Annex C to the right of the input rows (never below them: the reader takes every filled row
     # under the header as a risk), so the LA rates on the same matrix DfE checks against.
     left = L.RISK_COLS["notes"] + 2

@@ -305,3 +305,11 @@ def test_support_page_escapes_and_csv_neutralises(tmp_path):
     support.write_csv(path, "2026-27-Q2", [a])
     row = next(csv_mod.DictReader(path.open(encoding="utf-8")))
     assert row["la_name"].startswith("'=") and row["detail"] == "'+1 risk red"
+
+
+def test_template_limits_free_text_length(tmp_path):
+    wb = load_workbook(write_return(tmp_path, "Q2", parts()))
+    ws = wb[L.RISK_SHEET]
+    ref = L.cell(L.RISK_COLS["mitigation"], L.PLAN_FIRST_ROW)
+    (dv,) = [dv for dv in ws.data_validations.dataValidation if dv.type == "textLength" and ref in dv.sqref]
+    assert dv.formula1 == str(PLAN.limit("mitigation"))
