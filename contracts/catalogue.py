@@ -71,6 +71,59 @@ class Indicator:
         return bool(self.denominator)
 
 
+@dataclass(frozen=True)
+class PlanParts:
+    """The plan parts of the return (catalogue.yaml ``plan_parts``): milestones, spend, risks, sign-off."""
+
+    required: bool
+    initial_quarter: str
+    max_workstreams: int
+    milestone_quarters: tuple[str, ...]
+    statuses: tuple[str, ...]
+    not_started: str
+    complete: str
+    max_spend_lines: int
+    spend_unit: str
+    spend_categories: tuple[str, ...]
+    funding_sources: tuple[str, ...]
+    spend_variance_margin_pct: float
+    max_risks: int
+    risk_rows_in_template: int
+    impacts: tuple[str, ...]
+    likelihoods: tuple[str, ...]
+    rags: tuple[str, ...]
+    risk_matrix: dict  # impact -> tuple of RAGs, one per likelihood
+    statutory_roles: tuple[str, ...]
+    max_signatories: int
+    text_limits: dict
+
+    def matrix_rag(self, impact: str, likelihood: str) -> str | None:
+        """Annex C's RAG for an impact and likelihood; None if either is not on the matrix."""
+        if impact not in self.risk_matrix or likelihood not in self.likelihoods:
+            return None
+        return self.risk_matrix[impact][self.likelihoods.index(likelihood)]
+
+    def limit(self, field_name: str) -> int:
+        return int(self.text_limits[field_name])
+
+
+def _plan_parts(raw: dict) -> PlanParts:
+    tuples = ("milestone_quarters", "statuses", "spend_categories", "funding_sources", "impacts",
+              "likelihoods", "rags", "statutory_roles")
+    d = {k: (tuple(v) if k in tuples else v) for k, v in raw.items()}
+    d["risk_matrix"] = {k: tuple(v) for k, v in raw["risk_matrix"].items()}
+    d["spend_variance_margin_pct"] = float(raw["spend_variance_margin_pct"])
+    plan = PlanParts(**d)
+    assert set(plan.risk_matrix) == set(plan.impacts), "plan_parts: the risk matrix needs one row per impact"
+    for impact, row in plan.risk_matrix.items():
+        assert len(row) == len(plan.likelihoods), f"plan_parts: matrix row {impact} needs one RAG per likelihood"
+        assert set(row) <= set(plan.rags), f"plan_parts: matrix row {impact} has a RAG not in rags"
+    assert plan.not_started in plan.statuses and plan.complete in plan.statuses, "plan_parts: bad statuses"
+    assert set(plan.milestone_quarters) <= set(QUARTERS) and plan.initial_quarter in QUARTERS
+    assert plan.risk_rows_in_template <= plan.max_risks
+    return plan
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: load() returns one shared instance
 class Catalogue:
     template_version: str
@@ -82,6 +135,7 @@ class Catalogue:
     dfe_held_terms: dict
     data_items: tuple[DataItem, ...]
     indicators: tuple[Indicator, ...]
+    plan: PlanParts | None = None
     _items_by_id: dict = field(default_factory=dict, repr=False, compare=False)
 
     def item(self, item_id: str) -> DataItem:
@@ -168,6 +222,7 @@ def load(path: Path = CATALOGUE_PATH) -> Catalogue:
         dfe_held_terms=raw["dfe_held_terms"],
         data_items=items,
         indicators=indicators,
+        plan=_plan_parts(raw["plan_parts"]) if "plan_parts" in raw else None,
         _items_by_id={i.id: i for i in items},
     )
     _check(cat)

@@ -37,6 +37,7 @@ class ParsedReturn:
     values: pl.DataFrame      # item_id, quarter, value (float), note, cell
     baselines: pl.DataFrame   # indicator_id, baseline_value, baseline_period, note, cell
     targets: pl.DataFrame     # indicator_id, target_period, target_value, cell
+    plan: "PlanContent | None" = None  # milestones, spend, risks and sign-off, when readable
 
     @property
     def period(self) -> str:
@@ -69,3 +70,19 @@ class FileResult:
                 "findings": [{k: v for k, v in f.to_dict().items() if k in
                               ("level", "rule", "sheet", "cell", "value", "message")}
                              for f in self.findings]}
+
+
+@dataclass
+class PlanContent:
+    """The plan parts of a return (catalogue plan_parts), in long form, ready for the warehouse."""
+
+    present: bool                 # the workbook has the plan sheets
+    filled: bool                  # something is entered in them (beyond the template's role names)
+    icb_name: str | None
+    sro: str | None
+    signatories: pl.DataFrame     # position, role, name, email, signed_on, cell
+    milestones: pl.DataFrame      # workstream_no, workstream, building_block, outcome, success_measures,
+    #                               lead, quarter, milestone, due_date, status, trajectory, note, cell
+    spend: pl.DataFrame           # line_no, category, funding_source, quarter, projected, actual, note, cell
+    risks: pl.DataFrame           # risk_no, description, impact, likelihood, rag, mitigation,
+    #                               residual_impact, residual_likelihood, residual_rag, note, cell

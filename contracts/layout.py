@@ -109,3 +109,53 @@ def layout(cat: Catalogue | None = None) -> Layout:
             names[row] = ind.name
             row += 1
     return Layout(item_rows, indicator_rows, names, targets_header)
+
+
+# --------------------------------------------------------------------------------------------
+# The plan parts (catalogue.yaml plan_parts): cover additions and three sheets.  Added after the
+# existing cells and sheets, which stay where they were (the rules above reference them).
+# --------------------------------------------------------------------------------------------
+PLAN_SHEET = "Delivery Plan"
+SPEND_SHEET = "Investment Spend"
+RISK_SHEET = "Risks"
+PLAN_SHEETS = (PLAN_SHEET, SPEND_SHEET, RISK_SHEET)
+
+COVER_ICB = "B25"
+COVER_SRO = "B28"
+SIGNATORY_HEADER_ROW = 31
+SIGNATORY_FIRST_ROW = 32
+SIGNATORY_COLS = {"role": 2, "name": 3, "email": 4, "date": 5}
+
+PLAN_HEADER_ROW = 4   # every plan sheet: a header row, then one entry per row from row 5
+PLAN_FIRST_ROW = 5
+
+# Delivery Plan: one workstream per row; for each milestone quarter, four columns.
+WORKSTREAM_COLS = {"workstream": 2, "building_block": 3, "outcome": 4, "success_measures": 5, "lead": 6}
+MILESTONE_FIELDS = ("milestone", "due_date", "status", "trajectory")
+MILESTONE_FIRST_COL = 7
+
+
+def milestone_col(plan, quarter: str, field: str) -> int:
+    return MILESTONE_FIRST_COL + plan.milestone_quarters.index(quarter) * len(MILESTONE_FIELDS) \
+        + MILESTONE_FIELDS.index(field)
+
+
+def plan_notes_col(plan) -> int:
+    return MILESTONE_FIRST_COL + len(plan.milestone_quarters) * len(MILESTONE_FIELDS)
+
+
+# Investment Spend: one category and funding source per row; projected then actual per quarter.
+SPEND_COLS = {"category": 2, "funding_source": 3}
+SPEND_PROJECTED_FIRST_COL = 4   # D..G projected Q1..Q4
+SPEND_ACTUAL_FIRST_COL = 8      # H..K actual Q1..Q4
+SPEND_NOTES_COL = 12            # L
+
+
+def spend_col(kind: str, quarter: str) -> int:
+    first = SPEND_PROJECTED_FIRST_COL if kind == "projected" else SPEND_ACTUAL_FIRST_COL
+    return first + QUARTERS.index(quarter)
+
+
+# Risks: one risk per row.
+RISK_COLS = {"description": 2, "impact": 3, "likelihood": 4, "rag": 5, "mitigation": 6,
+             "residual_impact": 7, "residual_likelihood": 8, "residual_rag": 9, "notes": 10}

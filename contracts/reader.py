@@ -25,7 +25,7 @@ import polars as pl
 
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, Catalogue, load
-from contracts.findings import Finding, ParsedReturn
+from contracts.findings import Finding, ParsedReturn, PlanContent
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024           # 10 MB upload limit (env LSRP_MAX_UPLOAD_BYTES)
 MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024     # zip-bomb guard: total expanded size
@@ -325,4 +325,182 @@ def parse_return(wb: Workbook, la_code: str, la_name: str, year: str, quarter: s
         values=pl.DataFrame(values, schema=VALUES_SCHEMA, orient="row"),
         baselines=pl.DataFrame(baselines, schema=BASELINES_SCHEMA, orient="row"),
         targets=pl.DataFrame(targets, schema=TARGETS_SCHEMA, orient="row"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# 4. the plan parts (milestones, spend, risks, sign-off)
+# --------------------------------------------------------------------------------------------
+_EXCEL_EPOCH = __import__("datetime").date(1899, 12, 30)
+
+
+def to_date(v: object):
+    """A date cell as ``datetime.date``, or None.  Accepts real dates, ISO text (2026-09-30),
+    UK text (30/09/2026) and Excel serial numbers (a date typed into a cell formatted as a number)."""
+    import datetime as dt
+
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and 36526 <= v <= 73051:  # 2000-2099
+        return _EXCEL_EPOCH + dt.timedelta(days=int(v))
+    if isinstance(v, str):
+        s = v.strip()
+        for fmt_ in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S"):
+            try:
+                return dt.datetime.strptime(s, fmt_).date()
+            except ValueError:
+                pass
+    return None
+
+
+@dataclass
+class PlanRow:
+    """One filled row of a plan table as typed: field -> raw value, and field -> cell reference."""
+
+    sheet: str
+    row: int
+    raw: dict
+    cells: dict
+
+    def text(self, field: str) -> str:
+        return text(self.raw.get(field))
+
+
+@dataclass
+class PlanRows:
+    """The plan parts as typed, row by row, for the rules (which report raw values) and the parse."""
+
+    missing_sheets: list[str]
+    icb_name: object
+    sro: object
+    signatories: list[PlanRow]
+    workstreams: list[PlanRow]
+    spend: list[PlanRow]
+    risks: list[PlanRow]
+
+    @property
+    def present(self) -> bool:
+        return not self.missing_sheets
+
+    @property
+    def filled(self) -> bool:
+        signed = any(r.text("name") or r.text("email") or r.raw.get("date") is not None for r in self.signatories)
+        return bool(text(self.icb_name) or text(self.sro) or signed or self.workstreams or self.spend
+                    or self.risks)
+
+
+def _rows(ws: Grid | None, cols: dict[str, int], first: int, last: int | None = None) -> list[PlanRow]:
+    if ws is None:
+        return []
+    out = []
+    last = ws.n_rows if last is None else min(last, ws.n_rows)
+    for row in range(first, last + 1):
+        raw = {f: ws.get(row, c) for f, c in cols.items()}
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw.values()):
+            continue
+        out.append(PlanRow(ws.name, row, raw, {f: L.cell(c, row) for f, c in cols.items()}))
+    return out
+
+
+def plan_columns(cat: Catalogue) -> dict[str, dict[str, int]]:
+    """Field -> column of each plan table (one source: contracts.layout)."""
+    plan = cat.plan
+    work = dict(L.WORKSTREAM_COLS)
+    for q in plan.milestone_quarters:
+        for f in L.MILESTONE_FIELDS:
+            work[f"{q}_{f}"] = L.milestone_col(plan, q, f)
+    work["notes"] = L.plan_notes_col(plan)
+    spend = dict(L.SPEND_COLS)
+    for kind in ("projected", "actual"):
+        for q in QUARTERS:
+            spend[f"{kind}_{q}"] = L.spend_col(kind, q)
+    spend["notes"] = L.SPEND_NOTES_COL
+    return {"signatories": dict(L.SIGNATORY_COLS), "workstreams": work, "spend": spend,
+            "risks": dict(L.RISK_COLS)}
+
+
+def read_plan_rows(wb: Workbook, cat: Catalogue | None = None) -> PlanRows:
+    cat = cat or load()
+    cols = plan_columns(cat)
+    cover = wb.sheets.get(L.COVER)
+    sheets = {s: wb.sheets.get(s) for s in L.PLAN_SHEETS}
+    sig_last = L.SIGNATORY_FIRST_ROW + cat.plan.max_signatories - 1
+    return PlanRows(
+        missing_sheets=[s for s, ws in sheets.items() if ws is None],
+        icb_name=cover.at(L.COVER_ICB) if cover else None,
+        sro=cover.at(L.COVER_SRO) if cover else None,
+        signatories=_rows(cover, cols["signatories"], L.SIGNATORY_FIRST_ROW, sig_last),
+        workstreams=_rows(sheets[L.PLAN_SHEET], cols["workstreams"], L.PLAN_FIRST_ROW),
+        spend=_rows(sheets[L.SPEND_SHEET], cols["spend"], L.PLAN_FIRST_ROW),
+        risks=_rows(sheets[L.RISK_SHEET], cols["risks"], L.PLAN_FIRST_ROW),
+    )
+
+
+SIGNATORIES_SCHEMA = {"position": pl.Int64, "role": pl.String, "name": pl.String, "email": pl.String,
+                      "signed_on": pl.Date, "cell": pl.String}
+MILESTONES_SCHEMA = {"workstream_no": pl.Int64, "workstream": pl.String, "building_block": pl.String,
+                     "outcome": pl.String, "success_measures": pl.String, "lead": pl.String,
+                     "quarter": pl.String, "milestone": pl.String, "due_date": pl.Date,
+                     "status": pl.String, "trajectory": pl.String, "note": pl.String, "cell": pl.String}
+SPEND_SCHEMA = {"line_no": pl.Int64, "category": pl.String, "funding_source": pl.String,
+                "quarter": pl.String, "projected": pl.Float64, "actual": pl.Float64, "note": pl.String,
+                "cell": pl.String}
+RISKS_SCHEMA = {"risk_no": pl.Int64, "description": pl.String, "impact": pl.String,
+                "likelihood": pl.String, "rag": pl.String, "mitigation": pl.String,
+                "residual_impact": pl.String, "residual_likelihood": pl.String, "residual_rag": pl.String,
+                "note": pl.String, "cell": pl.String}
+
+
+def _choice(v: object, allowed: tuple[str, ...]) -> str | None:
+    """A list cell's value as its catalogue spelling (case and spaces forgiven), else None."""
+    t = " ".join(text(v).split()).lower()
+    return next((a for a in allowed if a.lower() == t), None)
+
+
+def parse_plan(wb: Workbook, cat: Catalogue | None = None) -> PlanContent:
+    """The plan parts in long form.  Values not in their list, and dates or amounts that cannot be
+    read, become null (the rules report them); text is kept as typed, trimmed."""
+    cat = cat or load()
+    plan = cat.plan
+    rows = read_plan_rows(wb, cat)
+    blocks = tuple(b["title"] for b in cat.building_blocks)
+    sig = [(i + 1, text(r.raw["role"]) or None, text(r.raw["name"]) or None, text(r.raw["email"]) or None,
+            to_date(r.raw["date"]), r.cells["name"]) for i, r in enumerate(rows.signatories)]
+    ms = []
+    for n, r in enumerate(rows.workstreams, start=1):
+        base = (n, r.text("workstream") or None, _choice(r.raw["building_block"], blocks),
+                r.text("outcome") or None, r.text("success_measures") or None, r.text("lead") or None)
+        for q in plan.milestone_quarters:
+            m = r.text(f"{q}_milestone")
+            d = to_date(r.raw[f"{q}_due_date"])
+            st = _choice(r.raw[f"{q}_status"], plan.statuses)
+            if not (m or d or st):
+                continue
+            ms.append(base + (q, m or None, d, st, r.text(f"{q}_trajectory") or None,
+                              r.text("notes") or None, r.cells[f"{q}_milestone"]))
+    sp = []
+    for n, r in enumerate(rows.spend, start=1):
+        for q in QUARTERS:
+            pv, av = to_number(r.raw[f"projected_{q}"]), to_number(r.raw[f"actual_{q}"])
+            if pv is None and av is None:
+                continue
+            sp.append((n, _choice(r.raw["category"], plan.spend_categories),
+                       _choice(r.raw["funding_source"], plan.funding_sources), q, pv, av,
+                       r.text("notes") or None, r.cells[f"projected_{q}"]))
+    rk = []
+    for n, r in enumerate(rows.risks, start=1):
+        rk.append((n, r.text("description") or None, _choice(r.raw["impact"], plan.impacts),
+                   _choice(r.raw["likelihood"], plan.likelihoods), _choice(r.raw["rag"], plan.rags),
+                   r.text("mitigation") or None, _choice(r.raw["residual_impact"], plan.impacts),
+                   _choice(r.raw["residual_likelihood"], plan.likelihoods),
+                   _choice(r.raw["residual_rag"], plan.rags), r.text("notes") or None, r.cells["description"]))
+    return PlanContent(
+        present=rows.present, filled=rows.filled,
+        icb_name=text(rows.icb_name) or None, sro=text(rows.sro) or None,
+        signatories=pl.DataFrame(sig, schema=SIGNATORIES_SCHEMA, orient="row"),
+        milestones=pl.DataFrame(ms, schema=MILESTONES_SCHEMA, orient="row"),
+        spend=pl.DataFrame(sp, schema=SPEND_SCHEMA, orient="row"),
+        risks=pl.DataFrame(rk, schema=RISKS_SCHEMA, orient="row"),
     )

@@ -141,6 +141,51 @@ _R = [
          "'{indicator}' has no baseline {missing}. "
          "Action required: enter the baseline value and its period (for example 2025-26) from your plan, "
          "or give the reason in the Notes column ({notes_cell})."),
+    # ---- the plan parts: milestones, spend, risks, sign-off (contracts.plan_checks) ----
+    Rule("E27", ERROR, "Value not in the list",
+         "{sheet} cell {cell} ({what}) is '{value}', which is not one of the allowed values. "
+         "Action required: choose one of: {options}."),
+    Rule("E28", ERROR, "Text too long",
+         "{sheet} cell {cell} ({what}) is {n} characters long; the limit is {limit}. "
+         "Action required: shorten it to {limit} characters or fewer."),
+    Rule("E29", ERROR, "More than the maximum number of risks",
+         "The Risks sheet lists {n} risks; the plan allows at most {max}. "
+         "Action required: keep the {max} most significant risks and remove the others."),
+    Rule("E30", ERROR, "Statutory signatory missing on the initial return",
+         "The Cover has no signatory for '{role}' (a row with this role, a name and the date signed). "
+         "The return that goes with the plan must be signed off by every statutory role. "
+         "Action required: enter the {role}'s name, email and date signed in the signatories table."),
+    Rule("E31", ERROR, "Date not valid",
+         "{sheet} cell {cell} ({what}) is not a date ('{value}'). "
+         "Action required: enter a date, for example 2026-09-30."),
+    Rule("E32", ERROR, "Spend not an amount",
+         "{sheet} cell {cell} ({what}) is not an amount of zero or more ('{value}'). "
+         "Action required: enter the amount in {unit} as a number only."),
+    Rule("E33", ERROR, "Plan entry incomplete",
+         "{sheet} row {row}: {what} is filled in but {missing} is empty. "
+         "Action required: fill in {missing}, or clear the row."),
+    Rule("E34", ERROR, "Email not valid",
+         "{sheet} cell {cell} ({what}) is not an email address ('{value}'). "
+         "Action required: enter the signatory's work email address."),
+    Rule("Q06", QUERY, "Risk RAG differs from the Annex C matrix",
+         "Risk {n} ('{risk}') is rated {stated} {when}, but the Annex C matrix gives {expected} for "
+         "{impact} impact and {likelihood} likelihood. Action required: check the rating; if {stated} "
+         "is right, give the reason in the Notes column ({notes_cell})."),
+    Rule("Q07", QUERY, "Actual spend above projection",
+         "{period} actual spend on '{category}' ({source}) is {actual}, {over} the projection of {projected} "
+         "({unit}; the margin is {margin}%). Action required: check both figures; if they are right, "
+         "give the reason in the Notes column ({notes_cell})."),
+    Rule("Q08", QUERY, "Milestone date passed but not started",
+         "The {quarter} milestone '{milestone}' of workstream '{workstream}' was due on {due}, before the end "
+         "of {period}, but its status is still '{status}'. Action required: update the status; if it has "
+         "not started, give the reason and when it will start in the Notes column ({notes_cell})."),
+    Rule("Q09", QUERY, "Statutory signatory missing",
+         "The Cover has no signatory for '{role}' (a row with this role, a name and the date signed). "
+         "Action required: enter the {role}'s name, email and date signed, or tell DfE why sign-off changed."),
+    Rule("Q10", QUERY, "Plan parts not completed",
+         "The delivery plan, investment spend, risks and sign-off are {what}. "
+         "Action required: complete the Delivery Plan, Investment Spend and Risks sheets and the sign-off on "
+         "the Cover of the current template."),
     # ---- DfE-held EES tidy-data CSVs (contracts.ees builds the messages) ----
     Rule("D01", ERROR, "EES file: required column missing", "{message}"),
     Rule("D02", ERROR, "EES file: time_period not valid", "{message}"),

@@ -100,3 +100,93 @@ def validate_parsed(parsed: ParsedReturn, sheet: str | None = None) -> list[Find
     return (validate_table(parsed.values, "values", sheet)
             + validate_table(parsed.baselines, "baselines", sheet)
             + validate_table(parsed.targets, "targets", sheet))
+
+
+# --------------------------------------------------------------------------------------------
+# the plan parts (catalogue plan_parts): lists and lengths as the rules, so a parse that let
+# something through is caught before the warehouse
+# --------------------------------------------------------------------------------------------
+_PLAN = _CAT.plan
+_LIM = _PLAN.text_limits
+
+
+def _text(limit_key: str, nullable: bool = True, **kw):
+    return pa.Field(nullable=nullable, str_length={"max_value": int(_LIM[limit_key])}, **kw)
+
+
+class SignatoriesSchema(pa.DataFrameModel):
+    position: int = pa.Field(ge=1, le=_PLAN.max_signatories)
+    role: str = _text("role")
+    name: str = _text("name")
+    email: str = _text("email")
+    signed_on: pl.Date = pa.Field(nullable=True)
+    cell: str = pa.Field(str_matches=CELL_RE)
+
+    class Config:
+        strict = True
+
+
+class MilestonesSchema(pa.DataFrameModel):
+    workstream_no: int = pa.Field(ge=1)
+    workstream: str = _text("workstream")
+    building_block: str = pa.Field(nullable=True, isin=[b["title"] for b in _CAT.building_blocks])
+    outcome: str = _text("outcome")
+    success_measures: str = _text("success_measures")
+    lead: str = _text("lead")
+    quarter: str = pa.Field(isin=list(_PLAN.milestone_quarters))
+    milestone: str = _text("milestone")
+    due_date: pl.Date = pa.Field(nullable=True)
+    status: str = pa.Field(nullable=True, isin=list(_PLAN.statuses))
+    trajectory: str = _text("trajectory")
+    note: str = _text("notes")
+    cell: str = pa.Field(str_matches=CELL_RE)
+
+    class Config:
+        strict = True
+        unique = ["workstream_no", "quarter"]
+
+
+class SpendSchema(pa.DataFrameModel):
+    line_no: int = pa.Field(ge=1)
+    category: str = pa.Field(nullable=True, isin=list(_PLAN.spend_categories))
+    funding_source: str = pa.Field(nullable=True, isin=list(_PLAN.funding_sources))
+    quarter: str = pa.Field(isin=list(QUARTERS))
+    projected: float = pa.Field(nullable=True, ge=0)
+    actual: float = pa.Field(nullable=True, ge=0)
+    note: str = _text("notes")
+    cell: str = pa.Field(str_matches=CELL_RE)
+
+    class Config:
+        strict = True
+        unique = ["line_no", "quarter"]
+
+
+class RisksSchema(pa.DataFrameModel):
+    risk_no: int = pa.Field(ge=1, le=_PLAN.max_risks, unique=True)
+    description: str = _text("risk")
+    impact: str = pa.Field(nullable=True, isin=list(_PLAN.impacts))
+    likelihood: str = pa.Field(nullable=True, isin=list(_PLAN.likelihoods))
+    rag: str = pa.Field(nullable=True, isin=list(_PLAN.rags))
+    mitigation: str = _text("mitigation")
+    residual_impact: str = pa.Field(nullable=True, isin=list(_PLAN.impacts))
+    residual_likelihood: str = pa.Field(nullable=True, isin=list(_PLAN.likelihoods))
+    residual_rag: str = pa.Field(nullable=True, isin=list(_PLAN.rags))
+    note: str = _text("notes")
+    cell: str = pa.Field(str_matches=CELL_RE)
+
+    class Config:
+        strict = True
+
+
+SCHEMAS.update(signatories=SignatoriesSchema, milestones=MilestonesSchema, spend=SpendSchema,
+               risks=RisksSchema)
+
+
+def validate_plan(plan, sheet: str | None = None) -> list[Finding]:
+    """The four plan contracts on a parsed return's plan parts ([] when they pass or are absent)."""
+    if plan is None or not plan.filled:
+        return []
+    return (validate_table(plan.signatories, "signatories", sheet)
+            + validate_table(plan.milestones, "milestones", sheet)
+            + validate_table(plan.spend, "spend", sheet)
+            + validate_table(plan.risks, "risks", sheet))

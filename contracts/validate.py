@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts import reader, rules, schemas
+from contracts import plan_checks, reader, rules, schemas
 from contracts.catalogue import load
 from contracts.findings import ERROR, QUERY, FileResult, Finding, ParsedReturn
 
@@ -111,6 +111,13 @@ def _validate_data(data: bytes, name: str, context: ValidationContext, result: F
     parsed = reader.parse_return(wb, head.la_code or file_code or "", head.la_name or "",
                                  year, head.quarter, cat)
     result.findings += schemas.validate_parsed(parsed, sheet="Quarterly Return Template")
+    # The plan parts: milestones, spend, risks and sign-off (contracts.plan_checks).  The contracts
+    # run only when the rules found nothing wrong there, so one mistake is reported once.
+    plan_found = plan_checks.check_plan(wb, head, cat)
+    result.findings += plan_found
+    parsed.plan = reader.parse_plan(wb, cat) if cat.plan is not None else None
+    if not any(f.rule in plan_checks.PLAN_ERROR_RULES for f in plan_found):
+        result.findings += schemas.validate_plan(parsed.plan)
     result.content = parsed
 
 

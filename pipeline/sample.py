@@ -34,7 +34,7 @@ from pathlib import Path
 
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, Catalogue, load
-from pipeline import template
+from pipeline import plan_sample, template
 from pipeline.calibration import LAProfile, profiles, read_las
 
 PERIOD_RE = re.compile(r"^(?P<year>\d{4}-\d{2})-(?P<q>Q[1-4])$")
@@ -701,6 +701,26 @@ def write_broken_uploads(out_dir: Path, years: list[LAYear], seed: int,
 # entry point
 
 
+def choose_plan_cases(years: list[LAYear], broken: dict, seed: int, period: str) -> dict[str, str]:
+    """LA code -> the plan parts' broken case in the latest quarter (pipeline.plan_sample.PLAN_CASES).
+
+    six_risks (an error) goes to an LA already rejected for its figures at the content stage, so the
+    number of rejected returns stays as it was; the four query cases go to distinct LAs with clean
+    figures.  Deterministic for a seed, like everything else in the sample."""
+    content_broken = [c for c, kinds in broken.items()
+                      if not {"renamed_row_label", "quarter_column_empty", "year_cell_edited",
+                              "cover_code_mismatch"} & set(kinds)]
+    clean = [y.la["old_la_code"] for y in years if y.la["old_la_code"] not in broken]
+    rng = _rng(seed, "plan-cases", period)
+    out: dict[str, str] = {}
+    if content_broken:
+        out[sorted(content_broken)[0]] = "six_risks"
+    queries = [c for c in plan_sample.PLAN_CASES if c != "six_risks"]
+    for code, case in zip(rng.sample(clean, min(len(clean), len(queries))), queries):
+        out[code] = case
+    return out
+
+
 def build_years(seed: int, la_codes: list[str] | None = None) -> list[LAYear]:
     cat = load()
     las = read_las()
@@ -742,6 +762,9 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
         for idx, kinds in zip(chosen, BROKEN_KINDS):
             broken[years[idx].la["old_la_code"]] = kinds
 
+    plan_cases = choose_plan_cases(years, broken, seed, quarters[-1])
+    manifest["plan_cases"] = plan_cases
+
     counts = {p: 0 for p in quarters}
     n_rev = n_rev_notes = 0
     for y in years:
@@ -759,6 +782,8 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
                 if rev["note"]:
                     notes[rev["item"]] = rev["note"]
             content = _content(y, q, values, notes)
+            cases = (plan_cases.get(code),) if period == quarters[-1] and code in plan_cases else ()
+            plan_sample.apply(content, plan_sample.plan_parts(y.la, cat.collection_year, q, seed, cases, cat))
             year, edits = cat.collection_year, []
             kinds = broken.get(code) if period == quarters[-1] else None
             if kinds:
@@ -772,7 +797,7 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
             manifest["returns"].append({
                 "path": str(path.relative_to(out_dir)), "la_code": code, "la_name": y.la["la_name"],
                 "period": period, "quarter": q, "revisions": revs, "broken": list(kinds or []),
-                "weak_target": y.weak_target,
+                "weak_target": y.weak_target, "plan_cases": list(cases),
             })
 
     q_terms = [dfe_term_for(p, cat) for p in quarters]

@@ -11,6 +11,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, Catalogue, load
+from pipeline import plan_sheets
 
 QUARTER_MONTHS = {"Q1": "Apr-Jun", "Q2": "Jul-Sep", "Q3": "Oct-Dec", "Q4": "Jan-Mar"}
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -33,6 +34,17 @@ class ReturnContent:
     target_notes: dict[str, str] = field(default_factory=dict)
     contact: str = ""
     email: str = ""
+    # The plan parts (catalogue plan_parts; contracts.layout says where they go).  Rows are dicts keyed
+    # by the layout's field names; None leaves the template blank (the statutory roles listed).
+    icb_name: str | None = None
+    sro: str | None = None
+    signatories: list[dict] | None = None   # role, name, email, date
+    workstreams: list[dict] = field(default_factory=list)  # workstream, building_block, outcome,
+    #   success_measures, lead, milestones: {quarter: {milestone, due_date, status, trajectory}}, notes
+    spend: list[dict] = field(default_factory=list)  # category, funding_source, projected: {q: v},
+    #   actual: {q: v}, notes
+    risks: list[dict] = field(default_factory=list)  # description, impact, likelihood, rag, mitigation,
+    #   residual_impact, residual_likelihood, residual_rag, notes
 
 
 def build_workbook(year: str | None = None, content: ReturnContent | None = None,
@@ -43,6 +55,8 @@ def build_workbook(year: str | None = None, content: ReturnContent | None = None
     _cover(wb.active, cat, content)
     _return_sheet(wb.create_sheet(L.RETURN), cat, year, content)
     _guidance(wb.create_sheet(L.GUIDANCE), cat)
+    if cat.plan is not None:
+        plan_sheets.add(wb, cat, content)
     wb.properties.title = f"LSRP quarterly data return {year}"
     wb.properties.keywords = f"template_version={cat.template_version}"
     return wb

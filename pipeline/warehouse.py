@@ -87,6 +87,38 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "failed_at": "TIMESTAMP", "message": "VARCHAR", "retry_number": "INTEGER", "max_retries": "INTEGER",
         "root_run_id": "VARCHAR",
     },
+    # Additions (issue 10): the plan parts of accepted returns, one table per part, and the
+    # catalogue's Annex C matrix and plan settings (spend margin) so dbt takes them from data.
+    "plan_cover": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "quarter": "VARCHAR",
+        "icb_name": "VARCHAR", "sro": "VARCHAR",
+    },
+    "plan_signatories": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "position": "INTEGER",
+        "role": "VARCHAR", "name": "VARCHAR", "email": "VARCHAR", "signed_on": "DATE", "cell": "VARCHAR",
+    },
+    "plan_milestones": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "workstream_no": "INTEGER",
+        "workstream": "VARCHAR", "building_block": "VARCHAR", "outcome": "VARCHAR",
+        "success_measures": "VARCHAR", "lead": "VARCHAR", "quarter": "VARCHAR", "milestone": "VARCHAR",
+        "due_date": "DATE", "status": "VARCHAR", "trajectory": "VARCHAR", "note": "VARCHAR", "cell": "VARCHAR",
+    },
+    "plan_spend": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "line_no": "INTEGER",
+        "category": "VARCHAR", "funding_source": "VARCHAR", "quarter": "VARCHAR", "projected": "DOUBLE",
+        "actual": "DOUBLE", "note": "VARCHAR", "cell": "VARCHAR",
+    },
+    "plan_risks": {
+        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "risk_no": "INTEGER",
+        "description": "VARCHAR", "impact": "VARCHAR", "likelihood": "VARCHAR", "rag": "VARCHAR",
+        "mitigation": "VARCHAR", "residual_impact": "VARCHAR", "residual_likelihood": "VARCHAR",
+        "residual_rag": "VARCHAR", "note": "VARCHAR", "cell": "VARCHAR",
+    },
+    "catalogue_risk_matrix": {
+        "impact": "VARCHAR", "likelihood": "VARCHAR", "rag": "VARCHAR", "impact_rank": "INTEGER",
+        "likelihood_rank": "INTEGER",
+    },
+    "catalogue_plan_settings": {"name": "VARCHAR", "value": "DOUBLE"},
     # Addition: the catalogue's dfe_held_terms, so dbt maps EES terms to quarters from data.
     "catalogue_dfe_held_terms": {
         "quarter": "VARCHAR", "year_offset": "INTEGER", "time_identifier": "VARCHAR",
@@ -112,7 +144,8 @@ EES_COLUMNS: dict[str, list[str]] = {
 _EES_META = {"source_file_hash": "VARCHAR", "source_file": "VARCHAR", "loaded_at": "TIMESTAMP"}
 
 # Tables holding one submission's rows: all are cleared before a (re)load of that submission.
-_SUBMISSION_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings")
+_SUBMISSION_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings",
+                      "plan_cover", "plan_signatories", "plan_milestones", "plan_spend", "plan_risks")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -196,7 +229,7 @@ def _insert(con, table: str, df: pl.DataFrame) -> None:
 def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
     """Rows as a frame typed like the raw table, so empty and all-null columns still insert."""
     pl_types = {"VARCHAR": pl.String, "DOUBLE": pl.Float64, "INTEGER": pl.Int32, "BIGINT": pl.Int64,
-                "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us")}
+                "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us"), "DATE": pl.Date}
     schema = {c: pl_types[t] for c, t in RAW_TABLES[table].items()}
     return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")
 
@@ -216,7 +249,17 @@ def _catalogue_frames(cat: catalogue_mod.Catalogue) -> dict[str, pl.DataFrame]:
                for i, p in enumerate(cat.target_periods)]
     dfe_terms = [dict(quarter=q, year_offset=int(t["year_offset"]), time_identifier=t["time_identifier"])
                  for q, t in cat.dfe_held_terms.items()]
+    plan = cat.plan
+    matrix = [] if plan is None else [
+        dict(impact=i, likelihood=lk, rag=plan.matrix_rag(i, lk), impact_rank=len(plan.impacts) - n,
+             likelihood_rank=m + 1)
+        for n, i in enumerate(plan.impacts) for m, lk in enumerate(plan.likelihoods)]
+    settings = [] if plan is None else [
+        dict(name="spend_variance_margin_pct", value=plan.spend_variance_margin_pct),
+        dict(name="max_risks", value=float(plan.max_risks))]
     return {
+        "catalogue_risk_matrix": _frame("catalogue_risk_matrix", matrix),
+        "catalogue_plan_settings": _frame("catalogue_plan_settings", settings),
         "catalogue_indicators": _frame("catalogue_indicators", indicators),
         "catalogue_data_items": _frame("catalogue_data_items", items),
         "catalogue_indicator_terms": _frame("catalogue_indicator_terms", terms),
@@ -249,11 +292,20 @@ def _content_frames(result: FileResult, sid: str, la_code: str | None, year: str
     values = [tag | {"year": year} | r for r in c.values.to_dicts() if r.get("value") is not None]
     baselines = [tag | r for r in c.baselines.to_dicts()]
     targets = [tag | r for r in c.targets.to_dicts()]
-    return {
+    frames = {
         "return_values": _frame("return_values", values),
         "return_baselines": _frame("return_baselines", baselines),
         "return_targets": _frame("return_targets", targets),
     }
+    plan = c.plan
+    if plan is not None and plan.filled:  # the plan parts (issue 10); none on an earlier template
+        tag_y = tag | {"year": year}
+        frames["plan_cover"] = _frame("plan_cover", [tag_y | {"quarter": c.quarter, "icb_name": plan.icb_name,
+                                                              "sro": plan.sro}])
+        for table, df in (("plan_signatories", plan.signatories), ("plan_milestones", plan.milestones),
+                          ("plan_spend", plan.spend), ("plan_risks", plan.risks)):
+            frames[table] = _frame(table, [tag_y | r for r in df.to_dicts()])
+    return frames
 
 
 def _utc_naive(ts: datetime) -> datetime:

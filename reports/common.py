@@ -290,3 +290,16 @@ def area_sections(render, section_class: str = "", level: int = 2) -> tuple[list
             out.append(f'<section{cls} aria-labelledby="ind-{esc(ind.id)}"><{hi} id="ind-{esc(ind.id)}">'
                        f"{esc(ind.name)}</{hi}>{render(ind)}</section>")
     return nav, "".join(out)
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A value safe to write to a CSV or XLSX cell: text from a return that a spreadsheet would run
+    as a formula (starting =, +, -, @, tab or carriage return) gets a leading apostrophe, as OWASP
+    advises against CSV injection.  Numbers, dates and None pass through, so "-3" typed as a number
+    stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value

@@ -129,6 +129,8 @@ def test_every_rule_has_a_test():
     tested = {c[2] for c in FIRING if c[2]} | {"E01", "E02", "E03", "E04", "E05", "E06", "E07", "E25", "E26",
                                                 "Q02", "Q03"}
     tested |= {f"D0{i}" for i in range(1, 10)}  # tests/test_ees.py
+    from tests.test_plan_rules import CASES  # the plan parts: tests/test_plan_rules.py
+    tested |= {c[4] for c in CASES} | {"Q10"}
     assert set(rules.RULES) <= tested
 
 

@@ -11,7 +11,8 @@ def test_blank_template_follows_dfe_conventions(tmp_path):
     assert main(["template", "-o", str(out), "--year", "2027-28"]) == 0
     wb = openpyxl.load_workbook(out)
     cat = load()
-    assert wb.sheetnames == [L.COVER, L.RETURN, L.GUIDANCE]
+    # the plan parts (issue 10) follow the original three sheets, then the hidden lists
+    assert wb.sheetnames == [L.COVER, L.RETURN, L.GUIDANCE, *L.PLAN_SHEETS, "Lists"]
     ws = wb[L.RETURN]
     assert ws[L.YEAR_CELL].value == "2027-28 Quarterly Data"
     assert wb[L.COVER][L.COVER_VERSION].value == cat.template_version

@@ -1,0 +1,2 @@
+select name, cast(value as double) as value
+from {{ source('raw', 'catalogue_plan_settings') }}
