@@ -164,6 +164,7 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     result.overview = period_dir / "overview.html"
     _atomic_write(result.overview, overview_mod.render_overview(data, issued))
     result.index = write_index(out_dir)
+    _write_support(warehouse_path, period, out_dir)
     write_dfe_index(out_dir)
 
     if _pdf_enabled(pdf):
@@ -209,10 +210,24 @@ def write_index(out_dir: Path) -> Path:
     return path
 
 
+def _write_support(warehouse_path, period: str, out_dir: Path) -> None:
+    """DfE's support view for the quarter, beside the overviews in dfe/ (never linked from the LAs' index)."""
+    import duckdb
+
+    from . import support
+
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        support.write_support(con, period, out_dir / "dfe")
+    finally:
+        con.close()
+
+
 def write_dfe_index(out_dir: Path) -> Path:
-    """out_dir/dfe/index.html: the national overviews, for DfE analysts only (unsuppressed)."""
-    overviews = [{"period": p, "label": period_label(p)} for p in _periods(out_dir)
-                 if (out_dir / p / "overview.html").exists()]
+    """out_dir/dfe/index.html: the national overviews and support views, for DfE analysts only (unsuppressed)."""
+    overviews = [{"period": p, "label": period_label(p),
+                  "support": (out_dir / "dfe" / f"support-{p}.html").exists()}
+                 for p in _periods(out_dir) if (out_dir / p / "overview.html").exists()]
     body = _template("dfe_index.html.j2").render(overviews=overviews)
     path = out_dir / "dfe" / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)

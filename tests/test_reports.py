@@ -312,6 +312,8 @@ def test_overview_and_index(published):
     assert "Rejected: DfE-held data only" in idx and "Not received: DfE-held data only" in idx
     dfe = (out / "dfe" / "index.html").read_text(encoding="utf-8")
     assert f'href="../{PERIOD}/overview.html"' in dfe
+    assert f'href="support-{PERIOD}.html"' in dfe and (out / "dfe" / f"support-{PERIOD}.html").exists()
+    assert "support" not in idx.lower()                # DfE's support view is not one click from the packs either
 
 
 def test_index_lists_all_153_las(tmp_path):
