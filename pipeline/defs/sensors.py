@@ -24,6 +24,7 @@ from pipeline import calendar, ingest, ledger
 from pipeline.defs.ingest import ATTEMPT_TAG, EVENT_TAG
 from pipeline.defs.jobs import dfe_held_job, ingest_return_job, unidentified_upload_job
 from pipeline.defs.partitions import partition_key
+from pipeline.defs.service import worker_pid
 
 MAX_ATTEMPTS = 5
 ACTIVE = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING}
@@ -79,18 +80,6 @@ def _run_request(event: ledger.Event, attempt: int) -> dg.RunRequest:
     return dg.RunRequest(run_key=key, job_name=unidentified_upload_job.name, tags=tags)
 
 
-def _worker_pid(instance, run_id: str) -> int | None:
-    """The pid a run worker reports as its first event ("Started process for run")."""
-    from dagster._core.events import DagsterEventType
-
-    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
-        data = entry.dagster_event.event_specific_data if entry.dagster_event else None
-        pid = getattr(data, "metadata", {}).get("pid") if data is not None else None
-        if pid is not None:
-            return int(getattr(pid, "value", pid))
-    return None
-
-
 def _live(instance, record) -> bool:
     """Whether a run of an event may still finish; a dead one is marked failed."""
     run = record.dagster_run
@@ -98,7 +87,7 @@ def _live(instance, record) -> bool:
         return True
     if run.status not in ACTIVE:
         return False
-    pid = _worker_pid(instance, run.run_id) or ledger.claimed_pid(run.run_id)
+    pid = worker_pid(instance, run.run_id) or ledger.claimed_pid(run.run_id)
     if pid is not None:
         alive = ledger.pid_alive(pid)
     else:  # launched but its worker has not reported yet

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from pipeline import ledger
 from pipeline.defs.jobs import publish_job
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL
@@ -143,26 +144,12 @@ def worker_pid(instance, run_id: str) -> int | None:
     return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped by its parent) is dead for our purpose
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def dead_runs(instance) -> list[tuple[dg.DagsterRun, int]]:
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
     out = []
     for run in runs:
         pid = worker_pid(instance, run.run_id)
-        if pid is not None and not _alive(pid):
+        if pid is not None and not ledger.pid_alive(pid):
             out.append((run, pid))
     return out
 
