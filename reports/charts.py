@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contracts.catalogue import Indicator
 
-from .common import FOCUS, GREY, GREY_EDGE, PALETTE, TEXT, base_layout, period_label, r
+from .common import FOCUS, GREY, GREY_EDGE, PALETTE, TEXT, base_layout, period_label, r, shown
 
 
 def _hover(ind: Indicator) -> str:
@@ -52,7 +52,7 @@ def trajectory_fig(ind: Indicator, rows: list[dict], period: str, baseline: dict
     data.append({"type": "scatter", "mode": "lines+markers+text", "name": "Actual",
                  "x": [period_label(x["period"]).replace(" ", "<br>") for x in act],
                  "y": [r(x["actual_value"], d) for x in act], "hovertemplate": hov,
-                 "text": [f"{round(x['actual_value'], d):,.{d}f}" for x in act], "textposition": "top center",
+                 "text": [f"{shown(x['actual_value'], d):,.{d}f}" for x in act], "textposition": "top center",
                  "textfont": {"color": TEXT}, "cliponaxis": False,
                  "line": {"color": FOCUS, "width": 3}, "marker": {"symbol": "square", "size": 10, "color": FOCUS}})
     return {"data": data, "layout": base_layout(
@@ -79,7 +79,7 @@ def benchmark_fig(ind: Indicator, bars: list[tuple[str, float | None, bool]], re
     Each bar's value is part of its axis label, not printed beside the bar, so no reference line can cross it;
     the reference lines' labels sit above the plot, one line each."""
     d = ind.decimals
-    labels = [wrap(b[0] if b[1] is None else f"{b[0]}: {round(b[1], d):,.{d}f}") for b in bars]
+    labels = [wrap(b[0] if b[1] is None else f"{b[0]}: {shown(b[1], d):,.{d}f}") for b in bars]
     vals = [r(b[1], d) for b in bars]
     colours = [FOCUS if b[2] else GREY for b in bars]
     edges = [FOCUS if b[2] else GREY_EDGE for b in bars]
@@ -90,7 +90,7 @@ def benchmark_fig(ind: Indicator, bars: list[tuple[str, float | None, bool]], re
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": r(v, d), "x1": r(v, d), "y0": 0, "y1": 1,
                        "line": {"color": TEXT, "width": 2, "dash": dash}})
         notes.append({"xref": "paper", "yref": "paper", "x": 0, "y": 1, "yanchor": "bottom", "xanchor": "left",
-                      "yshift": 4 + 20 * len(notes), "text": f"{_dash_word(dash)} {lab}: {round(v, d):,.{d}f}",
+                      "yshift": 4 + 20 * len(notes), "text": f"{_dash_word(dash)} {lab}: {shown(v, d):,.{d}f}",
                       "showarrow": False, "font": {"color": TEXT, "size": 12}, "bgcolor": "#ffffff"})
     n_lines = sum(lab.count("<br>") + 1 for lab in labels)
     height = 70 + 16 * n_lines + 12 * len(bars) + 20 * len(notes)
@@ -130,7 +130,7 @@ def distribution_fig(ind: Indicator, values: list[float], focus_index: int | Non
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": r(england, d), "y1": r(england, d),
                        "line": {"color": TEXT, "dash": "dash", "width": 2}})
         ann.append({"xref": "paper", "x": 1, "y": r(england, d), "yanchor": "bottom", "xanchor": "right",
-                    "text": f"England: {round(england, d):,.{d}f}", "showarrow": False,
+                    "text": f"England: {shown(england, d):,.{d}f}", "showarrow": False,
                     "font": {"color": TEXT, "size": 12}, "bgcolor": "#ffffff"})
     return {"data": data, "layout": base_layout(
         300, bargap=0.1, barmode="overlay", annotations=ann, shapes=shapes, margin={"t": 50},
@@ -143,7 +143,7 @@ def trend_fig(ind: Indicator, periods: list[str], values: list[float | None]) ->
     d = ind.decimals
     return {"data": [{"type": "scatter", "mode": "lines+markers+text", "x": [period_label(p) for p in periods],
                       "y": [r(v, d) for v in values], "name": "England",
-                      "text": ["" if v is None else f"{round(v, d):,.{d}f}" for v in values],
+                      "text": ["" if v is None else f"{shown(v, d):,.{d}f}" for v in values],
                       "textposition": "top center", "textfont": {"color": TEXT},
                       "line": {"color": FOCUS, "width": 3}, "marker": {"symbol": "square", "size": 9, "color": FOCUS},
                       "hovertemplate": _hover(ind) + "<extra>England</extra>"}],

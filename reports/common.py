@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 
 from contracts import catalogue
@@ -63,7 +64,7 @@ def change_words(ind: Indicator, row: dict) -> str:
     if direction == "no meaningful change" or delta is None:
         return f"no meaningful change {on}"
     word = "up" if delta > 0 else "down"
-    return f"{word} {abs(round(delta, ind.decimals)):,.{ind.decimals}f} {change_unit(ind)} {on} ({direction})"
+    return f"{word} {abs(shown(delta, ind.decimals)):,.{ind.decimals}f} {change_unit(ind)} {on} ({direction})"
 
 
 def period_label(period: str) -> str:
@@ -91,13 +92,22 @@ def period_key(period: str) -> tuple:
     return (period, 5)
 
 
+def shown(v, decimals: int) -> float:
+    """v rounded as the warehouse rounds it (DuckDB round(): the exact value, halves away from zero).
+
+    Python's round() sends exact halves to even (12.25 -> 12.2), DuckDB's to 12.3; a status judged
+    in the marts at the displayed precision must agree with the figure the pack prints.
+    """
+    return float(Decimal(float(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
 def num(v, decimals: int) -> str:
     """A value for display, rounded to the catalogue's decimals ('x' when missing)."""
     if v is None:
         return UNAVAILABLE
     if isinstance(v, str):
         return v
-    r = round(float(v), decimals)
+    r = shown(float(v), decimals)
     if r == 0 and v != 0:
         return LOW
     return f"{r:,.{decimals}f}"
@@ -120,7 +130,7 @@ def change_unit(ind: Indicator) -> str:
 
 def better(ind: Indicator, delta) -> bool | None:
     """Is a change in this direction an improvement?  None for neutral indicators or no change."""
-    if delta is None or ind.polarity == "neutral" or round(delta, ind.decimals) == 0:
+    if delta is None or ind.polarity == "neutral" or shown(delta, ind.decimals) == 0:
         return None
     return (delta > 0) if ind.polarity == "high" else (delta < 0)
 
@@ -128,7 +138,7 @@ def better(ind: Indicator, delta) -> bool | None:
 def change_text(ind: Indicator, delta) -> str:
     if delta is None:
         return UNAVAILABLE
-    r = round(delta, ind.decimals)
+    r = shown(delta, ind.decimals)
     if r == 0:
         return "no change"
     word = "up" if r > 0 else "down"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from contracts import catalogue
 
-from .common import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE
+from .common import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, shown
 from .data import NEIGHBOURS_CSV
 
 REF_LAS_CSV = NEIGHBOURS_CSV.with_name("ref_las.csv")
@@ -62,7 +62,7 @@ def _v(v, decimals: int):
         return UNAVAILABLE
     if isinstance(v, str):
         return v
-    return round(float(v), decimals)
+    return shown(float(v), decimals)
 
 
 def figure_rows(model) -> list[list]:

@@ -9,7 +9,7 @@ from datetime import date
 from contracts import catalogue
 
 from . import charts
-from .common import NAV_HERE, NOT_APPLICABLE, active_title, area_sections, chart_block, esc, num, page, period_label, table, with_unit
+from .common import NAV_HERE, NOT_APPLICABLE, active_title, area_sections, chart_block, esc, num, page, period_label, table, with_unit, shown
 from .data import PeriodData
 from .pack import SERVICE
 
@@ -107,7 +107,7 @@ def _indicator(data: PeriodData, ind) -> str:
     vals = [eng[p][0] for p in periods]
     out = []
     if len(vals) >= 2:
-        diff = round(vals[-1] - vals[-2], d)
+        diff = shown(vals[-1] - vals[-2], d)
         if diff == 0:
             title = active_title(f"England {ind.short} unchanged on last quarter", "England figure unchanged on last quarter")
         else:

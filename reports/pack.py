@@ -10,7 +10,7 @@ from contracts import catalogue
 from contracts.catalogue import Indicator
 
 from . import charts
-from .common import (NAV_HERE, area_sections, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
+from .common import (NAV_HERE, area_sections, shown, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
                      chart_block, esc, is_suppressed, num, page, period_label, prev_quarter, slug, status_tag,
                      table, with_unit)
 from .data import PeriodData
@@ -181,7 +181,7 @@ def change_of(ind: Indicator, m: dict) -> tuple[str, float | None, str | None, s
     chg = m["current"].get("change_prev_quarter")
     if chg is None:
         return "not comparable", None, None, None
-    if round(chg, ind.decimals) == 0 or abs(chg) <= getattr(ind, "no_change_band", 0.0):
+    if shown(chg, ind.decimals) == 0 or abs(chg) <= getattr(ind, "no_change_band", 0.0):
         return "no meaningful change", chg, "previous quarter", None
     b = better(ind, chg)
     if b is None:
@@ -198,7 +198,7 @@ def change_words(ind: Indicator, m: dict) -> str:
     if direction == "no meaningful change":
         words = "No meaningful change"
     else:
-        r = round(chg, ind.decimals)
+        r = shown(chg, ind.decimals)
         words = f"{'Up' if r > 0 else 'Down'} {abs(r):,.{ind.decimals}f}"
         if direction in ("improved", "worsened"):
             words += ", better" if direction == "improved" else ", worse"
@@ -220,7 +220,7 @@ def _movers(model: PackModel) -> tuple[list[tuple], list[tuple]]:
 
 
 def _mover_item(ind: Indicator, m: dict, chg: float, basis: str | None) -> str:
-    r = round(chg, ind.decimals)
+    r = shown(chg, ind.decimals)
     words = f"{'up' if r > 0 else 'down'} {abs(r):,.{ind.decimals}f} {change_unit(ind)}"
     since = f" on the {basis}" if basis else ""
     return f"{ind.short}: {words}{since}, to {with_unit(_value(m), ind)}"
@@ -478,7 +478,7 @@ def _bench_chart(ind, m, model, cid) -> str:
     if la_val is None or sn is None:
         title = active_title(f"{ind.short}: compared with statistical neighbours", "Compared with statistical neighbours")
     else:
-        diff = round(la_val - sn, d)
+        diff = shown(la_val - sn, d)
         if diff == 0:
             rel = "in line with"
         elif ind.polarity == "neutral":

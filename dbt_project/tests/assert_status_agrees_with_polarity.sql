@@ -1,8 +1,12 @@
 {{ config(meta={'dagster': {'ref': {'name': 'trajectory'}}}) }}
 -- Status must follow the indicator's polarity and tolerance against the comparable target (the
--- target on the value's basis); neutral indicators and small bases have none.
+-- target on the value's basis), both as the pack prints them (rounded to the catalogue's decimals);
+-- neutral indicators and small bases have none.
 with t as (
-    select t.*, i.polarity, i.tolerance, 1e-9 * greatest(1.0, abs(t.target_value)) as eps
+    select t.* exclude (actual_value, comparable_target),
+        round(t.actual_value, i.decimals) as actual_value,
+        round(t.comparable_target, i.decimals) as comparable_target,
+        i.polarity, i.tolerance, 1e-9 * greatest(1.0, abs(t.target_value)) as eps
     from {{ ref('trajectory') }} as t
     join {{ ref('stg_catalogue_indicators') }} as i using (indicator_id)
 )

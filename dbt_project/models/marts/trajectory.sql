@@ -6,9 +6,11 @@
 -- year-to-date count that accumulates (catalogue compare_targets = pro_rata) they are pro-rated
 -- to the quarter (Qn x n/4) as comparable_target / comparable_baseline, and gap and status use
 -- those.  A small base (denominator below min_denominator) gets no status: 3 of 3 is not "met".
+-- Status and gap are judged at the precision the pack shows (the catalogue's decimals): a reader
+-- who sees "0.08 against a target of 0.08" must read "met", never "within tolerance".
 -- Change columns come from int_indicator_verdicts (like-for-like comparator, in words).
 with ind as (
-    select indicator_id, polarity, tolerance, source, compare_targets, period_basis
+    select indicator_id, polarity, tolerance, decimals, source, compare_targets, period_basis
     from {{ ref('stg_catalogue_indicators') }}
 ),
 
@@ -84,6 +86,7 @@ comparable as (
         j.*,
         i.polarity,
         i.tolerance,
+        i.decimals,
         i.period_basis,
         case when i.source = 'dfe_held' then {{ term_label('j.actual_period', 'dt') }} end as term_label,
         -- a quarter's share of the full year for an accumulating year-to-date value; 1 otherwise
@@ -99,6 +102,9 @@ judged as (
         c.*,
         c.target_value * c.basis_factor as comparable_target,
         c.baseline_value * c.basis_factor as comparable_baseline,
+        -- as displayed: both sides rounded to the indicator's decimals before they are compared
+        round(c.actual_value, c.decimals) as shown_actual,
+        round(c.target_value * c.basis_factor, c.decimals) as shown_target,
         -- a relative epsilon so an LA exactly on its trajectory is met despite floating point
         1e-9 * greatest(1.0, abs(c.target_value)) as eps
     from comparable as c
@@ -107,13 +113,13 @@ judged as (
 statused as (
     select
         j.*,
-        j.actual_value - j.comparable_target as gap_to_target,
+        round(j.shown_actual - j.shown_target, j.decimals) as gap_to_target,
         case
             when j.polarity = 'neutral' or j.actual_value is null or j.target_value is null or j.small_base then null
-            when j.polarity = 'high' and j.actual_value >= j.comparable_target - j.eps then 'met'
-            when j.polarity = 'high' and j.actual_value >= j.comparable_target - j.tolerance - j.eps then 'within tolerance'
-            when j.polarity = 'low' and j.actual_value <= j.comparable_target + j.eps then 'met'
-            when j.polarity = 'low' and j.actual_value <= j.comparable_target + j.tolerance + j.eps then 'within tolerance'
+            when j.polarity = 'high' and j.shown_actual >= j.shown_target - j.eps then 'met'
+            when j.polarity = 'high' and j.shown_actual >= j.shown_target - j.tolerance - j.eps then 'within tolerance'
+            when j.polarity = 'low' and j.shown_actual <= j.shown_target + j.eps then 'met'
+            when j.polarity = 'low' and j.shown_actual <= j.shown_target + j.tolerance + j.eps then 'within tolerance'
             else 'missed'
         end as status
     from judged as j
