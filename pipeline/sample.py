@@ -451,12 +451,12 @@ def _save(path: Path, year: str, content: template.ReturnContent, edits=()) -> N
 # --------------------------------------------------------------------------------------------
 # DfE-held EES CSVs
 
+# the columns this model computes; other measures of the dataset come from catalogue hints (_hinted_ees)
 ATT_COLS = ("sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised", "enrolments",
             "enrolments_pa_10_exact", "sess_overall_percent", "sess_unauthorised_percent",
             "enrolments_pa_10_exact_percent")
 EXC_COLS = ("headcount", "perm_excl", "perm_excl_rate", "susp", "susp_rate", "one_plus_susp")
-GEO_COLS = ("time_period", "time_identifier", "geographic_level", "country_code", "country_name",
-            "region_code", "region_name", "new_la_code", "old_la_code", "la_name", "breakdown_topic", "breakdown")
+GEO_COLS = metadata.ees_common()["geo"] + metadata.ees_common()["breakdown"]
 TINY_LAS = ("201", "420")  # City of London, Isles of Scilly: small counts suppressed ("c")
 
 

@@ -21,6 +21,7 @@ import polars as pl
 
 from contracts import catalogue as catalogue_mod
 from contracts import metadata
+from contracts.metadata import formula
 from contracts.findings import REJECTED, FileResult
 from pipeline import paths
 
@@ -128,8 +129,9 @@ def _catalogue_frames(cat: catalogue_mod.Catalogue) -> dict[str, pl.DataFrame]:
         d.update(indicator_id=ind.id, numerator=",".join(ind.numerator),
                  denominator=",".join(ind.denominator), is_rate=ind.is_rate, position=pos)
         indicators.append(d)
-        for role, refs in (("numerator", ind.numerator), ("denominator", ind.denominator)):
-            terms += [dict(indicator_id=ind.id, role=role, item_id=r, position=i) for i, r in enumerate(refs)]
+        # the formula's terms, which int_indicator_values.sql (contracts/metadata/formula.py) sums
+        terms += [dict(indicator_id=ind.id, role=role, item_id=r, position=i)
+                  for role, r, i in formula.Formula.of(ind).terms()]
     for pos, it in enumerate(cat.data_items):
         items.append(asdict(it) | dict(item_id=it.id, position=pos))
     periods = [dict(target_period=p, period_type="quarter" if "-Q" in p else "year_end", position=i)
