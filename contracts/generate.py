@@ -9,7 +9,8 @@ header saying it is generated):
   measures (the catalogue's DfE-held items' columns) typed and unpivoted;
 - ``dbt_project/models/intermediate/int_indicator_values.sql``: the catalogue formula in SQL
   (``contracts.metadata.formula``, which Q02 evaluates in Python);
-- the "Raw tables" section of ``docs/design.md`` (between the generated markers).
+- the "Raw tables" and "Marts" sections of ``docs/design.md`` (between the generated markers), the
+  marts from their dbt yml (contracts and descriptions).
 
 ``--check`` regenerates in memory and lists the files that differ (exit 1), as CI does
 (tests/test_generated.py); ``--root DIR`` writes into another copy of the project.
@@ -32,6 +33,8 @@ COMMAND = "uv run python -m contracts.generate"
 DOCS = "docs/design.md"
 DOCS_BEGIN = "<!-- BEGIN GENERATED raw tables: " + COMMAND + " -->"
 DOCS_END = "<!-- END GENERATED raw tables -->"
+MARTS_BEGIN = "<!-- BEGIN GENERATED marts: " + COMMAND + " -->"
+MARTS_END = "<!-- END GENERATED marts -->"
 
 
 def _header(comment: str) -> str:
@@ -129,12 +132,41 @@ def docs_section() -> str:
     return "\n".join(lines)
 
 
-def _docs(current: str) -> str:
-    if DOCS_BEGIN not in current or DOCS_END not in current:
-        raise SystemExit(f"{DOCS}: the generated markers are missing ({DOCS_BEGIN!r} ... {DOCS_END!r})")
-    head, rest = current.split(DOCS_BEGIN, 1)
-    _, tail = rest.split(DOCS_END, 1)
-    return head + docs_section() + tail
+def marts_section(root: Path) -> str:
+    """The marts as their dbt yml defines them (contract types, descriptions), in file-name order."""
+    lines = [MARTS_BEGIN, "Generated from `dbt_project/models/marts/*.yml` (the marts' contracts and descriptions).", ""]
+    for path in sorted((root / "dbt_project/models/marts").glob("*.yml")):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            desc = " ".join((model.get("description") or "").split())
+            enforced = (model.get("config") or {}).get("contract", {}).get("enforced", False)
+            cols = ", ".join(_mart_column(c) for c in model.get("columns", []))
+            lines.append(f"- `marts.{model['name']}`{' (contract enforced)' if enforced else ''}: {desc}"
+                         + (f" Columns: {cols}." if cols else ""))
+    lines.append(MARTS_END)
+    return "\n".join(lines)
+
+
+def _mart_column(c: dict) -> str:
+    notes = [" ".join(c["description"].split())] if c.get("description") else []
+    for t in c.get("data_tests") or []:
+        if isinstance(t, dict) and "accepted_values" in t:
+            values = (t["accepted_values"].get("arguments") or t["accepted_values"]).get("values", [])
+            notes.append("one of " + " | ".join(str(v) for v in values))
+    return (f"`{c['name']}`" + (f" {c['data_type'].upper()}" if c.get("data_type") else "")
+            + (f" ({'; '.join(notes)})" if notes else ""))
+
+
+def _between(text: str, begin: str, end: str, body: str) -> str:
+    if begin not in text or end not in text:
+        raise SystemExit(f"{DOCS}: the generated markers are missing ({begin!r} ... {end!r})")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + body + tail
+
+
+def _docs(current: str, root: Path) -> str:
+    return _between(_between(current, DOCS_BEGIN, DOCS_END, docs_section()), MARTS_BEGIN, MARTS_END,
+                    marts_section(root))
 
 
 def outputs(root: Path = ROOT, cat: Catalogue | None = None) -> dict[str, str]:
@@ -145,7 +177,7 @@ def outputs(root: Path = ROOT, cat: Catalogue | None = None) -> dict[str, str]:
         "dbt_project/models/staging/_sources.yml": sources_yml(),
         "dbt_project/models/intermediate/int_ees_values.sql": int_ees_values(cat),
         "dbt_project/models/intermediate/int_indicator_values.sql": _header("--") + formula.INDICATOR_VALUES_SQL,
-        DOCS: _docs((root / DOCS).read_text(encoding="utf-8")),
+        DOCS: _docs((root / DOCS).read_text(encoding="utf-8"), root),
     }
     for ds in metadata.ees_datasets(cat).values():
         out[f"dbt_project/models/staging/stg_ees_{ds.name}.sql"] = stg_ees(ds)

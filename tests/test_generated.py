@@ -24,6 +24,7 @@ def test_regenerating_into_a_copy_reports_a_hand_edit(tmp_path):
     for path in generate.outputs(ROOT):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / path, tmp_path / path)
+    shutil.copytree(ROOT / "dbt_project/models/marts", tmp_path / "dbt_project/models/marts")  # docs read them
     sources = tmp_path / "dbt_project/models/staging/_sources.yml"
     sources.write_text(sources.read_text().replace("data_type: varchar", "data_type: integer", 1))
     assert generate.stale(tmp_path) == ["dbt_project/models/staging/_sources.yml"]
