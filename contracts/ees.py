@@ -23,16 +23,15 @@ import polars as pl
 from openpyxl.utils import get_column_letter
 from pandera.errors import SchemaError, SchemaErrors
 
+from contracts import metadata
 from contracts.findings import Finding
 
-GEO_COLUMNS = ("time_period", "time_identifier", "geographic_level", "country_code", "country_name",
-               "region_code", "region_name", "new_la_code", "old_la_code", "la_name")
-BREAKDOWN_COLUMNS = ("breakdown_topic", "breakdown")
-MEASURES = {
-    "attendance": ("sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised",
-                   "enrolments", "enrolments_pa_10_exact"),
-    "exclusions": ("headcount", "perm_excl", "perm_excl_rate", "susp", "susp_rate", "one_plus_susp"),
-}
+# The columns come from the table metadata, the measures from the catalogue's DfE-held items too
+# (contracts.metadata.ees_datasets), so a new EES measure is one catalogue entry.
+_COMMON = metadata.ees_common()
+GEO_COLUMNS = _COMMON["geo"]
+BREAKDOWN_COLUMNS = _COMMON["breakdown"]
+MEASURES = {ds.name: ds.contract_measures for ds in metadata.ees_datasets().values()}
 KEY_COLUMNS = ("time_period", "time_identifier", "geographic_level", "country_code", "region_code",
                "new_la_code", "old_la_code") + BREAKDOWN_COLUMNS
 SYMBOLS = ("c", "x", "z", "low", "u")

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from contracts import layout as L
+from contracts.metadata import formula
 from contracts.catalogue import QUARTERS, Catalogue, DataItem, Indicator, load
 from contracts.findings import ERROR, QUERY, Finding, ParsedReturn
 
@@ -374,15 +375,9 @@ def is_count(item: DataItem) -> bool:
 
 
 def indicator_value(ind: Indicator, vals: dict[tuple[str, str], float], quarter: str) -> float | None:
-    """numerator / denominator * multiplier from data item values (None if a term is missing or 0)."""
-    try:
-        num = sum(vals[(i, quarter)] for i in ind.numerator)
-        if not ind.denominator:
-            return num * ind.multiplier
-        den = sum(vals[(i, quarter)] for i in ind.denominator)
-    except KeyError:
-        return None
-    return None if den == 0 else num / den * ind.multiplier
+    """numerator / denominator * multiplier from data item values (None if a term is missing or 0):
+    the catalogue formula as contracts.metadata.formula defines it for the warehouse too."""
+    return formula.evaluate(ind, vals, quarter)
 
 
 def compute_indicators(parsed: ParsedReturn, cat: Catalogue | None = None):

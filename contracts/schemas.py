@@ -3,9 +3,14 @@
 Used by ``contracts.validate`` on every readable return (failures become E26 error findings), and
 by the Dagster side as asset checks: ``ValuesSchema.validate(df, lazy=True)`` etc.
 
+The columns, types and checks are not written here: they are the raw table columns marked
+``parsed`` in ``contracts/metadata/raw_tables.yaml`` (the warehouse stores what the parse checked),
+with lists and limits from the catalogue.
+
 - ``ValuesSchema``: one row per data item and quarter (empty cells are not stored).
 - ``BaselinesSchema``: one row per indicator with a baseline.
 - ``TargetsSchema``: one row per indicator and catalogue target period.
+- ``SignatoriesSchema``, ``MilestonesSchema``, ``SpendSchema``, ``RisksSchema``: the plan parts.
 """
 from __future__ import annotations
 
@@ -13,55 +18,53 @@ import polars as pl
 import pandera.polars as pa
 from pandera.errors import SchemaError, SchemaErrors
 
-from contracts.catalogue import QUARTERS, load
+from contracts import metadata
+from contracts.catalogue import load
 from contracts.findings import Finding, ParsedReturn
 
 _CAT = load()
-RETURN_ITEM_IDS = [i.id for i in _CAT.return_items]
-INDICATOR_IDS = [i.id for i in _CAT.indicators]
+# DuckDB type of the raw column -> polars dtype of the parsed column
+_DTYPES = {"VARCHAR": pl.String, "DOUBLE": pl.Float64, "INTEGER": pl.Int64, "BIGINT": pl.Int64, "DATE": pl.Date}
+
+
+def _finite() -> pa.Check:
+    return pa.Check(lambda data: data.lazyframe.select(pl.col(data.key).is_finite()), name="finite")
+
+
+def _column(spec: dict, raw_type: str) -> pa.Column:
+    """One pandera column from its `parsed` entry in contracts/metadata/raw_tables.yaml."""
+    checks = []
+    if "isin" in spec:
+        checks.append(pa.Check.isin(metadata.named_list(spec["isin"], _CAT)))
+    if "str_matches" in spec:
+        checks.append(pa.Check.str_matches(metadata.PATTERNS[spec["str_matches"]]))
+    if "ge" in spec:
+        checks.append(pa.Check.ge(metadata.named_number(spec["ge"], _CAT)))
+    if "le" in spec:
+        checks.append(pa.Check.le(metadata.named_number(spec["le"], _CAT)))
+    if "max_length" in spec:
+        checks.append(pa.Check.str_length(max_value=_CAT.plan.limit(spec["max_length"])))
+    if spec.get("finite"):
+        checks.append(_finite())
+    return pa.Column(_DTYPES[raw_type], checks=checks, nullable=bool(spec.get("nullable", False)),
+                     unique=bool(spec.get("unique", False)))
+
+
+def _schema(parsed_name: str) -> pa.DataFrameSchema:
+    """The contract of a parsed table: the columns of its raw table marked `parsed`, nothing else."""
+    table = metadata.parsed_tables()[parsed_name]
+    cols = {c.name: _column(c.parsed, c.type) for c in table.columns if c.parsed is not None}
+    return pa.DataFrameSchema(cols, strict=True, unique=table.parsed.get("unique"), name=parsed_name)
+
+
+SCHEMAS = {name: _schema(name) for name in metadata.parsed_tables()}
+ValuesSchema, BaselinesSchema, TargetsSchema = SCHEMAS["values"], SCHEMAS["baselines"], SCHEMAS["targets"]
+SignatoriesSchema, MilestonesSchema = SCHEMAS["signatories"], SCHEMAS["milestones"]
+SpendSchema, RisksSchema = SCHEMAS["spend"], SCHEMAS["risks"]
+RETURN_ITEM_IDS = metadata.named_list("return_item_ids", _CAT)
+INDICATOR_IDS = metadata.named_list("indicator_ids", _CAT)
 TARGET_PERIODS = list(_CAT.target_periods)
-CELL_RE = r"^[A-Z]{1,3}[1-9][0-9]*$"
-
-
-class ValuesSchema(pa.DataFrameModel):
-    item_id: str = pa.Field(isin=RETURN_ITEM_IDS)
-    quarter: str = pa.Field(isin=list(QUARTERS))
-    value: float = pa.Field(nullable=False)
-    note: str = pa.Field(nullable=True)
-    cell: str = pa.Field(str_matches=CELL_RE)
-
-    class Config:
-        strict = True
-        unique = ["item_id", "quarter"]
-
-    @pa.check("value", name="finite")
-    def _finite(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).is_finite())
-
-
-class BaselinesSchema(pa.DataFrameModel):
-    indicator_id: str = pa.Field(isin=INDICATOR_IDS, unique=True)
-    baseline_value: float = pa.Field(nullable=True)
-    baseline_period: str = pa.Field(nullable=True)
-    note: str = pa.Field(nullable=True)
-    cell: str = pa.Field(str_matches=CELL_RE)
-
-    class Config:
-        strict = True
-
-
-class TargetsSchema(pa.DataFrameModel):
-    indicator_id: str = pa.Field(isin=INDICATOR_IDS)
-    target_period: str = pa.Field(isin=TARGET_PERIODS)
-    target_value: float = pa.Field(nullable=False)
-    cell: str = pa.Field(str_matches=CELL_RE)
-
-    class Config:
-        strict = True
-        unique = ["indicator_id", "target_period"]
-
-
-SCHEMAS = {"values": ValuesSchema, "baselines": BaselinesSchema, "targets": TargetsSchema}
+CELL_RE = metadata.CELL_RE
 
 
 def failure_findings(exc: SchemaErrors | SchemaError, table: str, df: pl.DataFrame | None = None,
@@ -100,86 +103,6 @@ def validate_parsed(parsed: ParsedReturn, sheet: str | None = None) -> list[Find
     return (validate_table(parsed.values, "values", sheet)
             + validate_table(parsed.baselines, "baselines", sheet)
             + validate_table(parsed.targets, "targets", sheet))
-
-
-# --------------------------------------------------------------------------------------------
-# the plan parts (catalogue plan_parts): lists and lengths as the rules, so a parse that let
-# something through is caught before the warehouse
-# --------------------------------------------------------------------------------------------
-_PLAN = _CAT.plan
-_LIM = _PLAN.text_limits
-
-
-def _text(limit_key: str, nullable: bool = True, **kw):
-    return pa.Field(nullable=nullable, str_length={"max_value": int(_LIM[limit_key])}, **kw)
-
-
-class SignatoriesSchema(pa.DataFrameModel):
-    position: int = pa.Field(ge=1, le=_PLAN.max_signatories)
-    role: str = _text("role")
-    name: str = _text("name")
-    email: str = _text("email")
-    signed_on: pl.Date = pa.Field(nullable=True)
-    cell: str = pa.Field(str_matches=CELL_RE)
-
-    class Config:
-        strict = True
-
-
-class MilestonesSchema(pa.DataFrameModel):
-    workstream_no: int = pa.Field(ge=1)
-    workstream: str = _text("workstream")
-    building_block: str = pa.Field(nullable=True, isin=[b["title"] for b in _CAT.building_blocks])
-    outcome: str = _text("outcome")
-    success_measures: str = _text("success_measures")
-    lead: str = _text("lead")
-    quarter: str = pa.Field(isin=list(_PLAN.milestone_quarters))
-    milestone: str = _text("milestone")
-    due_date: pl.Date = pa.Field(nullable=True)
-    status: str = pa.Field(nullable=True, isin=list(_PLAN.statuses))
-    trajectory: str = _text("trajectory")
-    note: str = _text("notes")
-    cell: str = pa.Field(str_matches=CELL_RE)
-
-    class Config:
-        strict = True
-        unique = ["workstream_no", "quarter"]
-
-
-class SpendSchema(pa.DataFrameModel):
-    line_no: int = pa.Field(ge=1)
-    category: str = pa.Field(nullable=True, isin=list(_PLAN.spend_categories))
-    funding_source: str = pa.Field(nullable=True, isin=list(_PLAN.funding_sources))
-    quarter: str = pa.Field(isin=list(QUARTERS))
-    projected: float = pa.Field(nullable=True, ge=0)
-    actual: float = pa.Field(nullable=True, ge=0)
-    note: str = _text("notes")
-    cell: str = pa.Field(str_matches=CELL_RE)
-
-    class Config:
-        strict = True
-        unique = ["line_no", "quarter"]
-
-
-class RisksSchema(pa.DataFrameModel):
-    risk_no: int = pa.Field(ge=1, le=_PLAN.max_risks, unique=True)
-    description: str = _text("risk")
-    impact: str = pa.Field(nullable=True, isin=list(_PLAN.impacts))
-    likelihood: str = pa.Field(nullable=True, isin=list(_PLAN.likelihoods))
-    rag: str = pa.Field(nullable=True, isin=list(_PLAN.rags))
-    mitigation: str = _text("mitigation")
-    residual_impact: str = pa.Field(nullable=True, isin=list(_PLAN.impacts))
-    residual_likelihood: str = pa.Field(nullable=True, isin=list(_PLAN.likelihoods))
-    residual_rag: str = pa.Field(nullable=True, isin=list(_PLAN.rags))
-    note: str = _text("notes")
-    cell: str = pa.Field(str_matches=CELL_RE)
-
-    class Config:
-        strict = True
-
-
-SCHEMAS.update(signatories=SignatoriesSchema, milestones=MilestonesSchema, spend=SpendSchema,
-               risks=RisksSchema)
 
 
 def validate_plan(plan, sheet: str | None = None) -> list[Finding]:

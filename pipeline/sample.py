@@ -30,10 +30,13 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from contracts import layout as L
+from contracts import metadata
 from contracts.catalogue import QUARTERS, Catalogue, load
+from contracts.metadata import formula
 from pipeline import plan_sample, template
 from pipeline.calibration import LAProfile, profiles, read_las
 
@@ -239,19 +242,11 @@ def _build_year(la: dict, p: LAProfile, seed: int, cat: Catalogue) -> LAYear:
         y.absence[s] = (ov * 0.99 * _ln(rng, 0.03), un * 1.02 * _ln(rng, 0.05))
     y.excl_mult = _ln(rng, 0.35)
 
+    _hinted_items(y, seed, cat)
     _baselines_and_targets(y, rng, cat, pct_now, pop, budget, opening, over, iss_share)
     return y
 
 
-# per-year improvement an LA plans for each indicator (in the indicator's unit), by polarity
-IMPROVE = {
-    "att_overall_ehcp": 0.5, "att_overall_sen_support": 0.4, "att_persistent_ehcp": 1.5,
-    "att_unauthorised_sen": 0.2, "exc_suspension_sen": 0.4, "exc_permanent_sen": 0.007,
-    "ehcp_requests_rate": 0.0, "ehcp_requests_refused": 0.0, "ehcp_20_week": 8.0, "ehcp_caseload_rate": 0.0,
-    "placement_mainstream": 1.5, "placement_independent": 0.4, "neet_ehcp": 1.0, "neet_sen_support": 0.8,
-    "eah_settings_access": 20.0, "eah_cyp_rate": 2.0, "mediation_no_appeal_pct": 3.0,
-    "parent_positive_pct": 4.0, "hn_spend_vs_budget": 1.5, "iss_spend_share": 0.8, "dsg_deficit_gbp_m": 0.0,
-}
 TARGET_YEARS = {"Q1": 0.25, "Q2": 0.5, "Q3": 0.75, "Q4": 1.0}
 
 
@@ -267,6 +262,51 @@ def _seasonal_factor(ind, target_period: str, cat: Catalogue) -> float:
     return factor[term] / factor["Spring term"]  # baselines are spring-term figures
 
 
+def _share_hint(item) -> dict:
+    """A data item's sample hint: its values are a share of another item's (catalogue `sample:
+    {share_of: item, share: [lo, hi]}`); an item `within` another defaults to 30-70% of it."""
+    hint = dict(item.sample or {})
+    if "share_of" not in hint and item.within:
+        hint["share_of"] = item.within
+    if "share_of" not in hint:
+        raise ValueError(f"data item {item.id}: the sample generator cannot invent its values; give it a "
+                         "sample hint in contracts/catalogue.yaml, e.g. sample: {share_of: <item>, share: [0.1, 0.3]}")
+    lo, hi = hint.get("share", (0.3, 0.7))
+    return {"share_of": hint["share_of"], "share": (float(lo), float(hi))}
+
+
+def _hinted_items(y: LAYear, seed: int, cat: Catalogue) -> None:
+    """LA-return items the calibrated model above does not know: a share of the item the hint names,
+    drawn once per LA from its own stream (so the calibrated items' values do not move)."""
+    for it in cat.return_items:
+        if (it.id, QUARTERS[0]) in y.values:
+            continue
+        hint = _share_hint(it)
+        share = _rng(seed, y.la["old_la_code"], "hint", it.id).uniform(*hint["share"])
+        for q in QUARTERS:
+            y.values[(it.id, q)] = round(y.values[(hint["share_of"], q)] * share)
+
+
+def _hinted_baseline(ind, y: LAYear, names: dict, cat: Catalogue) -> tuple[float, str]:
+    """(baseline, period) from the indicator's sample hint; without one, its own Q1 value a year earlier."""
+    hint = ind.sample or {}
+    period = str(hint.get("baseline_period") or _previous_year(cat.collection_year))
+    if "baseline" in hint:
+        return float(eval(_compiled(hint["baseline"]), {"__builtins__": {}}, names)), period
+    v = formula.evaluate(ind, y.values, "Q1")
+    return (0.0 if v is None else v), period
+
+
+@lru_cache(maxsize=None)
+def _compiled(expr: str):
+    return compile(expr, "<catalogue sample hint>", "eval")
+
+
+def _previous_year(year: str) -> str:
+    start = int(year[:4]) - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
 def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, over, iss_share) -> None:
     p = y.profile
     sen_pos = {s: y.absence[s] for s in SEN_STATUSES}
@@ -274,30 +314,13 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
     unauth_sen = (sen_pos["EHC plan"][1] * w_e + sen_pos["SEN support"][1] * w_s) / max(w_e + w_s, 1)
     susp = (SUSP_RATE["EHC plan"] * w_e + SUSP_RATE["SEN support"] * w_s) / max(w_e + w_s, 1) * y.excl_mult
     perm = (PERM_RATE["EHC plan"] * w_e + PERM_RATE["SEN support"] * w_s) / max(w_e + w_s, 1) * y.excl_mult
-    base = {
-        "att_overall_ehcp": (sen_pos["EHC plan"][0] * 1.01, "2024-25"),
-        "att_overall_sen_support": (sen_pos["SEN support"][0] * 1.01, "2024-25"),
-        "att_persistent_ehcp": (_clip(sen_pos["EHC plan"][0] * 2.9, 5, 80), "2024-25"),
-        "att_unauthorised_sen": (unauth_sen, "2024-25"),
-        # DfE-held exclusions arrive termly; the baseline is a spring term, like the Q4 / year-end actuals
-        "exc_suspension_sen": (susp * TERM_EXCL_SHARE["Spring term"] * _ln(rng, 0.05), "2023-24 Spring term"),
-        "exc_permanent_sen": (perm * TERM_EXCL_SHARE["Spring term"] * _ln(rng, 0.1), "2023-24 Spring term"),
-        "ehcp_requests_rate": (p.requests_received * 1.17 / pop * 1e4, "2024-25"),
-        "ehcp_requests_refused": (100 * p.requests_not_to_assess / max(p.requests_received, 1) + rng.gauss(0, 1.0), "2024-25"),
-        "ehcp_20_week": (_clip(p.pct_20wk + rng.gauss(0, 1.5), 0, 100), "2024-25"),
-        "ehcp_caseload_rate": (p.ehcplans * 1.15 / pop * 1e4, "2024-25"),
-        "placement_mainstream": (100 * p.mainstream / p.ehcplans + rng.gauss(0, 0.5), "2024-25"),
-        "placement_independent": (100 * (p.independent + p.non_maintained) / p.ehcplans + rng.gauss(0, 0.2), "2024-25"),
-        "neet_ehcp": (p.neet_nk_ehcp_pct, "2024-25"),
-        "neet_sen_support": (p.neet_nk_sen_support_pct, "2024-25"),
-        "eah_settings_access": (rng.uniform(0, 25), "2025-26"),
-        "eah_cyp_rate": (rng.uniform(2, 12), "2025-26"),
-        "mediation_no_appeal_pct": (rng.uniform(62, 90), "2025-26"),
-        "parent_positive_pct": (rng.uniform(30, 68), "2025-26"),
-        "hn_spend_vs_budget": (100 * (1 + over + rng.gauss(0.01, 0.02)), "2025-26"),
-        "iss_spend_share": (100 * iss_share * _ln(rng, 0.05), "2025-26"),
-        "dsg_deficit_gbp_m": (opening / 1000, "2025-26"),
-    }
+    # The catalogue's sample hints (catalogue.yaml `sample`) give each indicator's baseline as an
+    # expression over these calibrated quantities; an indicator without one starts from its own Q1 value.
+    names = dict(profile=p, absence=sen_pos, unauth_sen=unauth_sen, susp=susp, perm=perm, pop=pop,
+                 pct_now=pct_now, budget=budget, opening=opening, over=over, iss_share=iss_share,
+                 spring_excl_share=TERM_EXCL_SHARE["Spring term"], ln=lambda sd: _ln(rng, sd),
+                 gauss=rng.gauss, uniform=rng.uniform, clip=_clip, max=max, min=min)
+    base = {ind.id: _hinted_baseline(ind, y, names, cat) for ind in cat.indicators}
     ambition = rng.uniform(0.5, 1.5)
     weak = None
     if rng.random() < 0.05:
@@ -313,14 +336,15 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
             t_years = TARGET_YEARS.get(tp[-2:], None) if tp[-3] == "-" and tp[-2] == "Q" else None
             if t_years is None:
                 t_years = 1.0 + (int(tp[:4]) - int(cat.collection_year[:4]))
-            step = IMPROVE[ind.id] * ambition
+            hint = ind.sample or {}
+            step = float(hint.get("improve", 0.0)) * ambition
             if not ind.is_rate:  # a level such as the deficit: plan to cut it by a share a year
                 val = b - abs(b) * 0.06 * ambition * t_years
             elif ind.polarity == "neutral":
-                drift = {"ehcp_caseload_rate": 0.06, "ehcp_requests_rate": 0.02}.get(ind.id, 0.0)
-                val = b * (1 + drift * t_years)
-            elif ind.id == "hn_spend_vs_budget":
-                val = max(100.0, b - step * t_years) if b > 100 else b
+                val = b * (1 + float(hint.get("drift", 0.0)) * t_years)
+            elif "target_floor" in hint:  # e.g. spend against budget: plan back down to the floor
+                floor = float(hint["target_floor"])
+                val = max(floor, b - step * t_years) if b > floor else b
             else:
                 val = b + sign * step * t_years * (1 - 0.1 * (t_years - 1))
             if ind.id == weak:
@@ -427,12 +451,12 @@ def _save(path: Path, year: str, content: template.ReturnContent, edits=()) -> N
 # --------------------------------------------------------------------------------------------
 # DfE-held EES CSVs
 
+# the columns this model computes; other measures of the dataset come from catalogue hints (_hinted_ees)
 ATT_COLS = ("sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised", "enrolments",
             "enrolments_pa_10_exact", "sess_overall_percent", "sess_unauthorised_percent",
             "enrolments_pa_10_exact_percent")
 EXC_COLS = ("headcount", "perm_excl", "perm_excl_rate", "susp", "susp_rate", "one_plus_susp")
-GEO_COLS = ("time_period", "time_identifier", "geographic_level", "country_code", "country_name",
-            "region_code", "region_name", "new_la_code", "old_la_code", "la_name", "breakdown_topic", "breakdown")
+GEO_COLS = metadata.ees_common()["geo"] + metadata.ees_common()["breakdown"]
 TINY_LAS = ("201", "420")  # City of London, Isles of Scilly: small counts suppressed ("c")
 
 
@@ -460,7 +484,28 @@ def _term_counts(y: LAYear, seed: int, tp: str, term: str) -> tuple[dict, dict]:
         perm = max(0, round(rng.gauss(mu_p, math.sqrt(mu_p) if mu_p > 0 else 0)))
         one_plus = min(n, round(susp / (rng.uniform(2.0, 2.6) if s != "No SEN" else rng.uniform(1.4, 1.8))))
         exc[s] = {"headcount": n, "perm_excl": perm, "susp": susp, "one_plus_susp": one_plus}
+    _hinted_ees(y, seed, tp, term, {"attendance": att, "exclusions": exc})
     return att, exc
+
+
+def _hinted_ees(y: LAYear, seed: int, tp: str, term: str, counts: dict) -> None:
+    """EES measures the model above does not write (a DfE-held item on a new column): a share of the
+    column its catalogue hint names, per SEN status, from their own stream."""
+    for it in load().dfe_held_items:
+        data = counts.get(it.dataset)
+        if data is None or it.column in data[SEN_STATUSES[0]]:
+            continue
+        hint = _share_hint(it)
+        rng = _rng(seed, y.la["old_la_code"], "dfe-hint", tp, term, it.column)
+        for s in SEN_STATUSES:
+            base = data[s][hint["share_of"]]
+            data[s][it.column] = min(base, round(base * rng.uniform(*hint["share"])))
+
+
+@lru_cache(maxsize=None)
+def _extra_columns(dataset: str, written: tuple[str, ...]) -> tuple[str, ...]:
+    """The dataset's EES measures (contracts.metadata) this generator's model does not write itself."""
+    return tuple(c for c in metadata.ees_datasets()[dataset].contract_measures if c not in written)
 
 
 def _pct(a: float, b: float, dp: int = 2) -> str:
@@ -468,7 +513,7 @@ def _pct(a: float, b: float, dp: int = 2) -> str:
 
 
 def _att_row(c: dict) -> dict:
-    r = {k: str(c[k]) for k in ATT_COLS[:6]}
+    r = {k: str(c[k]) for k in ATT_COLS[:6] + _extra_columns("attendance", ATT_COLS)}
     r["sess_overall_percent"] = _pct(c["sess_overall"], c["sess_possible"])
     r["sess_unauthorised_percent"] = _pct(c["sess_unauthorised"], c["sess_possible"])
     r["enrolments_pa_10_exact_percent"] = _pct(c["enrolments_pa_10_exact"], c["enrolments"])
@@ -478,7 +523,8 @@ def _att_row(c: dict) -> dict:
 def _exc_row(c: dict) -> dict:
     return {"headcount": str(c["headcount"]), "perm_excl": str(c["perm_excl"]),
             "perm_excl_rate": _pct(c["perm_excl"], c["headcount"]), "susp": str(c["susp"]),
-            "susp_rate": _pct(c["susp"], c["headcount"]), "one_plus_susp": str(c["one_plus_susp"])}
+            "susp_rate": _pct(c["susp"], c["headcount"]), "one_plus_susp": str(c["one_plus_susp"]),
+            **{k: str(c[k]) for k in _extra_columns("exclusions", EXC_COLS)}}
 
 
 def _add(acc: dict, c: dict) -> None:
@@ -527,7 +573,8 @@ def write_dfe_held(out_dir: Path, years: list[LAYear], seed: int, terms: list[tu
                 rows[ds].append({**base, "geographic_level": "Local authority", "region_code": la["region_code"],
                                  "region_name": la["region_name"], "new_la_code": la["new_la_code"],
                                  "old_la_code": la["old_la_code"], "la_name": la["la_name"], "breakdown": s, **r})
-            cols = GEO_COLS + (ATT_COLS if ds == "attendance" else EXC_COLS)
+            own = ATT_COLS if ds == "attendance" else EXC_COLS
+            cols = GEO_COLS + own + _extra_columns(ds, own)
             path = out_dir / f"{ds}_by_sen_{tp}_{TERM_SLUG[term]}.csv"
             with open(path, "w", newline="", encoding="utf-8") as fh:
                 w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")

@@ -3,7 +3,8 @@
 Pure DuckDB + polars (no Dagster) so the CLI, the Dagster assets and the tests share one loader.
 Every load is idempotent: delete the rows of the submission (or source file hash), then insert, all
 in one transaction, so re-running an ingest never duplicates rows and a crash never half-loads one.
-Table and column names are the contract in docs/design.md; extra columns here are additions only.
+Table and column names are defined in contracts/metadata/raw_tables.yaml (docs/design.md's tables are
+generated from it); columns are only ever added.
 """
 from __future__ import annotations
 
@@ -19,129 +20,21 @@ import duckdb
 import polars as pl
 
 from contracts import catalogue as catalogue_mod
+from contracts import metadata
+from contracts.metadata import formula
 from contracts.findings import REJECTED, FileResult
 from pipeline import paths
 
-# Column definitions of the raw tables (docs/design.md).  `cell` and `loaded_at` are additions:
-# the cell lets feedback point at the workbook, loaded_at orders reloads of the same data.
-RAW_TABLES: dict[str, dict[str, str]] = {
-    "submissions": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "quarter": "VARCHAR",
-        "period": "VARCHAR", "file_name": "VARCHAR", "archive_path": "VARCHAR",
-        "received_at": "TIMESTAMP", "status": "VARCHAR", "n_errors": "INTEGER",
-        "n_queries": "INTEGER", "n_unresolved_queries": "INTEGER", "loaded_at": "TIMESTAMP",
-        # Additions (upload ledger): the upload event's sequence number (newest accepted = highest),
-        # the bytes' hash, and why an unroutable upload was quarantined (la_code is then NULL).
-        "event_seq": "BIGINT", "sha256": "VARCHAR", "quarantine_reason": "VARCHAR",
-    },
-    # Addition: a mirror of the upload ledger (archive/ledger/events), one row per upload event.
-    "upload_ledger": {
-        "event_id": "VARCHAR", "seq": "BIGINT", "received_at": "TIMESTAMP", "name": "VARCHAR",
-        "name_hex": "VARCHAR", "folder": "VARCHAR", "size": "BIGINT", "sha256": "VARCHAR",
-        "archive_path": "VARCHAR", "route": "VARCHAR", "la_code": "VARCHAR", "period": "VARCHAR",
-        "reason": "VARCHAR",
-    },
-    "return_values": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "quarter": "VARCHAR",
-        "item_id": "VARCHAR", "value": "DOUBLE", "note": "VARCHAR", "cell": "VARCHAR",
-    },
-    "return_baselines": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "indicator_id": "VARCHAR",
-        "baseline_value": "DOUBLE", "baseline_period": "VARCHAR", "note": "VARCHAR", "cell": "VARCHAR",
-    },
-    "return_targets": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "indicator_id": "VARCHAR",
-        "target_period": "VARCHAR", "target_value": "DOUBLE", "cell": "VARCHAR",
-    },
-    "findings": {
-        "submission_id": "VARCHAR", "file_name": "VARCHAR", "la_code": "VARCHAR", "period": "VARCHAR",
-        "level": "VARCHAR", "rule": "VARCHAR", "sheet": "VARCHAR", "cell": "VARCHAR",
-        "value": "VARCHAR", "message": "VARCHAR", "resolved": "BOOLEAN",
-    },
-    "catalogue_indicators": {
-        "indicator_id": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "short": "VARCHAR",
-        "area": "VARCHAR", "building_block": "VARCHAR", "source": "VARCHAR",
-        "numerator": "VARCHAR", "denominator": "VARCHAR", "multiplier": "DOUBLE", "unit": "VARCHAR",
-        "polarity": "VARCHAR", "decimals": "INTEGER", "tolerance": "DOUBLE", "published": "VARCHAR",
-        "is_rate": "BOOLEAN", "position": "INTEGER",
-        # like for like, meaningful change, small bases and disclosure (contracts/catalogue.yaml header)
-        "period_basis": "VARCHAR", "compare_targets": "VARCHAR", "seasonal": "BOOLEAN",
-        "no_change_band": "DOUBLE", "min_denominator": "DOUBLE", "small_count_suppression": "BOOLEAN",
-        "is_proportion": "BOOLEAN",
-    },
-    "catalogue_data_items": {
-        "item_id": "VARCHAR", "id": "VARCHAR", "label": "VARCHAR", "area": "VARCHAR",
-        "source": "VARCHAR", "unit": "VARCHAR", "measure": "VARCHAR", "published": "VARCHAR",
-        "within": "VARCHAR", "allow_negative": "BOOLEAN", "dataset": "VARCHAR", "column": "VARCHAR",
-        "breakdown": "VARCHAR", "position": "INTEGER",
-    },
-    "catalogue_indicator_terms": {
-        "indicator_id": "VARCHAR", "role": "VARCHAR", "item_id": "VARCHAR", "position": "INTEGER",
-    },
-    "catalogue_target_periods": {
-        "target_period": "VARCHAR", "period_type": "VARCHAR", "position": "INTEGER",
-    },
-    # Addition: Dagster runs that failed (the run-failure sensor's log), for collection status.
-    "run_failures": {
-        "run_id": "VARCHAR", "job_name": "VARCHAR", "period": "VARCHAR", "la_code": "VARCHAR",
-        "failed_at": "TIMESTAMP", "message": "VARCHAR", "retry_number": "INTEGER", "max_retries": "INTEGER",
-        "root_run_id": "VARCHAR",
-    },
-    # Additions (issue 10): the plan parts of accepted returns, one table per part, and the
-    # catalogue's Annex C matrix and plan settings (spend margin) so dbt takes them from data.
-    "plan_cover": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "quarter": "VARCHAR",
-        "icb_name": "VARCHAR", "sro": "VARCHAR",
-    },
-    "plan_signatories": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "position": "INTEGER",
-        "role": "VARCHAR", "name": "VARCHAR", "email": "VARCHAR", "signed_on": "DATE", "cell": "VARCHAR",
-    },
-    "plan_milestones": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "workstream_no": "INTEGER",
-        "workstream": "VARCHAR", "building_block": "VARCHAR", "outcome": "VARCHAR",
-        "success_measures": "VARCHAR", "lead": "VARCHAR", "quarter": "VARCHAR", "milestone": "VARCHAR",
-        "due_date": "DATE", "status": "VARCHAR", "trajectory": "VARCHAR", "note": "VARCHAR", "cell": "VARCHAR",
-    },
-    "plan_spend": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "line_no": "INTEGER",
-        "category": "VARCHAR", "funding_source": "VARCHAR", "quarter": "VARCHAR", "projected": "DOUBLE",
-        "actual": "DOUBLE", "note": "VARCHAR", "cell": "VARCHAR",
-    },
-    "plan_risks": {
-        "submission_id": "VARCHAR", "la_code": "VARCHAR", "year": "VARCHAR", "risk_no": "INTEGER",
-        "description": "VARCHAR", "impact": "VARCHAR", "likelihood": "VARCHAR", "rag": "VARCHAR",
-        "mitigation": "VARCHAR", "residual_impact": "VARCHAR", "residual_likelihood": "VARCHAR",
-        "residual_rag": "VARCHAR", "note": "VARCHAR", "cell": "VARCHAR",
-    },
-    "catalogue_risk_matrix": {
-        "impact": "VARCHAR", "likelihood": "VARCHAR", "rag": "VARCHAR", "impact_rank": "INTEGER",
-        "likelihood_rank": "INTEGER",
-    },
-    "catalogue_plan_settings": {"name": "VARCHAR", "value": "DOUBLE"},
-    # Addition: the catalogue's dfe_held_terms, so dbt maps EES terms to quarters from data.
-    "catalogue_dfe_held_terms": {
-        "quarter": "VARCHAR", "year_offset": "INTEGER", "time_identifier": "VARCHAR",
-    },
-}
-
-# The EES columns dbt reads (docs/design.md).  Created up front so dbt sources exist before any
-# DfE-held file arrives; a published file's other columns are added on load.
-_EES_COMMON = [
-    "time_period", "time_identifier", "geographic_level", "country_code", "country_name",
-    "region_code", "region_name", "new_la_code", "old_la_code", "la_name", "breakdown_topic", "breakdown",
-]
+# The raw tables are defined once, as data, in contracts/metadata/raw_tables.yaml; the DDL below is
+# generated from it (contracts/generate.py) and the column types come from the same file.
+RAW_TABLES: dict[str, dict[str, str]] = metadata.raw_columns()
+# raw.ees_<dataset>: created up front so dbt sources exist before any DfE-held file arrives; a
+# published file's other columns are added on load.
 EES_COLUMNS: dict[str, list[str]] = {
-    "attendance": _EES_COMMON + [
-        "sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised", "enrolments",
-        "enrolments_pa_10_exact", "sess_overall_percent", "sess_authorised_percent",
-        "sess_unauthorised_percent", "enrolments_pa_10_exact_percent",
-    ],
-    "exclusions": _EES_COMMON + [
-        "headcount", "perm_excl", "perm_excl_rate", "susp", "susp_rate", "one_plus_susp",
-    ],
-}
-_EES_META = {"source_file_hash": "VARCHAR", "source_file": "VARCHAR", "loaded_at": "TIMESTAMP"}
+    ds.name: [c for c in metadata.ees_table_columns(ds) if c not in metadata.ees_common()["load"]]
+    for ds in metadata.ees_datasets().values()}
+_EES_META = metadata.ees_common()["load"]
+RAW_DDL = metadata.DDL_PATH
 
 # Tables holding one submission's rows: all are cleared before a (re)load of that submission.
 _SUBMISSION_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings",
@@ -180,16 +73,9 @@ def connect(path: str | Path | None = None, read_only: bool = False,
             delay = min(delay * 2, 5.0)
 
 
-def _create_table(con, name: str, columns: dict[str, str]) -> None:
-    cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-    con.execute(f"CREATE TABLE IF NOT EXISTS raw.{name} ({cols})")
-
-
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema and every raw table if missing (never drops data)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    for name, columns in RAW_TABLES.items():
-        _create_table(con, name, columns)
+    con.execute(RAW_DDL.read_text(encoding="utf-8"))  # CREATE SCHEMA / TABLE IF NOT EXISTS
     # Warehouses made before a column was added (catalogue fields, the upload ledger) gain it: additions only.
     have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns "
                            "WHERE table_schema = 'raw'").fetchall())
@@ -197,8 +83,10 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         for col, typ in columns.items():
             if (name, col) not in have:
                 con.execute(f'ALTER TABLE raw.{name} ADD COLUMN "{col}" {typ}')
-    for dataset, columns in EES_COLUMNS.items():
-        _create_table(con, f"ees_{dataset}", {c: "VARCHAR" for c in columns} | _EES_META)
+    for dataset, columns in EES_COLUMNS.items():  # a measure added to the catalogue since
+        for col in columns:
+            if (f"ees_{dataset}", col) not in have:
+                con.execute(f'ALTER TABLE raw.ees_{dataset} ADD COLUMN "{col}" VARCHAR')
 
 
 
@@ -241,8 +129,9 @@ def _catalogue_frames(cat: catalogue_mod.Catalogue) -> dict[str, pl.DataFrame]:
         d.update(indicator_id=ind.id, numerator=",".join(ind.numerator),
                  denominator=",".join(ind.denominator), is_rate=ind.is_rate, position=pos)
         indicators.append(d)
-        for role, refs in (("numerator", ind.numerator), ("denominator", ind.denominator)):
-            terms += [dict(indicator_id=ind.id, role=role, item_id=r, position=i) for i, r in enumerate(refs)]
+        # the formula's terms, which int_indicator_values.sql (contracts/metadata/formula.py) sums
+        terms += [dict(indicator_id=ind.id, role=role, item_id=r, position=i)
+                  for role, r, i in formula.Formula.of(ind).terms()]
     for pos, it in enumerate(cat.data_items):
         items.append(asdict(it) | dict(item_id=it.id, position=pos))
     periods = [dict(target_period=p, period_type="quarter" if "-Q" in p else "year_end", position=i)

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from contracts import metadata
 from pipeline import ingest
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL
 
-DATASETS = ("attendance", "exclusions")
+DATASETS = tuple(metadata.ees_datasets())  # contracts/metadata/raw_tables.yaml `ees.datasets`
 
 
 def dataset_of(name: str) -> str | None:

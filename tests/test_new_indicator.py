@@ -1,0 +1,166 @@
+"""A new indicator, and a new DfE-held EES measure, added to the catalogue YAML and nowhere else.
+
+In a temporary copy of the project only ``contracts/catalogue.yaml`` is edited: one LA-return data
+item with an indicator built on it, and one DfE-held item on an EES column no model knew
+(``enrolments_pa_50_exact``, severe absence) with its indicator.  Then, in the copy, the generated
+files are regenerated (``python -m contracts.generate``) and the product runs as an analyst runs it:
+template -> sample (3 LAs, one quarter) -> validate -> ``lsrp run`` (ingest into the warehouse, one
+real dbt build, packs).  Each step must show both additions.  One build serves both tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+QUARTER = "2026-27-Q1"
+LAS = ("301", "308", "330")
+COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "target", "logs", "__pycache__", "*.duckdb",
+                                     "sample_returns", "benchmarks", ".pytest_cache")
+
+NEW_ITEM = {"id": "ehcps_reviewed_in_time", "area": "ehcp_demand", "source": "la_return", "unit": "plans",
+            "measure": "stock", "within": "ehcps_maintained",
+            "label": "of which with an annual review completed within 12 months"}
+NEW_INDICATOR = {
+    "id": "annual_review_timeliness", "area": "ehcp_demand", "building_block": "timely_assessment",
+    "source": "la_return", "name": "EHCPs with an annual review completed within 12 months (%)",
+    "short": "Annual reviews in time", "numerator": ["ehcps_reviewed_in_time"],
+    "denominator": ["ehcps_maintained"], "multiplier": 100, "unit": "%", "polarity": "high", "decimals": 1,
+    "tolerance": 2.0, "range": [0, 100], "period_basis": "point_in_time", "compare_targets": "as_is",
+    "seasonal": False, "no_change_band": 1.0, "min_denominator": 30, "sample": {"improve": 3.0}}
+NEW_EES_ITEM = {"id": "att_severe_absentees_ehcp", "area": "attendance", "source": "dfe_held", "unit": "pupils",
+                "measure": "term", "label": "Severe absentees (50%+ sessions missed), pupils with an EHCP",
+                "dataset": "attendance", "column": "enrolments_pa_50_exact", "breakdown": "EHC plan",
+                "sample": {"share_of": "enrolments_pa_10_exact", "share": [0.1, 0.25]}}
+NEW_EES_INDICATOR = {
+    "id": "att_severe_ehcp", "area": "attendance", "building_block": "inclusive_mainstream", "source": "dfe_held",
+    "name": "Severe absence rate, pupils with an EHCP", "short": "Severe absence, EHCP",
+    "numerator": ["att_severe_absentees_ehcp"], "denominator": ["att_enrolments_ehcp"], "multiplier": 100,
+    "unit": "%", "polarity": "low", "decimals": 1, "tolerance": 0.5, "range": [0, 40], "period_basis": "term",
+    "compare_targets": "as_is", "seasonal": True, "no_change_band": 0.5, "min_denominator": 30,
+    "sample": {"baseline": "clip(absence['EHC plan'][0] * 0.6, 0, 40)", "baseline_period": "2024-25",
+               "improve": 0.5}}
+
+
+def _run(project: Path, env: dict, *args: str) -> str:
+    res = subprocess.run([sys.executable, *args], cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, f"{args}: exit {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return res.stdout
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The project copy with both additions, run end to end once."""
+    tmp = tmp_path_factory.mktemp("new-indicator")
+    project = tmp / "project"
+    shutil.copytree(ROOT, project, ignore=COPY_IGNORE)
+    cat_path = project / "contracts" / "catalogue.yaml"
+    cat = yaml.safe_load(cat_path.read_text(encoding="utf-8"))
+    cat["data_items"] += [NEW_ITEM, NEW_EES_ITEM]
+    cat["indicators"] += [NEW_INDICATOR, NEW_EES_INDICATOR]
+    cat_path.write_text(yaml.safe_dump(cat, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+    env = {**os.environ, "PYTHONPATH": str(project), "LSRP_HOME": str(tmp / "home"),
+           "DAGSTER_HOME": str(tmp / "dagster_home"), "LSRP_PACK_PDF": "0"}
+    env.pop("LSRP_WAREHOUSE", None)
+    out = {"project": project, "tmp": tmp, "env": env}
+    out["generated"] = _run(project, env, "-m", "contracts.generate")
+    template = tmp / "template.xlsx"
+    _run(project, env, "-m", "pipeline.cli", "template", "-o", str(template))
+    out["template"] = template
+    sample = tmp / "sample"
+    _run(project, env, "-m", "pipeline.cli", "sample", "--out", str(sample), "--quarter", QUARTER,
+         *[a for la in LAS for a in ("--la", la)])
+    out["sample"] = sample
+    returns = sorted((sample / QUARTER).glob("*.xlsx"))
+    out["validated"] = json.loads(_run(project, env, "-c", (
+        "import json, sys\nfrom contracts.validate import validate_file\nout = []\n"
+        "for f in sys.argv[1:]:\n"
+        "    r = validate_file(f)\n"
+        "    out.append({'status': r.status, 'errors': [x.rule for x in r.errors],\n"
+        "                'items': sorted(set(r.content.values['item_id'])),\n"
+        "                'baselines': sorted(r.content.baselines['indicator_id'])})\n"
+        "print(json.dumps(out))"), *map(str, returns)))
+    inbox = tmp / "home" / "inbox"
+    for folder in (QUARTER, "dfe_held"):
+        shutil.copytree(sample / folder, inbox / folder)
+    out["run"] = _run(project, env, "-m", "pipeline.cli", "run", "--quarter", QUARTER, "--no-pdf")
+    con = duckdb.connect(str(tmp / "home" / "warehouse.duckdb"), read_only=True)
+    try:
+        out["q"] = lambda sql, *p: con.execute(sql, list(p)).fetchall()
+        yield out
+    finally:
+        con.close()
+
+
+def _packs_text(tmp: Path) -> str:
+    """The HTML packs of the sample's LAs for the quarter."""
+    la_dir = tmp / "home" / "packs" / QUARTER / "la"
+    packs = [p for la in LAS for p in la_dir.glob(f"{la}-*.html")]
+    assert len(packs) == len(LAS), packs
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in packs)
+
+
+def test_regenerated_files_take_the_new_ees_measure(built):
+    project = built["project"]
+    assert "enrolments_pa_50_exact" in (project / "dbt_project/models/staging/stg_ees_attendance.sql").read_text()
+    assert "'enrolments_pa_50_exact' as ees_column" in \
+        (project / "dbt_project/models/intermediate/int_ees_values.sql").read_text()
+    assert "enrolments_pa_50_exact" in (project / "dbt_project/models/staging/_sources.yml").read_text()
+    # nothing else had to change: the copy is now up to date
+    assert _run(project, built["env"], "-m", "contracts.generate", "--check") == ""
+
+
+def test_new_indicator_end_to_end(built):
+    ind, item = NEW_INDICATOR, NEW_ITEM
+    # template: the new data item has a row, the indicator a baseline/target row
+    wb = openpyxl.load_workbook(built["template"])
+    text = {str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value}
+    assert item["label"] in text and ind["name"] in text
+    # sample and validation: every LA's return has the item and a baseline for the indicator, and passes
+    assert len(built["validated"]) == len(LAS)
+    for r in built["validated"]:
+        assert r["errors"] == [] and r["status"].startswith("accepted"), r
+        assert item["id"] in r["items"] and ind["id"] in r["baselines"]
+    # warehouse and dbt: raw values, the indicator computed in the marts for every LA
+    q = built["q"]
+    assert q("select count(distinct la_code) from raw.return_values where item_id = ?", item["id"]) == [(len(LAS),)]
+    rows = q("select la_code, la_value, england_value from marts.benchmark "
+             "where indicator_id = ? and period = ? and la_value is not null", ind["id"], QUARTER)
+    assert {r[0] for r in rows} == set(LAS)  # the LAs that returned, and no other
+    assert all(0 <= r[1] <= 100 and r[2] is not None for r in rows), rows
+    assert q("select count(*) from marts.trajectory where indicator_id = ? and baseline_value is not null",
+             ind["id"])[0][0] >= len(LAS)
+    # packs: the indicator is shown
+    assert ind["short"] in _packs_text(built["tmp"])
+
+
+def test_new_ees_measure_end_to_end(built):
+    ind, item = NEW_EES_INDICATOR, NEW_EES_ITEM
+    column = item["column"]
+    # sample: the EES CSV carries the new column, with a number on every LA row
+    csv = next((built["sample"] / "dfe_held").glob("attendance_by_sen_*.csv"))
+    header, *lines = csv.read_text().splitlines()
+    assert column in header.split(",")
+    # warehouse: loaded as published, typed and mapped to the data item by dbt
+    q = built["q"]
+    assert q("select count(*) from raw.ees_attendance where geographic_level = 'Local authority' "
+             f"and try_cast({column} as double) is not null")[0][0] > 0
+    rows = q("select la_code, la_value, term_label from marts.benchmark where indicator_id = ? and period = ?",
+             ind["id"], QUARTER)
+    assert set(LAS) <= {r[0] for r in rows}
+    mine = [r for r in rows if r[0] in LAS]
+    assert all(r[1] is not None and 0 <= r[1] <= 40 for r in mine), mine
+    assert all("spring term 2025/26" == r[2] for r in mine), mine
+    # validation took its baseline and target; packs show it
+    assert all(ind["id"] in r["baselines"] for r in built["validated"])
+    assert ind["short"] in _packs_text(built["tmp"])
