@@ -10,44 +10,18 @@ ledger (``pipeline/ledger.py``): archived, recorded as an event and moved out of
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline import paths
 from pipeline.ledger import DFE_HELD_DIR, IGNORED_PREFIXES, IGNORED_SUFFIXES, la_code_from_name  # noqa: F401
+from pipeline.ledger import Upload, sha256_of  # noqa: F401  (defined beside the ledger that makes them)
 
 PERIOD_RE = re.compile(r"^\d{4}-\d{2}-Q[1-4]$")
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One file as received, and where its byte-identical copy lives in the archive."""
-
-    original_name: str
-    inbox_path: str
-    sha256: str
-    archive_path: str
-    received_at: str  # ISO timestamp: the server's receipt time (ledger), strictly increasing
-    size: int
-    event_id: str | None = None  # the upload event (ledger); None for loads outside the ledger
-    seq: int | None = None
-
-    @property
-    def received_datetime(self) -> datetime:
-        return datetime.fromisoformat(self.received_at)
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def is_candidate(path: Path) -> bool:
