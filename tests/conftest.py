@@ -140,3 +140,12 @@ def lsrp_home(tmp_path, monkeypatch):
     monkeypatch.setenv("LSRP_PACK_PDF", "0")
     monkeypatch.setenv("LSRP_SETTLE_SECONDS", "5")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """The committed sample (10 LAs, Q1 and Q2) through the product's ingest checks and a real `dbt build`
+    (tests/sample_warehouse.py).  Shared and read-only: a test that changes it takes ``copy_warehouse``."""
+    from sample_warehouse import build_sample_warehouse
+
+    return build_sample_warehouse(tmp_path_factory.mktemp("sample-warehouse"))
