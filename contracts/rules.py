@@ -121,6 +121,11 @@ _R = [
     Rule("E26", ERROR, "Data contract not met",
          "The {table} read from the return failed a check ({check}) in column '{column}' ({value}). "
          "Action required: use the DfE template unchanged; contact DfE if this keeps happening."),
+    # ---- the collection: ingest knows which quarter's collection the file was uploaded to ----
+    Rule("E-PERIOD", ERROR, "Return uploaded to another quarter's collection",
+         "The cover says this return is for {found}, but it was uploaded to the {period} collection. "
+         "Action required: set the quarter on the Cover sheet to {quarter} or upload the file to the right "
+         "collection."),
     # ---- queries ----
     Rule("Q01", QUERY, "Large change on the previous quarter",
          "{period} '{label}' has changed by {pct}% on {prev_period} (from {prev_value} to {value}). "

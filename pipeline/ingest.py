@@ -59,18 +59,16 @@ def archive_upload(path: Path, folder: str, archive_root: Path | None = None) ->
 
 
 def expected_period_error(result, period: str):
-    """An upload filed under one quarter whose cover reports another is rejected."""
-    from contracts.findings import ERROR, Finding
+    """An upload filed under one quarter whose cover reports another is rejected (rule E-PERIOD)."""
     from contracts import layout as L
+    from contracts.rules import finding
 
     if result.content is None or result.content.period == period:
         return None
-    return Finding(
-        ERROR, "E-PERIOD",
-        f"The cover says this return is for {result.content.period}, but it was uploaded to the "
-        f"{period} collection. Action required: set the quarter on the Cover sheet to "
-        f"{period[-2:]} or upload the file to the right collection.",
-        sheet=L.COVER, cell=L.COVER_QUARTER, value=result.content.quarter, file=result.file)
+    f = finding("E-PERIOD", sheet=L.COVER, cell=L.COVER_QUARTER, value=result.content.quarter,
+                found=result.content.period, period=period, quarter=period[-2:])
+    f.file = result.file
+    return f
 
 
 def previous_accepted(con, la_code: str, year: str, before: str):

@@ -53,6 +53,11 @@ GOOD_BASELINES: dict[str, float] = {
 }
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "proves(rule_id, ...): the test proves that rule fires "
+                                       "(tests/test_rules.py::test_every_rule_has_a_test collects these)")
+
+
 def good_content(quarter: str = "Q2", la_code: str = "301", la_name: str = "Barking and Dagenham") -> ReturnContent:
     cat = load()
     upto = QUARTERS.index(quarter) + 1
