@@ -159,3 +159,8 @@ def spend_col(kind: str, quarter: str) -> int:
 # Risks: one risk per row.
 RISK_COLS = {"description": 2, "impact": 3, "likelihood": 4, "rag": 5, "mitigation": 6,
              "residual_impact": 7, "residual_likelihood": 8, "residual_rag": 9, "notes": 10}
+
+
+def target_notes_col(cat: Catalogue) -> int:
+    """The column of the targets' notes: after one column per target period."""
+    return TARGET_FIRST_COL + len(cat.target_periods)

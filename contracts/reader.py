@@ -24,6 +24,9 @@ from pathlib import Path
 import polars as pl
 
 from contracts import layout as L
+from contracts import rules as R
+from contracts.cells import text, to_number  # noqa: F401  (re-exported: callers read cells through reader)
+from contracts.layout import target_notes_col  # noqa: F401
 from contracts.catalogue import QUARTERS, Catalogue, load
 from contracts.findings import Finding, ParsedReturn, PlanContent
 
@@ -74,7 +77,6 @@ def sha256_bytes(data: bytes) -> str:
 def open_upload(path: Path | str, name: str | None = None,
                 max_bytes: int | None = None) -> tuple[bytes | None, list[Finding]]:
     """Check an upload before parsing.  Returns (bytes, []) if safe, else (None, [errors])."""
-    from contracts import rules as R
 
     path = Path(path)
     name = name or path.name
@@ -100,7 +102,6 @@ def open_upload(path: Path | str, name: str | None = None,
 
 def check_bytes(data: bytes, name: str) -> tuple[bytes | None, list[Finding]]:
     """Content checks on the bytes of an .xlsx upload (no size/extension checks)."""
-    from contracts import rules as R
 
     if not data:
         return None, [R.finding("E03", value="0 bytes", name=name)]
@@ -229,7 +230,6 @@ class Workbook:
 
 def read_workbook(data: bytes, name: str) -> tuple[Workbook | None, list[Finding]]:
     """Read every sheet with python-calamine.  ``skip_empty_area=False`` keeps Excel indices."""
-    from contracts import rules as R
     from python_calamine import CalamineWorkbook
 
     try:
@@ -248,34 +248,6 @@ def _short(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def text(v: object) -> str:
-    """A cell value as trimmed text ('' when empty); whole floats print without '.0'."""
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-
-
-def to_number(v: object) -> float | None:
-    """A numeric cell value as float, or None if the cell holds something that is not a number.
-
-    Numbers stored as text ("12", " 12.5 ") are accepted; "12 (est)", "n/a", "1,234", dates and
-    booleans are not.
-    """
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        f = float(v)
-        return f if f == f and f not in (float("inf"), float("-inf")) else None
-    if isinstance(v, str) and _NUMBER_RE.match(v.strip()):
-        return float(v.strip())
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # 3. parse
 # --------------------------------------------------------------------------------------------
@@ -285,10 +257,6 @@ BASELINES_SCHEMA = {"indicator_id": pl.String, "baseline_value": pl.Float64,
                     "baseline_period": pl.String, "note": pl.String, "cell": pl.String}
 TARGETS_SCHEMA = {"indicator_id": pl.String, "target_period": pl.String,
                   "target_value": pl.Float64, "cell": pl.String}
-
-
-def target_notes_col(cat: Catalogue) -> int:
-    return L.TARGET_FIRST_COL + len(cat.target_periods)
 
 
 def parse_return(wb: Workbook, la_code: str, la_name: str, year: str, quarter: str,

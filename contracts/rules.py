@@ -14,18 +14,17 @@ hundreds of knock-on findings.
 """
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from contracts import layout as L
+from contracts import reference
+from contracts.cells import text, to_number
 from contracts.metadata import formula
 from contracts.catalogue import QUARTERS, Catalogue, DataItem, Indicator, load
 from contracts.findings import ERROR, QUERY, Finding, ParsedReturn
 
-REF_LAS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "ref_las.csv"
 MONEY_UNITS = ("GBP", "FTE")  # units that may hold decimals; everything else is a count
 MAX_ROW_FINDINGS = 20
 
@@ -123,6 +122,11 @@ _R = [
     Rule("E26", ERROR, "Data contract not met",
          "The {table} read from the return failed a check ({check}) in column '{column}' ({value}). "
          "Action required: use the DfE template unchanged; contact DfE if this keeps happening."),
+    # ---- the collection: ingest knows which quarter's collection the file was uploaded to ----
+    Rule("E-PERIOD", ERROR, "Return uploaded to another quarter's collection",
+         "The cover says this return is for {found}, but it was uploaded to the {period} collection. "
+         "Action required: set the quarter on the Cover sheet to {quarter} or upload the file to the right "
+         "collection."),
     # ---- queries ----
     Rule("Q01", QUERY, "Large change on the previous quarter",
          "{period} '{label}' has changed by {pct}% on {prev_period} (from {prev_value} to {value}). "
@@ -243,9 +247,8 @@ def period_label(year: str, quarter: str) -> str:
 # --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def la_names() -> dict[str, str]:
-    """The 153 LAs: old 3-digit code -> name (dbt seed ref_las.csv)."""
-    with REF_LAS.open(encoding="utf-8") as fh:
-        return {r["old_la_code"].strip(): r["la_name"].strip() for r in csv.DictReader(fh)}
+    """The 153 LAs: old 3-digit code -> name (contracts/reference/ref_las.csv)."""
+    return reference.la_names()
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,7 +286,6 @@ class Header:
 def check_structure(wb, file_code: str | None = None, expected_year: str | None = None,
                     cat: Catalogue | None = None) -> tuple[list[Finding], Header]:
     """Sheets, template version, rows, column A, cover LA, year and quarter."""
-    from contracts.reader import text
 
     cat = cat or load()
     expected_year = expected_year or cat.collection_year
@@ -400,7 +402,6 @@ def compute_indicators(parsed: ParsedReturn, cat: Catalogue | None = None):
 
 def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) -> list[Finding]:
     """Errors and queries on the figures.  Needs ``head.layout_ok`` and a valid year and quarter."""
-    from contracts.reader import target_notes_col, text, to_number
 
     cat = cat or load()
     lay = L.layout(cat)
@@ -530,7 +531,7 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
                                    notes_cell=notes_cell(row)))
 
     # --- baselines and targets
-    ncol = target_notes_col(cat)
+    ncol = L.target_notes_col(cat)
     for ind in cat.indicators:
         row = lay.indicator_rows[ind.id]
         note = text(ws.get(row, ncol))

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.paths import DBT_PROJECT_DIR, REPO
+from contracts import reference
+from pipeline.paths import REPO
 
 
 def calibration_dir() -> Path:
@@ -32,8 +33,7 @@ def calibration_dir() -> Path:
 
 def read_las() -> list[dict[str, str]]:
     """The 153 LAs of the reference seed, in file order."""
-    with open(DBT_PROJECT_DIR / "seeds" / "ref_las.csv", newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    return reference.las()
 
 
 def _rows(rel: str) -> list[dict[str, str]]:

@@ -10,44 +10,18 @@ ledger (``pipeline/ledger.py``): archived, recorded as an event and moved out of
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline import paths
 from pipeline.ledger import DFE_HELD_DIR, IGNORED_PREFIXES, IGNORED_SUFFIXES, la_code_from_name  # noqa: F401
+from pipeline.ledger import Upload, sha256_of  # noqa: F401  (defined beside the ledger that makes them)
 
 PERIOD_RE = re.compile(r"^\d{4}-\d{2}-Q[1-4]$")
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One file as received, and where its byte-identical copy lives in the archive."""
-
-    original_name: str
-    inbox_path: str
-    sha256: str
-    archive_path: str
-    received_at: str  # ISO timestamp: the server's receipt time (ledger), strictly increasing
-    size: int
-    event_id: str | None = None  # the upload event (ledger); None for loads outside the ledger
-    seq: int | None = None
-
-    @property
-    def received_datetime(self) -> datetime:
-        return datetime.fromisoformat(self.received_at)
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def is_candidate(path: Path) -> bool:
@@ -85,18 +59,16 @@ def archive_upload(path: Path, folder: str, archive_root: Path | None = None) ->
 
 
 def expected_period_error(result, period: str):
-    """An upload filed under one quarter whose cover reports another is rejected."""
-    from contracts.findings import ERROR, Finding
+    """An upload filed under one quarter whose cover reports another is rejected (rule E-PERIOD)."""
     from contracts import layout as L
+    from contracts.rules import finding
 
     if result.content is None or result.content.period == period:
         return None
-    return Finding(
-        ERROR, "E-PERIOD",
-        f"The cover says this return is for {result.content.period}, but it was uploaded to the "
-        f"{period} collection. Action required: set the quarter on the Cover sheet to "
-        f"{period[-2:]} or upload the file to the right collection.",
-        sheet=L.COVER, cell=L.COVER_QUARTER, value=result.content.quarter, file=result.file)
+    f = finding("E-PERIOD", sheet=L.COVER, cell=L.COVER_QUARTER, value=result.content.quarter,
+                found=result.content.period, period=period, quarter=period[-2:])
+    f.file = result.file
+    return f
 
 
 def previous_accepted(con, la_code: str, year: str, before: str):

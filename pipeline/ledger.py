@@ -385,10 +385,34 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def upload_of(ev: Event):
-    """The archived bytes of an event as an ``ingest.Upload``, checked against the ledger's hash."""
-    from pipeline.ingest import Upload, sha256_of
+@dataclass(frozen=True)
+class Upload:
+    """One file as received, and where its byte-identical copy lives in the archive."""
 
+    original_name: str
+    inbox_path: str
+    sha256: str
+    archive_path: str
+    received_at: str  # ISO timestamp: the server's receipt time (ledger), strictly increasing
+    size: int
+    event_id: str | None = None  # the upload event (ledger); None for loads outside the ledger
+    seq: int | None = None
+
+    @property
+    def received_datetime(self) -> datetime:
+        return datetime.fromisoformat(self.received_at)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def upload_of(ev: Event):
+    """The archived bytes of an event as an ``Upload``, checked against the ledger's hash."""
     path = Path(ev.archive_path)
     if sha256_of(path) != ev.sha256:
         raise RuntimeError(f"archive copy of event {ev.event_id} does not match its SHA-256")
@@ -414,7 +438,6 @@ def invariant_problems(settle: float | None = None) -> list[str]:
     import duckdb
 
     from pipeline import calendar
-    from pipeline.ingest import sha256_of
 
     problems = []
     settle = calendar.settle_seconds() if settle is None else settle

@@ -1,17 +1,13 @@
-"""Read the marts a publish needs (docs/design.md columns exactly) into plain Python structures."""
+"""Read the marts a publish needs (docs/design.md columns exactly) into plain Python structures.
+Reports read the warehouse's ``marts`` schema only: no raw tables, no reference CSVs, no pipeline paths."""
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from pipeline.paths import DBT_PROJECT_DIR
-
 from .common import SUPPRESSED, UNAVAILABLE, period_key
-
-NEIGHBOURS_CSV = DBT_PROJECT_DIR / "seeds" / "ref_statistical_neighbours.csv"
 
 
 def _rows(con, sql: str, params=None) -> list[dict]:
@@ -28,19 +24,26 @@ def _optional(con, sql: str, params=None) -> list[dict]:
         return []
 
 
-def load_neighbours(path: Path = NEIGHBOURS_CSV) -> dict[str, list[str]]:
-    """DfE's 10 nearest statistical neighbours per LA, in rank order (the seed dbt also loads)."""
-    out: dict[str, list[tuple[int, str]]] = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out.setdefault(row["old_la_code"], []).append((int(row["sn_rank"]), row["sn_old_la_code"]))
-    return {k: [c for _, c in sorted(v)] for k, v in out.items()}
+def _neighbours(con) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in _rows(con, "select la_code, sn_la_code from marts.neighbours order by la_code, sn_rank"):
+        out.setdefault(r["la_code"], []).append(r["sn_la_code"])
+    return out
+
+
+def load_neighbours(warehouse_path: Path) -> dict[str, list[str]]:
+    """DfE's 10 nearest statistical neighbours per LA, in rank order (marts.neighbours)."""
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        return _neighbours(con)
+    finally:
+        con.close()
 
 
 @dataclass
 class PeriodData:
     period: str
-    las: dict[str, dict]                       # code -> {la_name, region_name}
+    las: dict[str, dict]                       # code -> marts.local_authorities row (names, codes, region)
     status: dict[str, dict]                    # code -> collection_status row for the period
     trajectory: dict[tuple[str, str], list[dict]]   # (la, indicator) -> rows in period order
     benchmark: dict[tuple[str, str, str], dict]     # (la, indicator, period) -> row
@@ -50,6 +53,7 @@ class PeriodData:
     neighbours: dict[str, list[str]] = field(default_factory=dict)
     quarantined: list[dict] = field(default_factory=list)    # uploads that could not be filed (marts.quarantined_uploads)
     run_failures: list[dict] = field(default_factory=list)   # failed pipeline runs (marts.run_failures), newest first
+    indicators: dict[str, dict] = field(default_factory=dict)  # indicator_id -> marts.indicators row
 
     def returned(self) -> list[str]:
         """LAs whose return for the period was accepted (with or without queries), in code order."""
@@ -105,19 +109,19 @@ class PeriodData:
         return {"mean": row.get("sn_mean"), "n": n, "n_suppressed": s, "n_missing": m, "of": total, "note": note}
 
 
-def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHBOURS_CSV) -> PeriodData:
+def load_period(warehouse_path: Path, period: str) -> PeriodData:
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
+        las = {r["la_code"]: r for r in _rows(con, "select * from marts.local_authorities order by la_code")}
+        neighbours = _neighbours(con)
+        indicators = {r["indicator_id"]: r for r in _rows(con, "select * from marts.indicators order by position")}
         status = {r["la_code"]: r for r in _rows(
             con, "select * from marts.collection_status where period = ?", [period])}
         year = period.split("-Q")[0]
         traj_rows = _rows(con, "select * from marts.trajectory order by la_code, indicator_id")
         bench_rows = _rows(con, "select * from marts.benchmark where period <= ? and period like '%-Q%'", [period])
-        latest = {c: s.get("latest_submission_id") for c, s in status.items() if s.get("latest_submission_id")}
-        find_rows = _optional(
-            con,
-            "select * from raw.findings where period = ? and level = 'query' and not coalesce(resolved, false) "
-            "order by la_code, rule, cell", [period])
+        find_rows = _rows(con, "select * from marts.outstanding_queries where period = ? "
+                               "order by la_code, rule, cell", [period])
         rev_rows = _optional(con, "select * from marts.revisions where quarter_period <= ? "
                               "order by la_code, quarter_period, item_id", [period])
         # the service's own alerts, for the DfE overview: unfiled uploads and failed runs
@@ -126,12 +130,6 @@ def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHB
         run_failures = _optional(con, "select * from marts.run_failures order by failed_at desc")
     finally:
         con.close()
-
-    las: dict[str, dict] = {}
-    for src in (status.values(), bench_rows, traj_rows):
-        for r in src:
-            if r.get("la_code") and r["la_code"] not in las:
-                las[r["la_code"]] = {"la_name": r["la_name"], "region_name": r["region_name"]}
 
     trajectory: dict[tuple[str, str], list[dict]] = {}
     for r in traj_rows:
@@ -147,14 +145,12 @@ def load_period(warehouse_path: Path, period: str, neighbours_csv: Path = NEIGHB
 
     findings: dict[str, list[dict]] = {}
     for r in find_rows:
-        sub = latest.get(r["la_code"])
-        if sub is None or r["submission_id"] == sub:
-            findings.setdefault(r["la_code"], []).append(r)
+        findings.setdefault(r["la_code"], []).append(r)
     revisions: dict[str, list[dict]] = {}
     for r in rev_rows:
         revisions.setdefault(r["la_code"], []).append(r)
 
     return PeriodData(period=period, las=las, status=status, trajectory=trajectory, benchmark=benchmark,
                       bench_periods=bench_periods, findings=findings, revisions=revisions,
-                      neighbours=load_neighbours(neighbours_csv), quarantined=quarantined,
-                      run_failures=run_failures)
+                      neighbours=neighbours, quarantined=quarantined, run_failures=run_failures,
+                      indicators=indicators)

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import csv
 import os
-from functools import lru_cache
 from pathlib import Path
 
 from contracts import catalogue
 
 from .common import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, shown
-from .data import NEIGHBOURS_CSV
-
-REF_LAS_CSV = NEIGHBOURS_CSV.with_name("ref_las.csv")
 ENGLAND = ("E92000001", "England")
 SYMBOLS = (SUPPRESSED, UNAVAILABLE, NOT_APPLICABLE)
 
@@ -29,12 +25,9 @@ ALL_LAS_COLUMNS = GEO_COLUMNS + ["indicator_id", "indicator", "unit", "value"]
 NUMERIC = {"value", "target", "rank", "n_ranked"}
 
 
-@lru_cache(maxsize=1)
-def geography() -> tuple[dict[str, dict], dict[str, str]]:
-    """(old LA code -> ref_las row, region name -> region code) from the seed dbt also loads."""
-    with open(REF_LAS_CSV, newline="", encoding="utf-8") as f:
-        las = {r["old_la_code"]: r for r in csv.DictReader(f)}
-    return las, {r["region_name"]: r["region_code"] for r in las.values()}
+def regions(las: dict[str, dict]) -> dict[str, str]:
+    """Region name -> region code, from the LAs' rows (marts.local_authorities via PeriodData.las)."""
+    return {r["region_name"]: r["region_code"] for r in las.values() if r.get("region_name")}
 
 
 def time_columns(period: str) -> tuple[str, str]:
@@ -44,15 +37,15 @@ def time_columns(period: str) -> tuple[str, str]:
     return tp, (f"Financial year Q{q}" if q else "Financial year")
 
 
-def _geo(level: str, code: str | None = None, name: str | None = None, region: str | None = None) -> list:
-    las, regions = geography()
+def _geo(las: dict[str, dict], level: str, code: str | None = None, name: str | None = None,
+         region: str | None = None) -> list:
     if level == "National":
         return ["National", *ENGLAND, "", "", "", "", ""]
     if level == "Regional":
-        return ["Regional", *ENGLAND, regions.get(region or "", ""), region or "", "", "", ""]
+        return ["Regional", *ENGLAND, regions(las).get(region or "", ""), region or "", "", "", ""]
     la = las.get(code or "", {})
     reg = la.get("region_name") or region or ""
-    return ["Local authority", *ENGLAND, la.get("region_code") or regions.get(reg, ""), reg,
+    return ["Local authority", *ENGLAND, la.get("region_code") or regions(las).get(reg, ""), reg,
             la.get("new_la_code", ""), code or "", name or la.get("la_name", "")]
 
 
@@ -65,7 +58,7 @@ def _v(v, decimals: int):
     return shown(float(v), decimals)
 
 
-def figure_rows(model) -> list[list]:
+def figure_rows(model, las: dict[str, dict]) -> list[list]:
     """Every figure in the pack, one row per geography, comparison, indicator and period."""
     from .pack import _value   # the pack's own rule for its headline value
 
@@ -73,7 +66,7 @@ def figure_rows(model) -> list[list]:
     for ind in catalogue.load().indicators:
         m = model.indicators[ind.id]
         d = ind.decimals
-        me = _geo("Local authority", model.code, model.name, model.region)
+        me = _geo(las, "Local authority", model.code, model.name, model.region)
         what = [ind.id, ind.name, ind.unit]
         lat = m["latest"]
         rank = [lat.get("rank") or NOT_APPLICABLE, lat.get("n_ranked") or NOT_APPLICABLE,
@@ -96,15 +89,15 @@ def figure_rows(model) -> list[list]:
         tp = time_columns(model.period)
         none3 = [NOT_APPLICABLE] * 3
         for nb in m["neighbours"]:
-            out.append([*tp, *_geo("Local authority", nb["code"], nb["name"]), "Statistical neighbour", *what,
+            out.append([*tp, *_geo(las, "Local authority", nb["code"], nb["name"]), "Statistical neighbour", *what,
                         _v(nb["value"], d), NOT_APPLICABLE, NOT_APPLICABLE, *none3])
         out.append([*tp, *me, "Statistical neighbours' average", *what, _v(lat.get("sn_mean"), d),
                     NOT_APPLICABLE, NOT_APPLICABLE, *none3])
         # a region or England figure withheld (secondary suppression) is c, as in the pack
-        out.append([*tp, *_geo("Regional", region=model.region), "Region (pooled)", *what,
+        out.append([*tp, *_geo(las, "Regional", region=model.region), "Region (pooled)", *what,
                     SUPPRESSED if lat.get("region_withheld") else _v(lat.get("region_value"), d),
                     NOT_APPLICABLE, NOT_APPLICABLE, *none3])
-        out.append([*tp, *_geo("National"), "England (pooled)", *what,
+        out.append([*tp, *_geo(las, "National"), "England (pooled)", *what,
                     SUPPRESSED if lat.get("england_withheld") else _v(lat.get("england_value"), d),
                     NOT_APPLICABLE, NOT_APPLICABLE, *none3])
     return out
@@ -120,7 +113,7 @@ def all_las_rows(model, las: dict[str, dict]) -> list[list]:
         vals.update({c: SUPPRESSED for c in m["suppressed"]})
         for code in sorted(vals):
             name = las.get(code, {}).get("la_name")
-            out.append([*tp, *_geo("Local authority", code, name, las.get(code, {}).get("region_name")),
+            out.append([*tp, *_geo(las, "Local authority", code, name, las.get(code, {}).get("region_name")),
                         ind.id, ind.name, ind.unit, vals[code]])
     return out
 
@@ -129,7 +122,7 @@ def all_las_wide(model, las: dict[str, dict]) -> tuple[list[str], list[list], li
     """The same values one row per authority, one numeric column per indicator (for the XLSX: sortable and
     filterable in a spreadsheet).  Returns (header, rows, decimals of each column)."""
     cat = catalogue.load()
-    geo, regions = geography()
+    geo, codes = las, regions(las)
     vals: dict[str, dict[str, object]] = {}
     for ind in cat.indicators:
         m = model.indicators[ind.id]
@@ -144,7 +137,7 @@ def all_las_wide(model, las: dict[str, dict]) -> tuple[list[str], list[list], li
         g = geo.get(code, {})
         name = las.get(code, {}).get("la_name") or g.get("la_name", "")
         reg = las.get(code, {}).get("region_name") or g.get("region_name", "")
-        rows.append([code, g.get("new_la_code", ""), name, g.get("region_code") or regions.get(reg, ""), reg]
+        rows.append([code, g.get("new_la_code", ""), name, g.get("region_code") or codes.get(reg, ""), reg]
                     + [vals[code].get(i.id, UNAVAILABLE) for i in cat.indicators])
     # decimals per column; None for the text columns (a 0-decimal indicator still gets a numeric column)
     return head, rows, [None] * 5 + [i.decimals for i in cat.indicators]

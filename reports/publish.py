@@ -143,7 +143,7 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
                      "Every local authority's values as CSV": f"{stem}-all-las.csv",
                      "All figures as Excel (XLSX)": f"{stem}-figures.xlsx",
                      "This report as PDF": f"{stem}.pdf"}
-        rows = dl.figure_rows(model)
+        rows = dl.figure_rows(model, data.las)
         every = dl.all_las_rows(model, data.las)
         dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
         dl.write_csv(la_dir / f"{stem}-all-las.csv", dl.ALL_LAS_COLUMNS, every)

@@ -8,7 +8,7 @@ needed".  An LA is listed when it meets at least one threshold in ``config/suppo
 - red residual risks (marts.risks);
 - spend variance: actual above projection by more than the catalogue's margin (marts.investment_spend);
 - return not received or rejected (marts.collection_status);
-- queries without a reason (marts.collection_status, with the queries from raw.findings);
+- queries without a reason (marts.outstanding_queries);
 - plan parts not returned (an accepted return without milestones, spend, risks or sign-off).
 
 Each reason links to its evidence further down the page.  The page is for DfE analysts only: it may
@@ -17,7 +17,7 @@ neutralised against formula injection (CSV, ``reports.common.safe_cell``).
 
 Integrator: call ``write_support(con, period, out_dir)`` from publish() with a read connection to the
 built warehouse; it writes ``support-<period>.html`` and ``support-<period>.csv`` into ``out_dir`` and
-returns their paths and the LAs listed.  It reads marts only (plus raw.findings for query texts), and
+returns their paths and the LAs listed.  It reads marts only, and
 tolerates a warehouse built before the plan marts existed (those reasons are then "not available").
 """
 from __future__ import annotations
@@ -106,10 +106,8 @@ def assess(con, period: str, thresholds: dict | None = None) -> list[LASupport]:
                          "select distinct la_code from marts.investment_spend where level = 'la' and period = ?",
                     [period, period, period])
     with_plan = {r["la_code"] for r in planned or []}
-    queries = _by_la(_rows(con, "select s.la_code, f.rule, f.sheet, f.cell, f.message from raw.findings as f "
-                                "join marts.collection_status as s on s.latest_submission_id = f.submission_id "
-                                "where s.period = ? and f.level = 'query' and not coalesce(f.resolved, false) "
-                                "order by f.rule, f.cell", [period]))
+    queries = _by_la(_rows(con, "select la_code, rule, sheet, cell, message from marts.outstanding_queries "
+                                "where period = ? order by rule, cell", [period]))
     out = []
     for la in las:
         code = la["la_code"]

@@ -53,6 +53,11 @@ GOOD_BASELINES: dict[str, float] = {
 }
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "proves(rule_id, ...): the test proves that rule fires "
+                                       "(tests/test_rules.py::test_every_rule_has_a_test collects these)")
+
+
 def good_content(quarter: str = "Q2", la_code: str = "301", la_name: str = "Barking and Dagenham") -> ReturnContent:
     cat = load()
     upto = QUARTERS.index(quarter) + 1
@@ -140,3 +145,12 @@ def lsrp_home(tmp_path, monkeypatch):
     monkeypatch.setenv("LSRP_PACK_PDF", "0")
     monkeypatch.setenv("LSRP_SETTLE_SECONDS", "5")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """The committed sample (10 LAs, Q1 and Q2) through the product's ingest checks and a real `dbt build`
+    (tests/sample_warehouse.py).  Shared and read-only: a test that changes it takes ``copy_warehouse``."""
+    from sample_warehouse import build_sample_warehouse
+
+    return build_sample_warehouse(tmp_path_factory.mktemp("sample-warehouse"))

@@ -87,6 +87,7 @@ def test_rule_fires(case, mutate, rule, cell, tmp_path):
     assert all(f.file == "attendance.csv" for f in findings)
 
 
+@pytest.mark.proves("D01")
 def test_missing_column(tmp_path):
     header = [c for c in HEADER["exclusions"] if c != "susp"]
     rows = [r[:-3] + r[-2:] for r in _rows("exclusions")]
@@ -94,6 +95,7 @@ def test_missing_column(tmp_path):
     assert df is None and [f.rule for f in findings] == ["D01"] and "'susp'" in findings[0].message
 
 
+@pytest.mark.proves("D09")
 def test_unreadable_and_unknown_dataset(tmp_path):
     df, findings = validate_ees_csv(tmp_path / "missing.csv", "attendance")
     assert df is None and [f.rule for f in findings] == ["D09"]

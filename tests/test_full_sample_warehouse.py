@@ -137,10 +137,10 @@ def attacked(built, tmp_path_factory):
     _, con, _, _ = built
     out = tmp_path_factory.mktemp("published")
     t0 = time.perf_counter()
-    result = publish(Path(con.execute("select file from pragma_database_list where name = current_database()")
-                          .fetchone()[0]), out, QUARTER, pdf=False)
+    wh = Path(con.execute("select file from pragma_database_list where name = current_database()").fetchone()[0])
+    result = publish(wh, out, QUARTER, pdf=False)
     t1 = time.perf_counter()
-    truth = truth_from_warehouse(con, QUARTER, load_neighbours())
+    truth = truth_from_warehouse(con, QUARTER, load_neighbours(wh))
     leaks, stats = attack_publication(out / QUARTER, truth)
     stats |= {"publish_s": round(t1 - t0, 1), "attack_s": round(time.perf_counter() - t1, 1),
               "packs_written": len(result.written)}

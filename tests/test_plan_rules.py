@@ -219,6 +219,7 @@ def test_milestone_in_the_future_not_started_is_fine(tmp_path):
     assert "Q08" not in rules_of(r)
 
 
+@pytest.mark.proves("Q10")
 def test_blank_or_missing_plan_parts(tmp_path):
     # optional while catalogue plan_parts.required is false: a return without them passes as before
     blank = validate_file(write_return(tmp_path, "Q2", None))

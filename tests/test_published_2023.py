@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from contracts import reference
 from contracts.validate import ValidationContext, validate_file
 from pipeline import dbt_args, paths, published, warehouse
 from pipeline.calibration import calibration_dir
@@ -82,7 +83,7 @@ def test_pooled_marts_reproduce_published_figures(marts, indicator, file, column
     assert round(got["England"], 1) == expected["England"]
     # DfE's regional totals include LAs it suppresses at LA level ('x'); those regions can differ
     suppressed = set(published.suppressed_las(2023).get(item, []))
-    las = list(csv.DictReader(open(paths.DBT_PROJECT_DIR / "seeds" / "ref_las.csv", encoding="utf-8")))
+    las = list(csv.DictReader(open(reference.LAS_CSV, encoding="utf-8")))
     regions_with_gaps = {la["region_name"] for la in las if la["old_la_code"] in suppressed}
     for region, value in expected.items():
         if region == "England":

@@ -92,6 +92,7 @@ def test_broken_file_rejected(kind, rule, good_return, tmp_path):
     assert result.content is None
 
 
+@pytest.mark.proves("E04")
 def test_oversized_rejected_with_configured_limit(good_return, tmp_path, monkeypatch):
     path = tmp_path / GOOD_NAME
     path.write_bytes(good_return.read_bytes())
@@ -104,6 +105,7 @@ def test_oversized_rejected_with_configured_limit(good_return, tmp_path, monkeyp
     assert validate_file(path).status == "accepted"
 
 
+@pytest.mark.proves("E07")
 def test_zip_bomb_total_size(good_return, tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "MAX_UNCOMPRESSED_BYTES", 1000)
     path = tmp_path / GOOD_NAME

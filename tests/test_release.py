@@ -29,11 +29,10 @@ def test_writer_waits_for_a_reader_and_gives_up_after_its_timeout(tmp_path):
     holder = _holder(db, 2)
     with pytest.raises(duckdb.IOException, match="lock"):
         warehouse.connect(db, timeout=0.3)
-    t0 = time.time()
     con = warehouse.connect(db, timeout=30)  # retried with backoff until the reader let go
     con.execute("create table t as select 1 as x")
     con.close()
-    assert time.time() - t0 < 10 and holder.wait(timeout=10) == 0
+    assert holder.wait(timeout=10) == 0
 
 
 def test_packs_release_swaps_a_complete_folder_or_nothing(tmp_path):

@@ -1,4 +1,7 @@
-"""Packs, overview and index built from a synthetic warehouse (tests/fixtures_marts.py)."""
+"""Packs, overview and index rendered from marts that dbt built: the committed sample through the product's
+ingest and a real `dbt build` (tests/sample_warehouse.py, the session fixture ``sample_warehouse``).
+Expected facts (who is suppressed, which region figure is withheld, which queries are open) are read from
+the marts and the raw tables, never typed in, so the packs are checked against what the pipeline produced."""
 from __future__ import annotations
 
 import csv
@@ -15,28 +18,39 @@ import plotly.graph_objects as go
 import pytest
 from openpyxl import load_workbook
 
+import duckdb
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_marts import build_marts  # noqa: E402
+from sample_warehouse import copy_warehouse, dbt_build, ingest_file  # noqa: E402
+from conftest import edit_cells  # noqa: E402
 
 from contracts import catalogue  # noqa: E402
+from contracts import layout as L  # noqa: E402
 from reports import publish, write_pdfs  # noqa: E402
 from reports.common import full_figure, is_suppressed  # noqa: E402
 
 PERIOD = "2026-27-Q2"
-RETURNED = ["301", "308", "313", "821"]     # 873 did not return (fixture default); 333 is rejected here
-REJECTED, NOT_RECEIVED = "333", "873"
+RETURNED = ["301", "308", "330", "808"]     # accepted in Q2 (808 with open queries)
+REJECTED, NOT_RECEIVED = "801", "313"       # 801 rejected in Q2 (sample MANIFEST); 313 (301's neighbour) sent nothing
 EVERY_LA = sorted(RETURNED + [REJECTED, NOT_RECEIVED])
 ISSUED = date(2026, 11, 2)
 SYMBOLS = {"c", "x", "z"}
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    root = tmp_path_factory.mktemp("packs")
-    wh = build_marts(root / "wh.duckdb", rejected=(REJECTED,))
-    out = root / "out"
-    res = publish(wh, out, PERIOD, pdf=False, issued=ISSUED)
-    return wh, out, res
+def published(sample_warehouse, tmp_path_factory):
+    out = tmp_path_factory.mktemp("packs") / "out"
+    res = publish(sample_warehouse, out, PERIOD, la_codes=EVERY_LA, pdf=False, issued=ISSUED)
+    return sample_warehouse, out, res
+
+
+def _rows(wh: Path, sql: str, *params) -> list[dict]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        cur = con.execute(sql, list(params))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
 
 
 def _pack(out: Path, code: str) -> Path:
@@ -134,7 +148,7 @@ def test_every_chart_has_alt_text_and_table_alternative(published):
             assert "<figcaption>" in f and "<details>" in f and "<table>" in f and "<caption>" in f
             title = re.search(r'class="chart-title"[^>]*>(.*?)</span>', f).group(1)
             assert 0 < len(title.split()) <= 10, title
-            assert "1 authorities" not in f
+            assert not re.search(r"\b1 authorities", f)     # "1 authority" (not "of 151 authorities")
         assert o.th_without_scope == 0 and o.tables == o.captions
         assert o.html_lang == "en"
         for landmark in ("header", "main", "nav", "footer", "title"):
@@ -165,38 +179,53 @@ def test_sections_follow_catalogue_areas(published):
 
 
 def test_suppression_of_other_las_small_counts(published):
-    _, out, _ = published
-    # Hounslow (313) has 3 permanent exclusions and 4 mediation cases: suppressed in its neighbour's pack
-    own = _pack(out, "313").read_text(encoding="utf-8")
-    other = _pack(out, "301").read_text(encoding="utf-8")
-    sec = other[other.index('id="ind-exc_permanent_sen"'):other.index('id="ind-ehcp_requests_rate"')]
-    assert "<th scope=\"row\">Hounslow</th><td class=\"num\">c</td>" in sec
-    assert "Hounslow (c: suppressed)" in sec.replace("<br>", " ")
-    sec_own = own[own.index('id="ind-exc_permanent_sen"'):own.index('id="ind-ehcp_requests_rate"')]
-    assert "Value, Q2 2026-27</th><td class=\"num\">0.25 per 100 pupils" in sec_own
-    rows = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-figures.csv"))))
-    hs = [r for r in rows if r["old_la_code"] == "313" and r["indicator_id"] == "exc_permanent_sen"]
-    assert hs and all(r["value"] == "c" for r in hs)
-    every = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-all-las.csv"))))
-    pe = {r["old_la_code"]: r["value"] for r in every if r["indicator_id"] == "exc_permanent_sen"}
-    assert pe["313"] == "c" and pe["301"] not in SYMBOLS
-    own = list(csv.DictReader(open(_pack(out, "313").with_name("313-hounslow-all-las.csv"))))
-    assert next(r for r in own if r["old_la_code"] == "313" and r["indicator_id"] == "exc_permanent_sen")["value"] \
-        == "0.25"
+    """A neighbour's value the marts suppress is c in the viewer's pack and downloads, and shown in its own."""
+    wh, out, _ = published
+    cases = _rows(wh, """select n.la_code as viewer, n.sn_la_code as other, n.sn_la_name as other_name,
+                                b.indicator_id, b.la_value
+                         from marts.neighbours as n
+                         join marts.benchmark as b on b.la_code = n.sn_la_code and b.period = ? and b.suppressed
+                         where n.la_code in ? and n.sn_la_code in ? order by 1, 2, 4""",
+                  PERIOD, EVERY_LA, EVERY_LA)
+    assert cases, "the sample has no suppressed value between two published packs"
+    for c in cases:
+        ind = catalogue.load().indicator(c["indicator_id"])
+        viewer = _pack(out, c["viewer"])
+        text = viewer.read_text(encoding="utf-8")
+        sec = text[text.index(f'id="ind-{ind.id}"'):]
+        sec = sec[:sec.find('id="ind-', 10)]          # up to the next indicator's section
+        assert f'<th scope="row">{html.escape(c["other_name"])}</th><td class="num">c</td>' in sec, c
+        rows = list(csv.DictReader(open(viewer.with_name(viewer.stem + "-figures.csv"), encoding="utf-8")))
+        theirs = [r for r in rows if r["old_la_code"] == c["other"] and r["indicator_id"] == ind.id]
+        assert theirs and all(r["value"] == "c" for r in theirs), c
+        every = list(csv.DictReader(open(viewer.with_name(viewer.stem + "-all-las.csv"), encoding="utf-8")))
+        assert next(r for r in every if r["old_la_code"] == c["other"] and r["indicator_id"] == ind.id)[
+            "value"] == "c"
+        own = _pack(out, c["other"])
+        mine = list(csv.DictReader(open(own.with_name(own.stem + "-all-las.csv"), encoding="utf-8")))
+        shown = next(r for r in mine if r["old_la_code"] == c["other"] and r["indicator_id"] == ind.id)["value"]
+        assert float(shown) == pytest.approx(c["la_value"], abs=10 ** -ind.decimals), c
     assert is_suppressed(3, 1200) and is_suppressed(None, 4) and not is_suppressed(0, 100)
 
 
 def test_withheld_region_is_c_in_page_one_and_downloads(published):
-    """Where the marts withhold 301's region figure (secondary suppression), the pack and its CSV print c."""
-    _, out, _ = published
-    text = _pack(out, "301").read_text(encoding="utf-8")
-    glance = text[text.index('id="glance"'):text.index('id="attention"')]
-    row = re.search(r'href="#ind-exc_permanent_sen">.*?</tr>', glance).group(0)
-    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
-    assert cells[3] == "c"                      # Value, Target, England, London: London withheld
-    rows = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-figures.csv"))))
-    (reg,) = [r for r in rows if r["indicator_id"] == "exc_permanent_sen" and r["geographic_level"] == "Regional"]
-    assert reg["value"] == "c" and reg["region_code"] == "E12000007"
+    """Where the marts withhold a pack's region figure (secondary suppression), the pack and its CSV print c."""
+    wh, out, _ = published
+    cases = _rows(wh, "select la_code, indicator_id, region_name from marts.benchmark "
+                      "where period = ? and region_withheld and la_code in ? order by 1, 2", PERIOD, EVERY_LA)
+    assert cases, "the sample has no withheld region figure in a published pack"
+    regions = {r["region_name"]: r["region_code"] for r in _rows(wh, "select * from marts.local_authorities")}
+    for c in cases:
+        p = _pack(out, c["la_code"])
+        text = p.read_text(encoding="utf-8")
+        glance = text[text.index('id="glance"'):text.index('id="attention"')]
+        row = re.search(rf'href="#ind-{c["indicator_id"]}">.*?</tr>', glance).group(0)
+        cells = [re.sub(r"<span.*?</span>|<[^>]+>", "", x) for x in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        assert cells[4] == "c", c                     # Value, Target, Status, England, region: region withheld
+        rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))
+        reg = [r for r in rows if r["indicator_id"] == c["indicator_id"] and r["geographic_level"] == "Regional"
+               and r["time_identifier"] == "Financial year Q2"]
+        assert reg and all(r["value"] == "c" and r["region_code"] == regions[c["region_name"]] for r in reg), c
 
 
 def test_page_one_is_the_review_agenda(published):
@@ -241,11 +270,25 @@ def test_chart_titles_agree_with_what_is_drawn(published):
 
 
 def test_data_quality_section(published):
-    _, out, _ = published
-    text = _pack(out, "301").read_text(encoding="utf-8")
-    dq = text[text.index('id="quality"'):text.index('id="about"')]
-    assert "Q01" in dq and "Q04" not in dq        # unresolved query shown, resolved one not
-    assert "EHCPs maintained at the end of the quarter" in dq and "2,455" in dq  # revision
+    """Queries without a reason on the latest upload are listed, those with a reason are not; revisions shown."""
+    wh, out, _ = published
+    n_open = 0
+    for code in RETURNED:
+        findings = _rows(wh, """select f.rule, coalesce(f.resolved, false) as resolved from raw.findings as f
+                                join marts.collection_status as s on s.latest_submission_id = f.submission_id
+                                where s.la_code = ? and s.period = ? and f.level = 'query'""", code, PERIOD)
+        text = _pack(out, code).read_text(encoding="utf-8")
+        dq = text[text.index('id="quality"'):text.index('id="about"')]
+        open_rules = {f["rule"] for f in findings if not f["resolved"]}
+        n_open += len(open_rules)
+        for rule in open_rules:
+            assert f">{rule}<" in dq, (code, rule)
+        for rule in {f["rule"] for f in findings if f["resolved"]} - open_rules:
+            assert f">{rule}<" not in dq, (code, rule)
+        for rev in _rows(wh, "select * from marts.revisions where la_code = ?", code):
+            item = catalogue.load().item(rev["item_id"])
+            assert html.escape(item.label) in dq and f"{rev['later_value']:,.0f}" in dq, rev
+    assert n_open > 0                                  # the sample has open queries (301 Q08, 808 Q01 and Q06)
 
 
 EES_HEAD = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
@@ -302,7 +345,7 @@ def test_downloads_are_data(published):
 def test_overview_and_index(published):
     _, out, _ = published
     ov = (out / PERIOD / "overview.html").read_text(encoding="utf-8")
-    for words in ("Collection status", "Accepted with queries", "Rejected", "Not received", "Cambridgeshire",
+    for words in ("Collection status", "Accepted with queries", "Rejected", "Not received", "Bristol",
                   "LAs off trajectory by indicator"):
         assert words in ov
     idx = (out / "index.html").read_text(encoding="utf-8")
@@ -316,30 +359,58 @@ def test_overview_and_index(published):
     assert "support" not in idx.lower()                # DfE's support view is not one click from the packs either
 
 
-def test_index_lists_all_153_las(tmp_path):
-    wh = build_marts(tmp_path / "wh.duckdb", la_codes="all", periods=(PERIOD,), not_received=("873", "202"),
-                     rejected=("333",))
+def test_index_lists_all_153_las(sample_warehouse, tmp_path):
     out = tmp_path / "out"
-    res = publish(wh, out, PERIOD, pdf=False, issued=ISSUED)
+    res = publish(sample_warehouse, out, PERIOD, pdf=False, issued=ISSUED)
     assert len(res.written) == 153
     idx = (out / "index.html").read_text(encoding="utf-8")
     assert len(re.findall(rf'<a href="{PERIOD}/la/[^"]+\.html">', idx)) == 153
     assert "overview" not in idx.lower()
 
 
-def test_republish_unchanged_skips_and_changed_reissues(tmp_path):
-    wh = build_marts(tmp_path / "wh.duckdb")
+def _resubmit_301(wh: Path, tmp: Path) -> None:
+    """301 sends its Q2 return again with fewer plans issued within 20 weeks; then dbt builds again."""
+    from contracts.reader import to_number
+
+    src = next((Path(__file__).resolve().parent.parent / "sample_returns" / PERIOD).glob("*-301-*.xlsx"))
+    f = tmp / "resubmission" / src.name
+    f.parent.mkdir(parents=True)
+    shutil.copy(src, f)
+    ref = L.cell(L.quarter_col("Q2"), L.layout().item_rows["plans_issued_20wk_ex"])
+    from openpyxl import load_workbook
+    before = to_number(load_workbook(f)[L.RETURN][ref].value)
+    edit_cells(f, {(L.RETURN, ref): before - 6})
+    result = ingest_file_into(wh, f, tmp)
+    assert result.status != "rejected", result.findings
+    # the models the packs read (the session build ran every model and test on the same code)
+    dbt_build(wh, PERIOD, tmp / "target", command="run",
+              select="+benchmark +trajectory +collection_status +revisions +outstanding_queries")
+
+
+def ingest_file_into(wh: Path, f: Path, tmp: Path):
+    from datetime import datetime
+
+    from pipeline import warehouse
+
+    con = warehouse.connect(wh)
+    try:
+        return ingest_file(con, f, PERIOD, wh.parent / "archive", datetime(2026, 10, 20, 9))
+    finally:
+        con.close()
+
+
+def test_republish_unchanged_skips_and_changed_reissues(sample_warehouse, tmp_path):
+    wh = copy_warehouse(sample_warehouse, tmp_path / "wh")
     out = tmp_path / "out"
-    first = publish(wh, out, PERIOD, pdf=False, issued=ISSUED)
+    first = publish(wh, out, PERIOD, la_codes=EVERY_LA, pdf=False, issued=ISSUED)
     assert len(first.written) == len(EVERY_LA)
     before = {p: p.stat().st_mtime_ns for p in first.written}
 
-    again = publish(wh, out, PERIOD, pdf=False, issued=date(2026, 11, 9))
+    again = publish(wh, out, PERIOD, la_codes=EVERY_LA, pdf=False, issued=date(2026, 11, 9))
     assert again.written == [] and len(again.skipped) == len(EVERY_LA)
     assert {p: p.stat().st_mtime_ns for p in first.written} == before
 
-    (tmp_path / "wh.duckdb").unlink()
-    build_marts(tmp_path / "wh.duckdb", bump={("301", "ehcp_20_week"): 6.0})
+    _resubmit_301(wh, tmp_path)
     third = publish(wh, out, PERIOD, la_codes=["301", "308"], pdf=False, issued=date(2026, 11, 16))
     # only 301's own figures changed; its neighbour 308 sees new comparators but is not re-issued
     assert [p.name.split("-")[0] for p in third.written] == ["301"]
@@ -350,7 +421,7 @@ def test_republish_unchanged_skips_and_changed_reissues(tmp_path):
     assert note and "20-week timeliness" in note.group(1)
     assert "Absence, EHCP" not in note.group(1)         # DfE-held figures did not move
     man = json.loads((out / PERIOD / "manifest.json").read_text())
-    assert man["packs"]["301"]["version"] == 2 and man["packs"]["333"]["version"] == 1
+    assert man["packs"]["301"]["version"] == 2 and man["packs"][REJECTED]["version"] == 1
     assert "version 2" in (out / "index.html").read_text(encoding="utf-8")
 
     # a lost file is rewritten at the same version, not re-issued

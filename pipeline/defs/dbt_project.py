@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from contracts import reference
 from pipeline import paths
 
 
@@ -19,7 +20,7 @@ def dbt_executable() -> str:
 
 def _newest_source(project_dir: Path) -> float:
     files = [project_dir / "dbt_project.yml", *project_dir.glob("*/**/*.sql"), *project_dir.glob("*/**/*.yml"),
-             *project_dir.glob("seeds/*.csv")]
+             *reference.HERE.glob("*.csv")]   # seeds live in contracts/reference/
     return max(f.stat().st_mtime for f in files if "target" not in f.parts and f.exists())
 
 

@@ -1,8 +1,8 @@
 """Ingest assets: upload event (archived by the sensor) -> validate -> raw tables, per LA and quarter.
 
 Each step is an asset so the UI shows what arrived, what failed and why.  Validation results are
-asset checks on ``validated_returns``: ``return_accepted`` (errors reject the return; queries warn)
-and the blocking pandera ``parsed_tables_contract``.
+an asset check on ``validated_returns``: ``return_accepted`` (errors reject the return; queries warn).
+The blocking pandera ``parsed_tables_contract`` checks what was loaded (``pipeline/load_check.py``).
 
 A run processes the upload event named by its ``lsrp/event`` tag (set by the inbox sensor), i.e.
 exactly the archived bytes the sensor snapshotted; it never reads the inbox.  A run launched by hand
@@ -91,15 +91,11 @@ def _preview_md(result, rows: int = 12) -> str:
           check_specs=[
               dg.AssetCheckSpec("return_accepted", asset="validated_returns",
                                 description="The latest upload has no errors (queries only warn)."),
-              dg.AssetCheckSpec("parsed_tables_contract", asset="validated_returns", blocking=True,
-                                description="Parsed tables of accepted uploads satisfy the pandera contracts."),
           ],
           description="Each archived upload checked with the same rules as `lsrp validate`, plus the "
                       "collection context (revised earlier quarters, the quarter it was filed under).")
 def validated_returns(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                       archived_returns: list[ingest.Upload]):
-    from contracts import schemas
-
     la, period = split_key(context)
     _test_hold(context)
     results, previous = [], None
@@ -123,10 +119,6 @@ def validated_returns(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         check_name="return_accepted", passed=bool(latest) and status != REJECTED,
         severity=dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN,
         metadata={"status": status, "findings": dg.MetadataValue.md(_findings_md(latest) if latest else "")})
-    problems = [msg for _, r in results if r.content is not None and r.status != REJECTED
-                for msg in (f"{f.rule} {f.cell or ''}: {f.message}" for f in schemas.validate_parsed(r.content))]
-    yield dg.AssetCheckResult(check_name="parsed_tables_contract", passed=not problems,
-                              metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "None")})
 
 
 RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings")
@@ -136,15 +128,23 @@ RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_tar
     partitions_def=return_partitions, group_name="raw", can_subset=False, pool=WAREHOUSE_POOL,
     specs=[dg.AssetSpec(["raw", t], deps=["validated_returns"], kinds={"duckdb"},
                         description=f"raw.{t}: loaded per submission (delete then insert).")
-           for t in RETURN_TABLES])
+           for t in RETURN_TABLES],
+    check_specs=[dg.AssetCheckSpec("parsed_tables_contract", asset=["raw", "return_values"], blocking=True,
+                                   description="The rows loaded for each accepted upload satisfy the pandera "
+                                               "contracts and are exactly the rows parsed from it.")])
 def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, validated_returns):
     """The LA's submissions, findings, figures, baselines and targets in the raw warehouse tables."""
+    from pipeline.load_check import loaded_problems
+
     la, period = split_key(context)
-    answered = []
+    answered, loaded = [], []
     with warehouse.connect() as con:
         for upload, result in validated_returns:
             event = ledger.event(upload.event_id)
             answered.append((event, result.status, ingest.record(con, upload, result, la, period, event=event)))
+            if result.content is not None and result.status != REJECTED:
+                loaded.append((event.event_id, result.content))
+        problems = loaded_problems(con, loaded)
         counts = {t: con.execute(
             f"select count(*) from raw.{t} where submission_id in "
             "(select submission_id from raw.submissions where la_code = ? and period = ?)",
@@ -153,6 +153,9 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         ledger.mark_done(event, status, feedback)
     for t in RETURN_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
+    yield dg.AssetCheckResult(asset_key=["raw", "return_values"], check_name="parsed_tables_contract",
+                              passed=not problems, metadata={
+                                  "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems[:200]) or "None")})
 
 
 @dg.asset(group_name=GROUP, kinds={"xlsx"}, pool=WAREHOUSE_POOL,

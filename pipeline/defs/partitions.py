@@ -1,17 +1,14 @@
 """Partitions: one per LA and quarter, so an LA's resubmission reprocesses only that LA."""
 
-import csv
-
 import dagster as dg
 
-from pipeline import paths
+from contracts import reference
 
 QUARTERS_COLLECTED = [f"{y}-Q{q}" for y in ("2026-27", "2027-28", "2028-29") for q in range(1, 5)]
 
 
 def la_codes() -> list[str]:
-    with open(paths.DBT_PROJECT_DIR / "seeds" / "ref_las.csv", newline="", encoding="utf-8") as f:
-        return [row["old_la_code"] for row in csv.DictReader(f)]
+    return reference.la_codes()
 
 
 la_partitions = dg.StaticPartitionsDefinition(la_codes())

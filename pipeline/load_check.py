@@ -1,0 +1,45 @@
+"""What ingest loaded, checked against the contracts: the blocking asset check ``parsed_tables_contract``.
+
+``contracts.validate`` already runs the pandera contracts on every parsed return (a failure there is E26,
+which rejects it), so re-running them on the parsed tables could never fail.  This reads the rows back
+from ``raw.return_values``, ``raw.return_baselines`` and ``raw.return_targets`` for each accepted
+submission and checks them with the same contracts, and that they are exactly the rows parsed: a load
+bug (rows dropped, duplicated, filed under another submission, a column shifted) fails it.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from contracts import schemas
+from contracts.findings import ParsedReturn
+
+# raw table -> (contract table, columns as the parsed table has them)
+TABLES = {
+    "return_values": ("values", ["item_id", "quarter", "value", "note", "cell"]),
+    "return_baselines": ("baselines", ["indicator_id", "baseline_value", "baseline_period", "note", "cell"]),
+    "return_targets": ("targets", ["indicator_id", "target_period", "target_value", "cell"]),
+}
+
+
+def _parsed(parsed: ParsedReturn, table: str) -> pl.DataFrame:
+    df = {"values": parsed.values, "baselines": parsed.baselines, "targets": parsed.targets}[table]
+    return df.filter(pl.col("value").is_not_null()) if table == "values" else df   # empty cells are not stored
+
+
+def _sorted(df: pl.DataFrame) -> list[tuple]:
+    return sorted(df.rows(), key=lambda r: tuple("" if v is None else str(v) for v in r))
+
+
+def loaded_problems(con, loaded: list[tuple[str, ParsedReturn]]) -> list[str]:
+    """Problems with the raw rows of each (submission_id, parsed return) just loaded; [] when whole."""
+    problems: list[str] = []
+    for sid, parsed in loaded:
+        for raw, (table, cols) in TABLES.items():
+            want = _parsed(parsed, table).select(cols)
+            rows = con.execute(f"select {', '.join(cols)} from raw.{raw} where submission_id = ?", [sid]).fetchall()
+            got = pl.DataFrame(rows, schema=want.schema, orient="row")
+            problems += [f"{sid} raw.{raw} {f.cell or ''}: {f.message}" for f in schemas.validate_table(got, table)]
+            if _sorted(got) != _sorted(want):
+                problems.append(f"{sid} raw.{raw}: {got.height} rows loaded, not the {want.height} rows parsed "
+                                f"from the return (or not the same rows)")
+    return problems

@@ -1,0 +1,73 @@
+"""The blocking check ``parsed_tables_contract`` checks what ingest loaded, so it can fail: a load that drops,
+duplicates or alters rows of an accepted return is caught, in the function and in the Dagster run."""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+
+import dagster as dg
+import pytest
+
+from contracts.validate import validate_file
+from pipeline import warehouse
+from pipeline.load_check import loaded_problems
+
+
+@pytest.fixture
+def loaded(good_return, tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    result = validate_file(good_return)
+    result.sha256 = "sub-1"
+    sid = warehouse.record_submission(con, result, "/archive/x", datetime(2026, 10, 1, 9))
+    yield con, [(sid, result.content)]
+    con.close()
+
+
+def test_a_whole_load_passes(loaded):
+    con, subs = loaded
+    assert loaded_problems(con, subs) == []
+
+
+@pytest.mark.parametrize("bug, sql", [
+    ("row dropped", "delete from raw.return_values where rowid = (select min(rowid) from raw.return_values)"),
+    ("row duplicated", "insert into raw.return_targets select * from raw.return_targets limit 1"),
+    ("value altered", "update raw.return_values set value = value + 1 where item_id = 'requests_received'"),
+    ("item id shifted", "update raw.return_baselines set indicator_id = 'not_an_indicator' "
+                        "where rowid = (select min(rowid) from raw.return_baselines)"),
+])
+def test_a_load_bug_fails_it(loaded, bug, sql):
+    con, subs = loaded
+    con.execute(sql)
+    problems = loaded_problems(con, subs)
+    assert problems and all(p.startswith("sub-1 raw.return_") for p in problems), (bug, problems)
+
+
+def test_the_blocking_check_fails_the_ingest_run_on_a_load_bug(lsrp_home, dagster_instance, good_return,
+                                                               monkeypatch):
+    """Through Dagster: the inbox sensor's run for one return, with a loader that loses a row."""
+    from pipeline import paths
+    from pipeline.definitions import defs
+
+    real = warehouse._content_frames
+
+    def lossy(*args, **kw):          # a load bug: the last figure of the return never reaches raw
+        frames = real(*args, **kw)
+        frames["return_values"] = frames["return_values"].head(-1)
+        return frames
+
+    monkeypatch.setattr(warehouse, "_content_frames", lossy)
+    folder = paths.inbox() / "2026-27-Q2"
+    folder.mkdir(parents=True)
+    f = folder / good_return.name
+    f.write_bytes(good_return.read_bytes())
+    past = time.time() - 60
+    os.utime(f, (past, past))
+    sensor = defs.resolve_sensor_def("inbox_sensor")
+    requests = sensor(dg.build_sensor_context(instance=dagster_instance))
+    (req,) = [r for r in requests if r.partition_key]
+    res = defs.resolve_job_def(req.job_name).execute_in_process(
+        instance=dagster_instance, partition_key=req.partition_key, tags=req.tags, raise_on_error=False)
+    (ev,) = [e for e in res.get_asset_check_evaluations() if e.check_name == "parsed_tables_contract"]
+    assert ev.asset_key == dg.AssetKey(["raw", "return_values"]) and not ev.passed
+    assert "rows loaded, not the" in ev.metadata["problems"].value
