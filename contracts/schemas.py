@@ -133,7 +133,7 @@ class MilestonesSchema(pa.DataFrameModel):
     outcome: str = _text("outcome")
     success_measures: str = _text("success_measures")
     lead: str = _text("lead")
-    quarter: str = pa.Field(isin=list(_PLAN.milestone_quarters))
+    quarter: str = pa.Field(isin=list(QUARTERS))  # which quarters have milestones varies by year (catalogue years)
     milestone: str = _text("milestone")
     due_date: pl.Date = pa.Field(nullable=True)
     status: str = pa.Field(nullable=True, isin=list(_PLAN.statuses))
