@@ -55,7 +55,7 @@ GOOD_BASELINES: dict[str, float] = {
 
 def good_content(quarter: str = "Q2", la_code: str = "301", la_name: str = "Barking and Dagenham") -> ReturnContent:
     cat = load()
-    upto = QUARTERS.index(quarter) + 1
+    upto = QUARTERS.index(quarter) + 1 if quarter in QUARTERS else 0  # the initial return (Q0): no figures yet
     values = {(item, q): v[i] for item, v in GOOD_VALUES.items() for i, q in enumerate(QUARTERS[:upto])}
     baselines, targets = {}, {}
     for ind in cat.indicators:
