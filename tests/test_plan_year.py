@@ -240,6 +240,12 @@ def test_a_2027_28_return_is_accepted_and_leaves_2026_27_as_it_was(year):
     assert q(con, "select count(*) from marts.trajectory where la_code = ? and period = '2027-28-Q1' "
                   "and actual_value is not null", CODE)[0][0] > 0
     assert year["after"] == year["before"]
+    # the marts compare a year with the one before: the same quarter a year earlier, on the same row
+    rows = q(con, "select a.indicator_id, a.year, a.prior_year_value, b.actual_value from marts.trajectory a "
+                  "join marts.trajectory b on b.la_code = a.la_code and b.indicator_id = a.indicator_id "
+                  "and b.period = '2026-27-Q1' where a.la_code = ? and a.period = '2027-28-Q1' "
+                  "and b.actual_value is not null", CODE)
+    assert rows and all(y == "2027-28" and p == a for _, y, p, a in rows)
     # going back to the locked baseline in 2027-28 is a change too (and locked, so the marts never moved)
     assert q(con, "select change_period, item_type, old_value, new_value, is_locked from marts.plan_changes "
                   "where la_code = ? and year = '2027-28'", CODE) == \
