@@ -60,3 +60,16 @@ def test_each_collection_year_inherits_the_year_before_unless_it_changes_it(tmp_
         assert main(["template", "-o", str(out), "--year", year]) == 0
         widths[year] = openpyxl.load_workbook(out)[L.PLAN_SHEET].max_column
     assert widths["2027-28"] == widths["2026-27"] + len(L.MILESTONE_FIELDS)
+
+
+def test_lsrp_validate_checks_a_return_against_its_own_year(tmp_path):
+    """Without a collection folder, the file name's template version says which year's catalogue applies."""
+    from contracts.validate import validate_file
+    from tests.conftest import make_return_file
+
+    r = validate_file(make_return_file(tmp_path / "a", year="2027-28"))
+    assert r.status == "accepted" and r.content.year == "2027-28", [f.message for f in r.findings]
+    # a 2027-28 workbook renamed as a 2026-27 one is that year's template only in name
+    renamed = make_return_file(tmp_path / "b", year="2027-28",
+                               file_name=L.file_name("September-2026", "301", "Barking and Dagenham"))
+    assert {f.rule for f in validate_file(renamed).errors} == {"E09"}
