@@ -123,7 +123,7 @@ def _plan_parts(raw: dict) -> PlanParts:
         assert len(row) == len(plan.likelihoods), f"plan_parts: matrix row {impact} needs one RAG per likelihood"
         assert set(row) <= set(plan.rags), f"plan_parts: matrix row {impact} has a RAG not in rags"
     assert plan.not_started in plan.statuses and plan.complete in plan.statuses, "plan_parts: bad statuses"
-    assert set(plan.milestone_quarters) <= set(QUARTERS) and plan.initial_quarter in QUARTERS
+    assert set(plan.milestone_quarters) <= set(QUARTERS) and plan.initial_quarter in (INITIAL, *QUARTERS)
     assert plan.risk_rows_in_template <= plan.max_risks
     return plan
 
@@ -208,7 +208,68 @@ def _derived(d: dict, items: dict[str, DataItem]) -> dict:
 
 @lru_cache(maxsize=1)
 def load(path: Path = CATALOGUE_PATH) -> Catalogue:
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    """The catalogue of the base collection year (``collection_year`` in the YAML)."""
+    return _build(_read(str(path)))
+
+
+@lru_cache(maxsize=4)
+def _read(path: str) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------------------------
+# Collection years: catalogue.yaml's ``years`` overlays (see the YAML's comment there)
+# --------------------------------------------------------------------------------------------
+INITIAL = "Q0"  # the initial return (due with the plan) as a quarter key: 2026-27-Q0 sorts before Q1
+INITIAL_LABEL = "Initial"  # what the cover says for it
+MERGED_KEYS = ("query_thresholds", "plan_parts", "dfe_held_terms")  # overlays merge these one level down
+BY_ID_KEYS = ("data_items", "indicators")  # overlays change these per id (a mapping), or replace them (a list)
+
+
+def years(path: Path = CATALOGUE_PATH) -> tuple[str, ...]:
+    """Every collection year the catalogue defines, oldest first."""
+    raw = _read(str(path))
+    return tuple(sorted({str(raw["collection_year"]), *map(str, raw.get("years") or {})}))
+
+
+@lru_cache(maxsize=8)
+def for_year(year: str, path: Path = CATALOGUE_PATH) -> Catalogue:
+    """The catalogue as it stands for one collection year: the base definition with every overlay
+    from the base year up to ``year`` applied in order, so a year inherits what it does not change."""
+    raw = _read(str(path))
+    base = str(raw["collection_year"])
+    if year == base:  # the very same object as load(): Catalogue hashes by identity
+        return load() if Path(path) == CATALOGUE_PATH else load(path)
+    if year not in years(path):
+        raise KeyError(f"catalogue.yaml defines no collection year {year!r} (it has {', '.join(years(path))})")
+    merged = {k: v for k, v in raw.items() if k != "years"}
+    for y in years(path):
+        if base < y <= year:
+            merged = _overlay(merged, (raw.get("years") or {}).get(y) or {})
+    merged["collection_year"] = year
+    return _build(merged)
+
+
+def year_of_version(template_version: str, path: Path = CATALOGUE_PATH) -> str | None:
+    """The collection year whose template carries this version (None if no year does)."""
+    return next((y for y in years(path) if for_year(y, path).template_version == template_version), None)
+
+
+def _overlay(base: dict, change: dict) -> dict:
+    out = dict(base)
+    for key, value in change.items():
+        if key in MERGED_KEYS and isinstance(value, dict):
+            out[key] = {**(base.get(key) or {}), **value}
+        elif key in BY_ID_KEYS and isinstance(value, dict):
+            unknown = set(value) - {d["id"] for d in base[key]}
+            assert not unknown, f"catalogue years: {key} overlay names unknown ids {sorted(unknown)}"
+            out[key] = [{**d, **(value.get(d["id"]) or {})} for d in base[key]]
+        else:
+            out[key] = value
+    return out
+
+
+def _build(raw: dict) -> Catalogue:
     items = tuple(DataItem(**d) for d in raw["data_items"])
     by_id = {i.id: i for i in items}
     indicators = tuple(

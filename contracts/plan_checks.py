@@ -19,7 +19,7 @@ from contracts.rules import Header, finding, fmt, period_label
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PLAN_ERROR_RULES = ("E27", "E28", "E29", "E30", "E31", "E32", "E33", "E34")
 MAX_FINDINGS_PER_RULE = 20
-QUARTER_END = {"Q1": (0, 6, 30), "Q2": (0, 9, 30), "Q3": (0, 12, 31), "Q4": (1, 3, 31)}
+QUARTER_END = {"Q0": (0, 3, 31), "Q1": (0, 6, 30), "Q2": (0, 9, 30), "Q3": (0, 12, 31), "Q4": (1, 3, 31)}
 WHAT = {  # field -> how a message names it
     "role": "signatory role", "name": "signatory name", "email": "signatory email", "date": "date signed",
     "workstream": "workstream", "building_block": "building block", "outcome": "outcome",

@@ -22,7 +22,7 @@ from contracts import layout as L
 from contracts import reference
 from contracts.cells import text, to_number
 from contracts.metadata import formula
-from contracts.catalogue import QUARTERS, Catalogue, DataItem, Indicator, load
+from contracts.catalogue import INITIAL, INITIAL_LABEL, QUARTERS, Catalogue, DataItem, Indicator, load
 from contracts.findings import ERROR, QUERY, Finding, ParsedReturn
 
 MONEY_UNITS = ("GBP", "FTE")  # units that may hold decimals; everything else is a count
@@ -191,6 +191,11 @@ _R = [
          "The delivery plan, investment spend, risks and sign-off are {what}. "
          "Action required: complete the Delivery Plan, Investment Spend and Risks sheets and the sign-off on "
          "the Cover of the current template."),
+    Rule("Q11", QUERY, "Locked baseline or target changed",
+         "The {what} of '{indicator}' is {value} in this return, but the initial return ({initial}) fixed it at "
+         "{locked}. Baselines and targets are locked once the plan is approved: DfE keeps {locked} and records "
+         "the change. Action required: put back {locked}; if DfE has agreed a change to the plan, give the "
+         "reason in the Notes column ({notes_cell})."),
     # ---- DfE-held EES tidy-data CSVs (contracts.ees builds the messages) ----
     Rule("D01", ERROR, "EES file: required column missing", "{message}"),
     Rule("D02", ERROR, "EES file: time_period not valid", "{message}"),
@@ -362,6 +367,8 @@ def check_structure(wb, file_code: str | None = None, expected_year: str | None 
     q_raw = text(cover.at(L.COVER_QUARTER))
     if q_raw.upper() in QUARTERS:
         head.quarter = q_raw.upper()
+    elif q_raw.lower() in (INITIAL_LABEL.lower(), INITIAL.lower()):  # the return due with the plan
+        head.quarter = INITIAL
     else:
         out.append(finding("E17", sheet=L.COVER, cell=L.COVER_QUARTER, value=q_raw or None,
                            found=f"'{q_raw}'" if q_raw else "empty"))
@@ -407,7 +414,7 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
     lay = L.layout(cat)
     ws = wb.sheets[L.RETURN]
     year, quarter = head.year or cat.collection_year, head.quarter
-    qi = QUARTERS.index(quarter)
+    qi = QUARTERS.index(quarter) if quarter in QUARTERS else -1  # the initial return: no quarter due yet
     out: list[Finding] = []
     vals: dict[tuple[str, str], float] = {}
     notes: dict[str, str] = {}
@@ -530,8 +537,9 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
                                    period=period_label(year, q), label=it.label, prev_value=fmt(ov),
                                    notes_cell=notes_cell(row)))
 
-    # --- baselines and targets
+    # --- baselines and targets (locked by the accepted initial return: context.locked, a LockedPlan)
     ncol = L.target_notes_col(cat)
+    locked = getattr(context, "locked", None)
     for ind in cat.indicators:
         row = lay.indicator_rows[ind.id]
         note = text(ws.get(row, ncol))
@@ -548,6 +556,9 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
                                cell=bcell if b_raw is None else L.cell(L.TARGET_BASELINE_PERIOD_COL, row),
                                value=None, resolved=bool(note), indicator=ind.name, missing=missing,
                                notes_cell=notes_cell(row, ncol)))
+        if locked is not None and b is not None:
+            out += _changed_lock(locked, "baseline", ind, locked.baselines.get(ind.id), b, bcell, note,
+                                 notes_cell(row, ncol))
         weaker: list[tuple[str, int, float]] = []
         for p in cat.target_periods:
             col = lay.target_col(p, cat)
@@ -559,6 +570,9 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
                 out.append(finding("E19", sheet=L.RETURN, cell=L.cell(col, row), value=t_raw,
                                    period=f"The {p} target for", label=ind.name))
                 continue
+            if locked is not None:
+                out += _changed_lock(locked, f"{p} target", ind, locked.targets.get((ind.id, p)), t,
+                                     L.cell(col, row), note, notes_cell(row, ncol))
             if b is None or ind.polarity == "neutral":
                 continue
             if ind.source == "dfe_held" and p[-3:-1] == "-Q":
@@ -574,3 +588,12 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
                                polarity="lower" if ind.polarity == "low" else "higher",
                                notes_cell=notes_cell(row, ncol)))
     return out
+
+
+def _changed_lock(locked, what: str, ind: Indicator, was: float | None, now: float, cell: str, note: str,
+                  notes_cell: str) -> list[Finding]:
+    """Q11 when a return states a baseline or target other than the one the initial return locked."""
+    if was is None or math.isclose(now, was, rel_tol=0, abs_tol=1e-9):
+        return []
+    return [finding("Q11", sheet=L.RETURN, cell=cell, value=now, resolved=bool(note), what=what,
+                    indicator=ind.name, initial=locked.period, locked=fmt(was), notes_cell=notes_cell)]

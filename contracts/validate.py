@@ -19,8 +19,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts import layout as L
 from contracts import plan_checks, reader, rules, schemas
-from contracts.catalogue import load
+from contracts.catalogue import Catalogue, for_year, load, year_of_version, years
 from contracts.findings import ERROR, QUERY, FileResult, Finding, ParsedReturn
 
 
@@ -33,13 +34,39 @@ class ValidationContext:
         when given for an indicator, the range for Q02 is mean +- query_thresholds.national_range_sd * sd
         instead of the catalogue's plausible ``range``.
     max_bytes: upload size limit (default: env LSRP_MAX_UPLOAD_BYTES or 10 MB).
-    expected_year: the collection year (default: the catalogue's collection_year).
+    expected_year: the collection year (default: the year whose template version the file name
+        carries, else the catalogue's collection_year); it picks that year's catalogue (for_year).
+    locked: the baselines and targets the LA's accepted initial return fixed (query Q11 on a change).
     """
 
     previous: ParsedReturn | None = None
     national: dict[str, tuple[float, float]] | None = None
     max_bytes: int | None = None
     expected_year: str | None = None
+    locked: LockedPlan | None = None
+
+
+@dataclass
+class LockedPlan:
+    """Baselines and targets fixed by the LA's accepted initial return: after approval a later return
+    that states others is queried (Q11), and the warehouse keeps these (marts.plan_changes)."""
+
+    period: str                                # the initial return's period, e.g. 2026-27-Q0
+    baselines: dict[str, float]                # indicator id -> baseline value
+    targets: dict[tuple[str, str], float]      # (indicator id, target period) -> target value
+
+
+def catalogue_for(name: str, expected_year: str | None) -> Catalogue:
+    """The catalogue of the return's collection year: the expected one (ingest knows it from the
+    collection folder), else the year whose template version the file name carries."""
+    if expected_year in years():
+        return for_year(expected_year)
+    if expected_year is None:
+        m = L.FILE_NAME_RE.match(name)
+        year = year_of_version(f"{m.group('month')}-{m.group('year')}") if m else None
+        if year:
+            return for_year(year)
+    return load()
 
 
 def validate_file(path: Path | str, context: ValidationContext | None = None,
@@ -95,7 +122,7 @@ def validate_bytes(data: bytes, name: str, context: ValidationContext | None = N
 
 
 def _validate_data(data: bytes, name: str, context: ValidationContext, result: FileResult) -> None:
-    cat = load()
+    cat = catalogue_for(name, context.expected_year)
     name_findings, file_code = rules.check_file_name(name, cat)
     result.findings += name_findings
     wb, found = reader.read_workbook(data, name)

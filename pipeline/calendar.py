@@ -19,7 +19,12 @@ class Collection:
     period: str
     opens: date
     deadline: date
-    publish: date
+    publish: date | None = None  # the initial return has no publication of its own
+    kind: str = "quarterly"      # quarterly | initial (the return due with the plan)
+
+    @property
+    def is_initial(self) -> bool:
+        return self.kind == "initial"
 
 
 @lru_cache(maxsize=4)
@@ -44,14 +49,24 @@ def open_collection(today: date) -> Collection | None:
     return next((c for c in collections() if c.opens <= today <= c.deadline), None)
 
 
+def initial_collection() -> Collection | None:
+    """The initial return's window (kind: initial): baselines and targets are locked once it is accepted."""
+    return next((c for c in collections() if c.is_initial), None)
+
+
+def published() -> list[Collection]:
+    """Collections that have a publication day (every quarter; not the initial return)."""
+    return [c for c in collections() if c.publish is not None]
+
+
 def publication_due(today: date) -> Collection | None:
-    return next((c for c in collections() if c.publish == today), None)
+    return next((c for c in published() if c.publish == today), None)
 
 
 def latest_period(today: date) -> str:
     """The most recent quarter whose collection has opened (default for publication)."""
-    opened = [c for c in collections() if c.opens <= today]
-    return (opened[-1] if opened else collections()[0]).period
+    opened = [c for c in published() if c.opens <= today]
+    return (opened[-1] if opened else published()[0]).period
 
 
 def next_window(today: date) -> Collection | None:
@@ -60,7 +75,7 @@ def next_window(today: date) -> Collection | None:
 
 
 def next_publication(today: date) -> Collection | None:
-    return next((c for c in collections() if c.publish > today), None)
+    return next((c for c in published() if c.publish > today), None)
 
 
 def outside_window_reason(today: date) -> tuple[str, bool]:
@@ -78,6 +93,6 @@ def no_publication_reason(today: date) -> tuple[str, bool]:
     nxt = next_publication(today)
     if nxt is not None:
         return f"No publication is due on {today}; the next, {nxt.period}, is on {nxt.publish}.", False
-    last = collections()[-1]
+    last = published()[-1]
     return (f"The collection calendar has run out: its last publication ({last.period}) was on {last.publish}. "
             f"Add the next collections to {calendar_path()}.", True)

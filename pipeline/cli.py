@@ -14,7 +14,7 @@ from pathlib import Path
 def _cmd_template(args) -> int:
     from pipeline import template
 
-    out = Path(args.output or template.default_file_name())
+    out = Path(args.output or template.default_file_name(year=args.year))
     template.write(out, year=args.year)
     print(f"Wrote blank quarterly return template ({args.year or 'current year'}) to {out}")
     return 0
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("template", help="write the blank quarterly return workbook")
     t.add_argument("-o", "--output", help="output file (default: DfE's file name in the current folder)")
-    t.add_argument("--year", default=None, help="collection year, e.g. 2026-27")
+    from contracts.catalogue import years
+    t.add_argument("--year", default=None, choices=years(),
+                   help="collection year (that year's template: the catalogue's years overlay)")
     t.set_defaults(func=_cmd_template)
 
     s = sub.add_parser("sample", help="generate realistic sample returns for the 153 LAs")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline import paths
 
-_QUARTER = re.compile(r"^(\d{4})-(\d{2})-Q([1-4])$")
+_QUARTER = re.compile(r"^(\d{4})-(\d{2})-Q([0-4])$")  # Q0: the initial return
 
 
 def validate_quarter(quarter: str) -> str:

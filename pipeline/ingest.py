@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline import paths
+from pipeline import paths, plan_lock
 from pipeline.ledger import DFE_HELD_DIR, IGNORED_PREFIXES, IGNORED_SUFFIXES, la_code_from_name  # noqa: F401
 from pipeline.ledger import Upload, sha256_of  # noqa: F401  (defined beside the ledger that makes them)
 
@@ -105,7 +105,10 @@ def check_upload(con, upload: Upload, la_code: str | None, period: str | None, p
     year = period[:7] if period else None
     if previous is None and la_code and year:
         previous = previous_accepted(con, la_code, year, upload.received_at)
-    result = validate_isolated(Path(upload.archive_path), ValidationContext(previous=previous, expected_year=year),
+    # plan-year hook: the baselines and targets the LA's accepted initial return locked (query Q11)
+    locked = plan_lock.locked_plan(con, la_code, period, upload.received_at) if la_code and period else None
+    result = validate_isolated(Path(upload.archive_path),
+                               ValidationContext(previous=previous, expected_year=year, locked=locked),
                                original_name=upload.original_name)
     result.sha256 = upload.sha256
     if period:

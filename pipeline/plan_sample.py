@@ -82,7 +82,7 @@ def plan_parts(la: dict, year: str, quarter: str, seed: int, cases: tuple[str, .
     rng = _rng(seed, code)
     slug = "".join(ch for ch in name.lower() if ch.isalnum())[:20]
     la_domain, icb_domain = f"{slug}.gov.uk", "nhs.net"
-    qi = QUARTERS.index(quarter)
+    qi = QUARTERS.index(quarter) if quarter in QUARTERS else -1  # the initial return (Q0): nothing ended yet
     as_of = quarter_end(year, quarter)
     blocks = {b["id"]: b["title"] for b in cat.building_blocks}
 

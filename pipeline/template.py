@@ -10,7 +10,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from contracts import layout as L
-from contracts.catalogue import QUARTERS, Catalogue, load
+from contracts.catalogue import INITIAL, INITIAL_LABEL, QUARTERS, Catalogue, for_year, load, years
 from pipeline import plan_sheets
 
 QUARTER_MONTHS = {"Q1": "Apr-Jun", "Q2": "Jul-Sep", "Q3": "Oct-Dec", "Q4": "Jan-Mar"}
@@ -49,7 +49,8 @@ class ReturnContent:
 
 def build_workbook(year: str | None = None, content: ReturnContent | None = None,
                    cat: Catalogue | None = None) -> Workbook:
-    cat = cat or load()
+    """The workbook of ``year``'s template (its catalogue: ``for_year``), blank or with ``content``."""
+    cat = cat or _catalogue(year)
     year = year or cat.collection_year
     wb = Workbook()
     _cover(wb.active, cat, content)
@@ -69,11 +70,16 @@ def write(path: Path, year: str | None = None, content: ReturnContent | None = N
     return path
 
 
-def default_file_name(content: ReturnContent | None = None) -> str:
-    cat = load()
+def default_file_name(content: ReturnContent | None = None, year: str | None = None) -> str:
+    cat = _catalogue(year)
     if content is None:
         return f"lsrp-quarterly-return-{cat.template_version}-template.xlsx"
     return L.file_name(cat.template_version, content.la_code, content.la_name)
+
+
+def _catalogue(year: str | None) -> Catalogue:
+    """That year's catalogue; a year the catalogue does not define (a test's wrong year) gets the base one."""
+    return for_year(year) if year in years() else load()
 
 
 def _cover(ws, cat: Catalogue, content: ReturnContent | None) -> None:
@@ -96,20 +102,20 @@ def _cover(ws, cat: Catalogue, content: ReturnContent | None) -> None:
         ws.cell(row=6 + i, column=2, value=text)
     ws["B12"] = "Local authority (code and name), e.g. 301 Barking and Dagenham"
     ws["B12"].font = BOLD
-    ws["B15"] = "Quarter being submitted (Q1, Q2, Q3 or Q4)"
+    ws["B15"] = f"Quarter being submitted (Q1, Q2, Q3 or Q4; {INITIAL_LABEL} for the return due with the plan)"
     ws["B15"].font = BOLD
     ws["B18"] = "Contact name"
     ws["B21"] = "Contact email"
     for ref in (L.COVER_LA, L.COVER_QUARTER, L.COVER_CONTACT, L.COVER_EMAIL):
         ws[ref].fill = INPUT_FILL
         ws[ref].protection = Protection(locked=False)
-    dv = DataValidation(type="list", formula1='"Q1,Q2,Q3,Q4"', allow_blank=False,
-                        error="Choose Q1, Q2, Q3 or Q4", errorTitle="Quarter")
+    dv = DataValidation(type="list", formula1=f'"{INITIAL_LABEL},Q1,Q2,Q3,Q4"', allow_blank=False,
+                        error=f"Choose {INITIAL_LABEL}, Q1, Q2, Q3 or Q4", errorTitle="Quarter")
     ws.add_data_validation(dv)
     dv.add(L.COVER_QUARTER)
     if content:
         ws[L.COVER_LA] = f"{content.la_code} {content.la_name}"
-        ws[L.COVER_QUARTER] = content.quarter
+        ws[L.COVER_QUARTER] = INITIAL_LABEL if content.quarter == INITIAL else content.quarter
         ws[L.COVER_CONTACT] = content.contact
         ws[L.COVER_EMAIL] = content.email
 

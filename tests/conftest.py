@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from contracts import layout as L
-from contracts.catalogue import QUARTERS, load
+from contracts.catalogue import QUARTERS, for_year, load, years
 from pipeline.template import ReturnContent, write
 
 # Plausible cumulative (flow) or end-of-quarter (stock) figures for one LA, Q1..Q4.
@@ -60,7 +60,7 @@ def pytest_configure(config):
 
 def good_content(quarter: str = "Q2", la_code: str = "301", la_name: str = "Barking and Dagenham") -> ReturnContent:
     cat = load()
-    upto = QUARTERS.index(quarter) + 1
+    upto = QUARTERS.index(quarter) + 1 if quarter in QUARTERS else 0  # the initial return (Q0): no figures yet
     values = {(item, q): v[i] for item, v in GOOD_VALUES.items() for i, q in enumerate(QUARTERS[:upto])}
     baselines, targets = {}, {}
     for ind in cat.indicators:
@@ -92,7 +92,7 @@ def make_return_file(folder: Path, *, quarter: str = "Q2", la_code: str = "301",
     content.baselines.update(baselines or {})
     content.targets.update(targets or {})
     content.target_notes.update(target_notes or {})
-    cat = load()
+    cat = for_year(year) if year in years() else load()  # that year's template version in the name
     path = Path(folder) / (file_name or L.file_name(cat.template_version, la_code, la_name))
     write(path, year, content)
     if cells:

@@ -20,4 +20,12 @@ def test_bundled_calendar_is_ordered_and_consistent():
     cols = calendar.collections()
     assert [c.period for c in cols] == sorted(c.period for c in cols)
     for c in cols:
-        assert c.opens < c.deadline < c.publish
+        assert c.opens < c.deadline and (c.publish is None or c.deadline < c.publish)
+
+
+def test_initial_return_window_comes_before_q1_and_is_not_published():
+    initial = calendar.initial_collection()
+    assert (initial.period, initial.deadline, initial.publish) == ("2026-27-Q0", date(2026, 6, 19), None)
+    assert calendar.open_collection(date(2026, 6, 19)).period == "2026-27-Q0"
+    assert calendar.latest_period(date(2026, 6, 19)) == "2026-27-Q1"  # publication default: a quarter
+    assert calendar.next_publication(date(2026, 6, 1)).period == "2026-27-Q1"

@@ -183,6 +183,31 @@ def test_return_uploaded_to_another_quarter_is_rejected(make_return):
     assert expected_period_error(result, "2026-27-Q2") is None
 
 
+@pytest.mark.proves("Q11")
+def test_locked_baseline_or_target_changed(make_return):
+    """After the initial return is accepted its baselines and targets are locked: a later return
+    stating others gets query Q11 at each changed cell (never an error); the same values get nothing."""
+    from contracts.validate import LockedPlan, ValidationContext
+    from tests.conftest import good_content
+
+    good = good_content("Q2")
+    locked = ValidationContext(locked=LockedPlan("2026-27-Q0", {i: b for i, (b, _) in good.baselines.items()},
+                                                 dict(good.targets)))
+    assert validate_file(make_return(), locked).findings == []
+    ind = CAT.indicator("ehcp_20_week")
+    r = validate_file(make_return(baselines={ind.id: (40.0, "2025-26")}, targets={(ind.id, "2027-28"): 50.0},
+                                  target_notes={ind.id: "Corrected after the SEN2 revision"}), locked)
+    row = L.layout().indicator_rows[ind.id]
+    assert [(f.rule, f.cell, f.value, f.resolved) for f in r.findings] == [
+        ("Q11", L.cell(L.TARGET_BASELINE_COL, row), 40.0, True),
+        ("Q11", L.cell(L.layout().target_col("2027-28", CAT), row), 50.0, True)]
+    assert r.status == "accepted_with_queries"
+    assert all("Action required:" in f.message and "2026-27-Q0" in f.message for f in r.findings)
+    assert f"The baseline of '{ind.name}' is 40" in r.findings[0].message
+    # no initial return accepted yet: nothing is locked, so nothing is queried
+    assert validate_file(make_return(baselines={ind.id: (40.0, "2025-26")})).findings == []
+
+
 def test_message_is_dfe_style(make_return):
     r = validate_file(make_return(values={("requests_decided_not_to_assess", "Q2"): -4,
                                           ("requests_decided_not_to_assess", "Q1"): -4}))

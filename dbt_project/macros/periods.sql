@@ -3,7 +3,7 @@
 {#- The quarter being built, checked so a typo fails the run rather than filtering everything. -#}
 {% macro build_quarter() -%}
     {%- set q = var('quarter') | string -%}
-    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-Q[1-4]$', q) -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-Q[0-4]$', q) -%}  {#- Q0: the initial return -#}
         {{ exceptions.raise_compiler_error("var 'quarter' must look like 2026-27-Q2, got '" ~ q ~ "'") }}
     {%- endif -%}
     '{{ q }}'

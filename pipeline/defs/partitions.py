@@ -4,7 +4,8 @@ import dagster as dg
 
 from contracts import reference
 
-QUARTERS_COLLECTED = [f"{y}-Q{q}" for y in ("2026-27", "2027-28", "2028-29") for q in range(1, 5)]
+# 2026-27-Q0 is the initial return, due with the plan (config/collection_calendar.yaml, kind: initial).
+QUARTERS_COLLECTED = ["2026-27-Q0"] + [f"{y}-Q{q}" for y in ("2026-27", "2027-28", "2028-29") for q in range(1, 5)]
 
 
 def la_codes() -> list[str]:

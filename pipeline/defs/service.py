@@ -24,7 +24,7 @@ from pipeline.defs.jobs import publish_job
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL
 
-PERIOD = re.compile(r"\d{4}-\d{2}-Q[1-4]")
+PERIOD = re.compile(r"\d{4}-\d{2}-Q[0-4]")
 SUBMISSIONS = dg.AssetKey(["raw", "submissions"])
 PACKS = dg.AssetKey("benchmark_packs")
 

@@ -1,13 +1,15 @@
--- Baselines from the LA's newest latest-per-year accepted return.
+-- The standing baseline per LA and indicator: the locked one from the LA's accepted initial return
+-- where it gave one (a later return that states another is queried, Q11, and listed in plan_changes,
+-- never used); otherwise the newest accepted return's.
 select
-    b.la_code,
-    b.indicator_id,
-    b.baseline_value,
-    b.baseline_period,
-    b.submission_id
-from {{ ref('stg_return_baselines') }} as b
-join {{ ref('int_latest_submissions') }} as s using (submission_id)
-where b.baseline_value is not null
+    la_code,
+    indicator_id,
+    value as baseline_value,
+    baseline_period,
+    submission_id,
+    is_initial as is_locked
+from {{ ref('int_plan_statements') }}
+where kind = 'baseline'
 qualify row_number() over (
-    partition by b.la_code, b.indicator_id order by s.received_at desc, s.submission_id desc
+    partition by la_code, indicator_id order by is_initial desc, received_at desc, submission_id desc
 ) = 1

@@ -1,14 +1,15 @@
--- Targets from each LA's latest accepted return per year; where two years' returns give a
--- target for the same period, the newer return wins.
+-- The standing target per LA, indicator and target period: locked by the accepted initial return where
+-- it gave one (see int_plan_baselines); otherwise the newest accepted return's, so where two years'
+-- returns give a target for the same period the newer return wins.
 select
-    t.la_code,
-    t.indicator_id,
-    t.target_period,
-    t.target_value,
-    t.submission_id
-from {{ ref('stg_return_targets') }} as t
-join {{ ref('int_latest_submissions') }} as s using (submission_id)
-where t.target_value is not null
+    la_code,
+    indicator_id,
+    target_period,
+    value as target_value,
+    submission_id,
+    is_initial as is_locked
+from {{ ref('int_plan_statements') }}
+where kind = 'target'
 qualify row_number() over (
-    partition by t.la_code, t.indicator_id, t.target_period order by s.received_at desc, s.submission_id desc
+    partition by la_code, indicator_id, target_period order by is_initial desc, received_at desc, submission_id desc
 ) = 1

@@ -131,10 +131,14 @@ select
     cast(b.region_name as varchar) as region_name,
     cast(b.indicator_id as varchar) as indicator_id,
     cast(b.period as varchar) as period,
+    cast(left(b.period, 7) as varchar) as year,
     cast(b.numerator as double) as numerator,
     -- a level (the DSG deficit) has no denominator: the 1 it is pooled with is not a count
     cast(case when b.is_rate then b.denominator end as double) as denominator,
     cast(b.la_value as double) as la_value,
+    -- the same quarter a year earlier, as published then: NULL where it was suppressed or withheld
+    cast(case when not pb.suppressed then pb.la_value end as double) as prior_year_la_value,
+    cast(case when not pw.england_withheld then pe.england_value end as double) as prior_year_england_value,
     cast(case when not w.england_withheld then e.england_value end as double) as england_value,
     cast(coalesce(e.england_n_las, 0) as integer) as england_n_las,
     cast(case when not w.region_withheld then r.region_value end as double) as region_value,
@@ -176,3 +180,10 @@ left join withheld as w using (la_code, indicator_id, period)
 left join iv as v using (la_code, indicator_id, period)
 join {{ ref('stg_catalogue_indicators') }} as i using (indicator_id)
 left join {{ ref('trajectory') }} as t using (la_code, indicator_id, period)
+left join base as pb
+    on pb.la_code = b.la_code and pb.indicator_id = b.indicator_id
+   and pb.period = {{ quarter_from_index(quarter_index('b.period') ~ ' - 4') }}
+left join england as pe
+    on pe.indicator_id = b.indicator_id and pe.period = pb.period
+left join withheld as pw
+    on pw.la_code = b.la_code and pw.indicator_id = b.indicator_id and pw.period = pb.period

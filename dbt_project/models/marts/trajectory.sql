@@ -60,6 +60,7 @@ joined as (
         b.baseline_period,
         t.target_value,
         a.value as actual_value,
+        py.value as prior_year_value,
         v.numerator,
         v.denominator,
         coalesce(v.small_base, false) as small_base,
@@ -77,6 +78,10 @@ joined as (
         on t.la_code = r.la_code and t.indicator_id = r.indicator_id and t.target_period = r.period
     left join actuals as a
         on a.la_code = r.la_code and a.indicator_id = r.indicator_id and a.period = r.actual_period
+    -- the same quarter a year earlier (a year end: the previous year end), to compare a year with the one before
+    left join actuals as py
+        on py.la_code = r.la_code and py.indicator_id = r.indicator_id
+       and py.period_index = {{ quarter_index('r.actual_period') }} - 4
     left join {{ ref('int_indicator_verdicts') }} as v
         on v.la_code = r.la_code and v.indicator_id = r.indicator_id and v.period = r.actual_period
 ),
@@ -132,10 +137,12 @@ select
     cast(j.indicator_id as varchar) as indicator_id,
     cast(j.period as varchar) as period,
     cast(j.period_type as varchar) as period_type,
+    cast(left(j.period, 7) as varchar) as year,
     cast(j.baseline_value as double) as baseline_value,
     cast(j.baseline_period as varchar) as baseline_period,
     cast(j.target_value as double) as target_value,
     cast(j.actual_value as double) as actual_value,
+    cast(j.prior_year_value as double) as prior_year_value,
     cast(j.gap_to_target as double) as gap_to_target,
     cast(j.status as varchar) as status,
     cast(case j.status when 'met' then 'green' when 'within tolerance' then 'amber' when 'missed' then 'red' end as varchar) as rag,
