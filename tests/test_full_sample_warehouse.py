@@ -333,3 +333,102 @@ def test_support_view_lists_every_la_meeting_a_threshold_on_the_full_sample(buil
     assert all(f'id="la-{c}"' in html_text for c in expected)
     assert f"support-{QUARTER}.html" in (out / "dfe" / "index.html").read_text(encoding="utf-8")
     assert "support-" not in (out / "index.html").read_text(encoding="utf-8")   # DfE only
+
+
+def _pack_of(out: Path, code: str) -> Path:
+    (p,) = (out / QUARTER / "la").glob(f"{code}-*.html")
+    return p
+
+
+def test_every_pack_shows_its_plan_after_the_metrics(built, attacked):
+    """Milestones, risks and spend follow the metrics in every pack, with what the LA returned: each
+    milestone, its slippage, risk 1's escalation on the matrix, the overspend flagged, and the plan in the
+    XLSX.  Expected values come from the generator's inputs."""
+    from openpyxl import load_workbook
+
+    _, con, accepted, _, known = built
+    *_, out = attacked
+    manifest = json.loads((known["src"] / "MANIFEST.json").read_text())
+    seen_slip = 0
+    for la, period in sorted(accepted):
+        if period != QUARTER:
+            continue
+        text = _pack_of(out, la).read_text(encoding="utf-8")
+        order = [text.index(f'id="{s}"') for s in ("glance", "areas", "milestones", "risks", "spend", "appendix")]
+        assert order == sorted(order), la
+        parts = _sample_plan(known["src"], la, QUARTER)
+        n_ms = sum(len(w["milestones"]) for w in parts["workstreams"])
+        assert f"{n_ms} milestones across {len(parts['workstreams'])} workstreams" in text, la
+        if parts["workstreams"][0]["notes"] and (la, "2026-27-Q1") in accepted:
+            assert "42 days later than first given" in text, la
+            seen_slip += 1
+        if (la, "2026-27-Q1") in accepted:   # the generator escalates risk 1 from Q1 to Q2
+            assert "R1<span class=\"visually-hidden\">: last quarter</span>" in text, la
+        if manifest["plan_cases"].get(la) == "overspend":
+            assert "Above margin" in text, la
+    assert seen_slip >= 5
+    not_accepted = [c for c in (r["old_la_code"] for r in
+                    __import__("pipeline.calibration", fromlist=["read_las"]).read_las()) if (c, QUARTER) not in accepted]
+    assert not_accepted and all("was not accepted" in _pack_of(out, c).read_text(encoding="utf-8")
+                                for c in not_accepted)
+    la = next(c for c, p in sorted(accepted) if p == QUARTER)
+    (xlsx,) = (out / QUARTER / "la").glob(f"{la}-*-figures.xlsx")
+    wb = load_workbook(xlsx, read_only=True)
+    assert {"Milestones", "Risks", "Spend"} <= set(wb.sheetnames)
+    n_rows = sum(1 for _ in wb["Milestones"].iter_rows()) - 1
+    assert n_rows == sum(len(w["milestones"]) for w in _sample_plan(known["src"], la, QUARTER)["workstreams"])
+
+
+def test_overview_covers_plans_nationally(built, attacked):
+    _, con, *_ = built
+    *_, out = attacked
+    ov = (out / QUARTER / "overview.html").read_text(encoding="utf-8")
+    assert 'id="plans"' in ov and f'href="../dfe/support-{QUARTER}.html"' in ov
+    slipped, n_ms = con.execute("select count(*) filter (where is_slipped), count(*) from marts.delivery_milestones "
+                                "where period = ?", [QUARTER]).fetchone()
+    red, n_rk = con.execute("select count(*) filter (where is_red_residual), count(*) from marts.risks "
+                            "where period = ?", [QUARTER]).fetchone()
+    assert slipped > 0 and red > 0
+    assert re.search(rf"Milestones slipped \(of {n_ms}\)</th><td class=\"num\">{slipped}<", ov)
+    assert re.search(rf"Risks red after mitigation \(of {n_rk}\)</th><td class=\"num\">{red}<", ov)
+    n_regions = con.execute("select count(distinct region_name) from marts.investment_spend where level = 'region' "
+                            "and period = ?", [QUARTER]).fetchone()[0]
+    assert n_regions >= 8 and ov.count("Investment spend to date against projection by region") == 2   # caption + aria
+
+
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None, reason="chromium not on PATH")
+def test_a_plan_pack_fits_a_phone_passes_axe_and_keeps_its_page_budget(built, attacked, tmp_path):
+    """A pack with slipped milestones and an escalated risk: no sideways scroll at 390 px, no serious axe
+    violation, and the summary before the appendix (now with the plan sections) stays within 8 A4 pages."""
+    import shutil
+
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    from reports import write_pdfs
+
+    _, _, accepted, _, known = built
+    *_, out = attacked
+    code = next(c for c, p in sorted(accepted) if p == QUARTER and (c, "2026-27-Q1") in accepted
+                and _sample_plan(known["src"], c, QUARTER)["workstreams"][0]["notes"])
+    pack = _pack_of(out, code)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        page = b.new_page(viewport={"width": 390, "height": 844})
+        page.goto(pack.resolve().as_uri())
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate("document.querySelector('.timeline').getBoundingClientRect().right") <= 390
+        results = Axe().run(page, context={"include": [[".sheet-plan"]]})
+        bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+        assert not bad, results.generate_report()
+        b.close()
+    summary = tmp_path / "summary-only.html"
+    summary.write_text(pack.read_text(encoding="utf-8").replace(
+        "</head>", "<style>.appendix { display: none; }</style></head>").replace(
+        '"../../assets/', f'"{(out / "assets").resolve().as_uri()}/'), encoding="utf-8")
+    (pdf,) = write_pdfs([summary])
+    pages = len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
+    print("summary pages with plan sections:", pages)
+    assert 3 <= pages <= 8, pages
