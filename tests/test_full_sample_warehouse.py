@@ -223,7 +223,7 @@ def test_signatories_emails_never_reach_an_la_facing_file(built, attacked):
     emails = {s["email"] for la, p in accepted for s in _sample_plan(known["src"], la, p)["signatories"]
               if s["email"]}
     stored = {r[0] for r in con.execute("select email from raw.plan_signatories where email is not null").fetchall()}
-    assert len(emails) > 500 and emails <= stored     # not vacuous: the emails were ingested
+    assert len(emails) > 300 and emails <= stored     # not vacuous: the emails were ingested
     files = [f for f in out.rglob("*") if f.is_file() and f.suffix in (".html", ".csv", ".xlsx", ".json", ".pdf")]
     la_files = [f for f in files if "dfe" not in f.relative_to(out).parts]
     assert sum(f.suffix == ".html" for f in la_files) >= 150 and sum(f.suffix == ".xlsx" for f in la_files) >= 150
@@ -314,7 +314,7 @@ def test_support_view_lists_every_la_meeting_a_threshold_on_the_full_sample(buil
         if gap > ind.tolerance + eps:
             missed[code] = missed.get(code, 0) + 1
     for code, n in missed.items():
-        if n >= th["off_trajectory"]["min_missed"] and (code, QUARTER) in accepted:
+        if n >= th["off_trajectory"]["min_missed"]:
             add(code, "off_trajectory")
 
     with (out / "dfe" / f"support-{QUARTER}.csv").open(encoding="utf-8") as fh:
