@@ -208,15 +208,20 @@ def _plan(data: PeriodData) -> str:
            table(f"Delivery plans, {period_label(data.period)}: milestones, risks and spend",
                  ["Measure", "Number", "Local authorities"], rows, raw_cols={0, 2}, num_cols={1})]
 
-    def to_date(rs):
+    # LAs contributing an actual to date, counted from the LA rows (the mart's n_las is per spend line)
+    contributing: dict[str | None, set] = {}
+    for code, rs in plan.spend.items():
+        if any(r["spend_quarter"] <= q and r.get("actual") is not None for r in rs):
+            contributing.setdefault(data.las.get(code, {}).get("region_name"), set()).add(code)
+
+    def to_date(rs, n):
         proj = sum(float(r["projected"] or 0) for r in rs if r["spend_quarter"] <= q and r.get("actual") is not None)
         act = sum(float(r["actual"]) for r in rs if r["spend_quarter"] <= q and r.get("actual") is not None)
-        n = max((int(r.get("n_las") or 0) for r in rs), default=0)
         pct = num(100 * (act - proj) / proj, 1) if proj else NOT_APPLICABLE
         return [num(proj, 1), num(act, 1), pct, str(n)]
-    srows = [[reg, *to_date(rs)] for reg, rs in sorted(plan.spend_region.items())]
+    srows = [[reg, *to_date(rs, len(contributing.get(reg, ())))] for reg, rs in sorted(plan.spend_region.items())]
     if plan.spend_england:
-        srows.append(["England", *to_date(plan.spend_england)])
+        srows.append(["England", *to_date(plan.spend_england, sum(len(v) for v in contributing.values()))])
     unit = catalogue.load().plan.spend_unit
     if srows:
         out.append(table(f"Investment spend to date against projection by region, {period_label(data.period)} "

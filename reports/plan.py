@@ -72,8 +72,9 @@ def build_plan(data: PeriodData, code: str, accepted: bool) -> dict:
               "projected": _num(r["projected"]), "actual": _num(r["actual"]), "over": bool(r.get("over_margin"))}
              for r in plan.spend.get(code, [])]
     region = data.las.get(code, {}).get("region_name")
-    context = {"region": _by_category(plan.spend_region.get(region, []), data.period),
-               "england": _by_category(plan.spend_england, data.period)}
+    context = {"region": _by_category(plan.spend_region.get(region, []), data.period,
+                                      _contributors(plan, data.period, region)),
+               "england": _by_category(plan.spend_england, data.period, _contributors(plan, data.period))}
     return {"own": {"milestones": ms, "risks": risks, "spend": spend}, "context": context}
 
 
@@ -83,17 +84,28 @@ def _to_date(rows: list[dict], period: str) -> list[dict]:
     return [r for r in rows if (r.get("spend_quarter") or r.get("quarter")) <= q]
 
 
-def _by_category(rows: list[dict], period: str) -> dict[str, dict]:
-    """Projected and actual to date per category over lines with an actual, and the number of LAs."""
+def _contributors(plan, period: str, region: str | None = None) -> dict[str, int]:
+    """Category -> number of LAs (in the region, or England) with an actual for it to date.  Counted from
+    the LA rows: the mart's n_las is per category, funding source and quarter, so it undercounts a category."""
+    las: dict[str, set] = {}
+    for code, rows in plan.spend.items():
+        for r in _to_date(rows, period):
+            if r.get("actual") is not None and (region is None or r.get("region_name") == region):
+                las.setdefault(r["category"], set()).add(code)
+    return {k: len(v) for k, v in las.items()}
+
+
+def _by_category(rows: list[dict], period: str, n_las: dict[str, int] | None = None) -> dict[str, dict]:
+    """Projected and actual to date per category over lines with an actual (and the number of LAs)."""
     out: dict[str, dict] = {}
     for r in _to_date(rows, period):
         if r.get("actual") is None:
             continue
-        c = out.setdefault(r["category"], {"projected": 0.0, "actual": 0.0, "n_las": 0})
+        c = out.setdefault(r["category"], {"projected": 0.0, "actual": 0.0})
         c["projected"] += float(r["projected"] or 0)
         c["actual"] += float(r["actual"])
-        c["n_las"] = max(c["n_las"], int(r.get("n_las") or 0))
-    return {k: {**v, "projected": round(v["projected"], 1), "actual": round(v["actual"], 1)} for k, v in out.items()}
+    return {k: {"projected": round(v["projected"], 1), "actual": round(v["actual"], 1),
+                "n_las": (n_las or {}).get(k, 0)} for k, v in out.items()}
 
 
 # ------------------------------------------------------------------ view (what the template shows)

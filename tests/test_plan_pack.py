@@ -154,7 +154,7 @@ def test_spend_against_plan_with_region_and_england(html):
     # to date (Q1 and Q2, the quarters with an actual): 45.0 projected, 54.0 actual, +20%
     assert lines["rows"][1] == ["Data / digital", "Other grant", "45.0", "54.0", "9.0", "+20.0% Above margin", "100.0"]
     (ctx,) = [x for x in t.tables if x["rows"] and x["rows"][0] == ["Category", "This authority", "Region", "England"]]
-    assert ctx["rows"][1] == ["Data / digital", "+20.0%", "-2.2% 4 LAs", "0.0% 40 LAs"]
+    assert ctx["rows"][1] == ["Data / digital", "+20.0%", "-2.2% 1 LA", "0.0% 1 LA"]   # LAs counted from LA rows
 
 
 def test_packs_without_an_accepted_return_or_plan_say_so(data):
