@@ -284,7 +284,8 @@ def test_support_view_lists_every_la_meeting_a_threshold_on_the_full_sample(buil
         first = None
         if (code, "2026-27-Q1") in accepted:
             q1 = _sample_plan(known["src"], code, "2026-27-Q1")
-            first = {w["workstream"]: {mq: m["due_date"] for mq, m in w["milestones"].items()} for w in q1["workstreams"]}
+            first = {w["workstream"]: {mq: m["due_date"] for mq, m in w["milestones"].items()}
+                     for w in q1["workstreams"]}
         if _milestone_flags(parts, first, q_end):
             add(code, "milestones_slipped")
         n_red = sum(1 for r in parts["risks"] if r["residual_rag"] == "Red")
@@ -367,8 +368,9 @@ def test_every_pack_shows_its_plan_after_the_metrics(built, attacked):
         if manifest["plan_cases"].get(la) == "overspend":
             assert "Above margin" in text, la
     assert seen_slip >= 5
-    not_accepted = [c for c in (r["old_la_code"] for r in
-                    __import__("pipeline.calibration", fromlist=["read_las"]).read_las()) if (c, QUARTER) not in accepted]
+    from pipeline.calibration import read_las
+
+    not_accepted = [r["old_la_code"] for r in read_las() if (r["old_la_code"], QUARTER) not in accepted]
     assert not_accepted and all("was not accepted" in _pack_of(out, c).read_text(encoding="utf-8")
                                 for c in not_accepted)
     la = next(c for c, p in sorted(accepted) if p == QUARTER)
