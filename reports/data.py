@@ -41,6 +41,54 @@ def load_neighbours(warehouse_path: Path) -> dict[str, list[str]]:
 
 
 @dataclass
+class PlanData:
+    """The plan parts of the period's accepted returns, from marts.delivery_milestones, marts.investment_spend
+    and marts.risks (empty when the warehouse predates them).  No signatory or email is read here: the
+    marts do not carry them, so no LA-facing output can show one."""
+    milestones: dict[str, list[dict]] = field(default_factory=dict)   # la -> rows, workstream then quarter
+    spend: dict[str, list[dict]] = field(default_factory=dict)        # la -> level 'la' rows
+    spend_region: dict[str, list[dict]] = field(default_factory=dict)  # region name -> level 'region' rows
+    spend_england: list[dict] = field(default_factory=list)           # level 'england' rows
+    risks: dict[str, list[dict]] = field(default_factory=dict)        # la -> rows by risk number
+
+
+MILESTONE_COLUMNS = ("la_code", "workstream_no", "workstream", "building_block", "outcome", "lead",
+                     "milestone_quarter", "milestone", "first_due_date", "due_date", "status", "slippage_days",
+                     "is_slipped", "is_overdue", "is_past_not_started")
+SPEND_COLUMNS = ("level", "la_code", "region_name", "category", "funding_source", "spend_quarter", "projected",
+                 "actual", "variance", "variance_pct", "over_margin", "n_las")
+RISK_COLUMNS = ("la_code", "risk_no", "description", "impact", "likelihood", "rag", "matrix_rag", "mitigation",
+                "residual_impact", "residual_likelihood", "residual_rag", "residual_matrix_rag",
+                "previous_residual_rag", "previous_residual_impact", "previous_residual_likelihood", "movement",
+                "is_red_residual")
+
+
+def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r[key], []).append(r)
+    return out
+
+
+def load_plan(con, period: str) -> PlanData:
+    """The plan marts for one period (a connection already open on the warehouse)."""
+    ms = _optional(con, f"select {', '.join(MILESTONE_COLUMNS)} from marts.delivery_milestones where period = ? "
+                        "order by la_code, workstream_no, milestone_quarter", [period])
+    sp = _optional(con, f"select {', '.join(SPEND_COLUMNS)} from marts.investment_spend where period = ? "
+                        "order by level, area_code, category, funding_source, spend_quarter", [period])
+    try:
+        rk = _optional(con, f"select {', '.join(RISK_COLUMNS)} from marts.risks where period = ? "
+                            "order by la_code, risk_no", [period])
+    except duckdb.BinderException:   # built before the previous quarter's position was in the mart
+        rk = _optional(con, "select * from marts.risks where period = ? order by la_code, risk_no", [period])
+    return PlanData(milestones=_group(ms, "la_code"),
+                    spend=_group([r for r in sp if r["level"] == "la"], "la_code"),
+                    spend_region=_group([r for r in sp if r["level"] == "region"], "region_name"),
+                    spend_england=[r for r in sp if r["level"] == "england"],
+                    risks=_group(rk, "la_code"))
+
+
+@dataclass
 class PeriodData:
     period: str
     las: dict[str, dict]                       # code -> marts.local_authorities row (names, codes, region)
@@ -54,6 +102,7 @@ class PeriodData:
     quarantined: list[dict] = field(default_factory=list)    # uploads that could not be filed (marts.quarantined_uploads)
     run_failures: list[dict] = field(default_factory=list)   # failed pipeline runs (marts.run_failures), newest first
     indicators: dict[str, dict] = field(default_factory=dict)  # indicator_id -> marts.indicators row
+    plan: PlanData = field(default_factory=lambda: PlanData())  # milestones, spend, risks (issue 10 marts)
 
     def returned(self) -> list[str]:
         """LAs whose return for the period was accepted (with or without queries), in code order."""
@@ -128,6 +177,7 @@ def load_period(warehouse_path: Path, period: str) -> PeriodData:
         quarantined = _optional(con, "select * from marts.quarantined_uploads "
                                      "where period = ? or period is null order by received_at", [period])
         run_failures = _optional(con, "select * from marts.run_failures order by failed_at desc")
+        plan = load_plan(con, period)
     finally:
         con.close()
 
@@ -153,4 +203,4 @@ def load_period(warehouse_path: Path, period: str) -> PeriodData:
     return PeriodData(period=period, las=las, status=status, trajectory=trajectory, benchmark=benchmark,
                       bench_periods=bench_periods, findings=findings, revisions=revisions,
                       neighbours=neighbours, quarantined=quarantined, run_failures=run_failures,
-                      indicators=indicators)
+                      indicators=indicators, plan=plan)

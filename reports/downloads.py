@@ -13,7 +13,7 @@ from pathlib import Path
 
 from contracts import catalogue
 
-from .common import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, shown
+from .common import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, safe_cell, shown
 ENGLAND = ("E92000001", "England")
 SYMBOLS = (SUPPRESSED, UNAVAILABLE, NOT_APPLICABLE)
 
@@ -159,6 +159,8 @@ ABOUT_LINES = [
     "Codes: country_code E92000001 (England), region_code E12..., new_la_code E06/E08/E09/E10..., old_la_code "
     "(3 digits).",
     "time_period 202627 with time_identifier 'Financial year Q2' is the quarter; 'Financial year' the year end.",
+    "Milestones, Risks and Spend (when the return included them): the delivery plan as returned, spend in GBP "
+    "thousands; text that a spreadsheet would run as a formula (starting =, +, - or @) starts with an apostrophe.",
 ]
 
 
@@ -203,3 +205,32 @@ def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[l
         ws.autofilter(0, 0, max(len(rows), 1), len(head) - 1)
     wb.close()
     os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ plan parts (issue 10)
+PLAN_SHEETS = {
+    "Milestones": ["workstream", "milestone", "quarter", "date_first_given", "current_date", "status",
+                   "slippage_days"],
+    "Risks": ["risk_no", "risk", "impact", "likelihood", "rag", "mitigation", "residual_impact",
+              "residual_likelihood", "residual_rag", "last_quarter_residual", "movement"],
+    "Spend": ["category", "funding_source", "quarter", "projected_gbp_thousands", "actual_gbp_thousands"],
+}
+
+
+def plan_sheets(model) -> list[tuple[str, list[str], list[list], list[int | None]]]:
+    """The pack's milestones, risks and spend as XLSX sheets for ``write_xlsx``.  Every text cell comes from
+    a return, so each is neutralised against formula injection (``common.safe_cell``); no signatory or email
+    is in the model.  Empty when the pack has no plan parts."""
+    own = ((model.plan or {}).get("own")) or {}
+    if not any(own.values()):
+        return []
+    ms = [[safe_cell(m["workstream"]), safe_cell(m["milestone"]), m["quarter"], m["first_due"] or UNAVAILABLE,
+           m["due"] or UNAVAILABLE, safe_cell(m["status"]), m["slippage_days"]] for m in own.get("milestones", [])]
+    rk = [[r["no"], safe_cell(r["description"]), r["impact"], r["likelihood"], r["rag"],
+           safe_cell(r["mitigation"] or UNAVAILABLE), r["residual_impact"], r["residual_likelihood"], r["residual_rag"],
+           r["previous_rag"] or NOT_APPLICABLE, r["movement"]] for r in own.get("risks", [])]
+    sp = [[safe_cell(s["category"]), safe_cell(s["funding_source"]), s["quarter"], s["projected"],
+           UNAVAILABLE if s["actual"] is None else s["actual"]] for s in own.get("spend", [])]
+    dec = {"Milestones": [None] * 6 + [0], "Risks": [0] + [None] * 10, "Spend": [None] * 3 + [1, 1]}
+    return [(name, PLAN_SHEETS[name], rows, dec[name]) for name, rows in
+            (("Milestones", ms), ("Risks", rk), ("Spend", sp))]

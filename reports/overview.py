@@ -173,6 +173,65 @@ def _indicator(data: PeriodData, ind) -> str:
     return "".join(out)
 
 
+def _plan(data: PeriodData) -> str:
+    """Delivery plans nationally (issue 10): milestones slipped, red residual risks, spend against projection
+    by region, with the LAs named and a link to the support view (which gives each LA's evidence)."""
+    plan = data.plan
+    q = data.period[-2:]
+    ms = [r for rows in plan.milestones.values() for r in rows]
+    rk = [r for rows in plan.risks.values() for r in rows]
+    with_plan = set(plan.milestones) | set(plan.risks) | set(plan.spend)
+    returned = set(data.returned())
+    slipped = {r["la_code"] for r in ms if r.get("is_slipped")}
+    overdue = {r["la_code"] for r in ms if r.get("is_overdue")}
+    red = {r["la_code"] for r in rk if r.get("is_red_residual")}
+    escalated = {r["la_code"] for r in rk if r.get("movement") == "escalated"}
+    over = {c for c, rows in plan.spend.items() if any(r.get("over_margin") for r in rows)}
+
+    def names(codes) -> str:
+        return (f"<details><summary>{len(codes)} LAs: show names</summary><p>{esc(_names(data, codes))}</p></details>"
+                if codes else "none")
+    rows = [
+        [esc("Accepted returns with a delivery plan"), f"{len(with_plan & returned)} of {len(returned)}",
+         names(returned - with_plan)],
+        [esc(f"Milestones slipped (of {len(ms)})"), str(sum(1 for r in ms if r.get("is_slipped"))), names(slipped)],
+        [esc("Milestones due and not complete"), str(sum(1 for r in ms if r.get("is_overdue"))), names(overdue)],
+        [esc(f"Risks red after mitigation (of {len(rk)})"), str(sum(1 for r in rk if r.get("is_red_residual"))),
+         names(red)],
+        [esc("Risks escalated since last quarter"), str(sum(1 for r in rk if r.get("movement") == "escalated")),
+         names(escalated)],
+        [esc("Spend lines above projection by more than the margin"),
+         str(sum(1 for rows in plan.spend.values() for r in rows if r.get("over_margin"))), names(over)],
+    ]
+    out = [f'<p><a href="../dfe/support-{esc(data.period)}.html">LAs that may need support, '
+           f"{esc(period_label(data.period))}</a>: every LA with its reasons and evidence.</p>",
+           table(f"Delivery plans, {period_label(data.period)}: milestones, risks and spend",
+                 ["Measure", "Number", "Local authorities"], rows, raw_cols={0, 2}, num_cols={1})]
+
+    # LAs contributing an actual to date, counted from the LA rows (the mart's n_las is per spend line)
+    contributing: dict[str | None, set] = {}
+    for code, rs in plan.spend.items():
+        if any(r["spend_quarter"] <= q and r.get("actual") is not None for r in rs):
+            contributing.setdefault(data.las.get(code, {}).get("region_name"), set()).add(code)
+
+    def to_date(rs, n):
+        proj = sum(float(r["projected"] or 0) for r in rs if r["spend_quarter"] <= q and r.get("actual") is not None)
+        act = sum(float(r["actual"]) for r in rs if r["spend_quarter"] <= q and r.get("actual") is not None)
+        pct = num(100 * (act - proj) / proj, 1) if proj else NOT_APPLICABLE
+        return [num(proj, 1), num(act, 1), pct, str(n)]
+    srows = [[reg, *to_date(rs, len(contributing.get(reg, ())))] for reg, rs in sorted(plan.spend_region.items())]
+    if plan.spend_england:
+        srows.append(["England", *to_date(plan.spend_england, sum(len(v) for v in contributing.values()))])
+    unit = catalogue.load().plan.spend_unit
+    if srows:
+        out.append(table(f"Investment spend to date against projection by region, {period_label(data.period)} "
+                         f"({unit}; lines with an actual)",
+                         ["Region", "Projected", "Actual", "Variance (%)", "LAs"], srows, num_cols={1, 2, 3, 4}))
+    else:
+        out.append("<p>No investment spend has been returned for this quarter.</p>")
+    return "".join(out)
+
+
 def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets/plotly.min.js") -> str:
     q = period_label(data.period)
     body = [f'<p class="caption">{esc(q)}</p><h1>National overview</h1>',
@@ -181,9 +240,11 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
             '<p><a href="../dfe/index.html">All national overviews</a></p>', NAV_HERE,
             '<h2 id="collection">Collection status</h2>', _collection(data),
             '<h2 id="alerts">Service alerts</h2>', _service_alerts(data),
-            '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data)]
+            '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data),
+            '<h2 id="plans">Delivery plans: milestones, risks and spend</h2>', _plan(data)]
     area_nav, sections = area_sections(lambda ind: _indicator(data, ind))
     nav = [("collection", "Collection status"), ("alerts", "Service alerts"), ("trajectory", "Off trajectory"),
+           ("plans", "Delivery plans"),
            *area_nav]
     body.append(sections)
     body.append("<h2 id='about'>About these figures</h2><p>England and regional figures for rates are pooled "

@@ -9,7 +9,7 @@ from datetime import date
 from contracts import catalogue
 from contracts.catalogue import Indicator
 
-from . import charts
+from . import charts, plan as plan_mod
 from .common import (NAV_HERE, area_sections, shown, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
                      chart_block, esc, is_suppressed, num, page, period_label, prev_quarter, slug, status_tag,
                      table, with_unit)
@@ -60,6 +60,7 @@ class PackModel:
     indicators: dict[str, dict]     # indicator id -> figures shown in the pack
     data_quality: dict
     accepted: bool = True           # False: rejected or not received; the pack shows what DfE holds, no trajectory
+    plan: dict | None = None        # milestones, risks, spend (reports.plan.build_plan); None: no plan marts read
 
     @property
     def slug(self) -> str:
@@ -72,6 +73,11 @@ class PackModel:
         those refresh at the next quarterly publication or when the LA's own figures change."""
         h = {k: _sha(own_figures(v)) for k, v in self.indicators.items()}
         h[DATA_QUALITY] = _sha(self.data_quality)
+        # the plan parts, each hashed on the LA's own rows (region and England spend context are comparators);
+        # a pack with no plan parts hashes as before, so adding the sections re-issues no unchanged pack
+        for part, rows in ((self.plan or {}).get("own") or {}).items():
+            if rows:
+                h[part] = _sha(rows)
         return h
 
     def figures_sha256(self) -> str:
@@ -148,7 +154,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                       for v in data.revisions.get(code, [])],
     }
     return PackModel(code=code, name=la["la_name"], region=la["region_name"], period=period, indicators=inds,
-                     data_quality=dq, accepted=accepted)
+                     data_quality=dq, accepted=accepted, plan=plan_mod.build_plan(data, code, accepted))
 
 
 # ------------------------------------------------------------------ page one: the review's agenda
@@ -643,6 +649,8 @@ def render(model: PackModel, version: int, issued: date, changed: list[str] | No
     body.append(f'<div class="downloads"><p>Downloads:</p><ul class="plain">{links}</ul></div>')
     body.append(page_one(model))
     body.append(page_two(model))
+    plan = model.plan or plan_mod.build_plan_empty()
+    body.append(plan_mod.render_sections(plan, model.period, model.name, model.accepted))
 
     def indicator_section(ind):
         m = model.indicators[ind.id]
@@ -658,7 +666,8 @@ def render(model: PackModel, version: int, issued: date, changed: list[str] | No
     body.append('<h2 id="quality">Appendix B: data quality</h2>' + data_quality_html(model))
     body.append('<h2 id="about">Appendix C: about these figures</h2>' + ABOUT + "</div>")
     nav = [("glance", "Progress on the metrics"), ("attention", "What needs attention"),
-           ("areas", "Each area at a glance"), ("appendix", "Appendix A: detail for each indicator"),
+           ("areas", "Each area at a glance"), *plan_mod.nav(plan, model.accepted),
+           ("appendix", "Appendix A: detail for each indicator"),
            *area_nav, ("quality", "Appendix B: data quality"), ("about", "Appendix C: about these figures")]
     return page(f"{model.name}: {q} quarterly data report - Local SEND Reform Plans", "".join(body), nav,
                 plotly_src, SERVICE, home_href=index_href)

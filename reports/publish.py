@@ -149,7 +149,8 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         dl.write_csv(la_dir / f"{stem}-all-las.csv", dl.ALL_LAS_COLUMNS, every)
         wide_head, wide_rows, wide_dec = dl.all_las_wide(model, data.las)
         dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(period)} figures",
-                      [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec)])
+                      [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec),
+                       *dl.plan_sheets(model)])
         _atomic_write(html_path, render(model, version, pack_issued, changed, downloads))
         stale_pdf = la_dir / f"{stem}.pdf"
         if stale_pdf.exists():

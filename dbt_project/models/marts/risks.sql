@@ -51,6 +51,9 @@ select
     c.residual_score,
     prev.residual_rag as previous_residual_rag,
     prev.residual_score as previous_residual_score,
+    -- last quarter's place on the matrix, so a pack can draw this quarter against last
+    prev.residual_impact as previous_residual_impact,
+    prev.residual_likelihood as previous_residual_likelihood,
     case
         when prev.risk_key is null then 'new'
         when c.residual_score > prev.residual_score then 'escalated'
