@@ -151,20 +151,28 @@ def ingest_inbox(instance, defs, log=print) -> int:
     return failed
 
 
-def publish(instance, defs, quarter: str, log=print):
-    """The publication run.  dbt prints every model and test; that goes to a log file, and the
-    console gets dbt's one-line verdict."""
+def dbt_verdict(result) -> str:
+    """dbt's outcome from the run's structured events (one asset check per dbt test, one
+    materialisation per model or seed), not from its console text."""
+    checks = result.get_asset_check_evaluations()
+    failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
+    built = sum(1 for e in result.get_asset_materialization_events()
+                if e.asset_key and e.asset_key.path[0] not in ("raw", "benchmark_packs"))
+    words = f"{built} models/seeds built, {len(checks) - len(failed)} of {len(checks)} tests passed"
+    return words + (f"; failed: {', '.join(failed[:5])}" if failed else "")
+
+
+def publish(instance, defs, quarter: str, log=print, tags: dict | None = None):
+    """The publication run for one quarter (the partition of the dbt assets and the packs).  dbt
+    prints every model and test; that goes to a log file, and the console gets a one-line verdict
+    built from the run's asset checks and materialisations."""
     job = defs.resolve_job_def("publish_job")
-    cfg = {"config": {"quarter": quarter}}
     log_path = paths.home() / "logs" / f"publish-{quarter}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
-        result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                        run_config={**QUIET, "ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}},
-                                        tags={"lsrp/trigger": "lsrp run"})
-    verdict = next((line.strip() for line in reversed(log_path.read_text(encoding="utf-8").splitlines())
-                    if "PASS=" in line), "no dbt summary")
-    log(f"  dbt build: {verdict} (full log: {log_path})")
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                                        partition_key=quarter, tags={"lsrp/trigger": "lsrp run", **(tags or {})})
+    log(f"  dbt build: {dbt_verdict(result)} (full log: {log_path})")
     if result.success:
         from pipeline import release
 

@@ -130,16 +130,17 @@ def test_republish_requests_only_for_uploads_after_publication(lsrp_home):
 
         loaded("301|2026-27-Q2")
         assert republish_requests(instance) == []  # nothing published yet
-        instance.report_runless_asset_event(dg.AssetMaterialization(PACKS, metadata={"period": "2026-27-Q2"}))
+        instance.report_runless_asset_event(dg.AssetMaterialization(PACKS, partition="2026-27-Q2"))
         assert republish_requests(instance) == []  # loaded before the publication
         loaded("308|2026-27-Q2")
         loaded("308|2026-27-Q1")  # a quarter never published: the schedule's job, not a republication
         [req] = republish_requests(instance)
         assert req.run_key.startswith("republish:2026-27-Q2:")
-        assert req.run_config["ops"]["benchmark_packs"]["config"]["quarter"] == "2026-27-Q2"
+        assert req.partition_key == "2026-27-Q2" and req.tags["lsrp/changed_las"] == "308"
         assert republish_requests(instance)[0].run_key == req.run_key  # the same change: the same key
         loaded("886|2026-27-Q2")
-        assert republish_requests(instance)[0].run_key != req.run_key  # a further change: once more
+        again = republish_requests(instance)[0]
+        assert again.run_key != req.run_key and again.tags["lsrp/changed_las"] == "308,886"  # once more, both
 
     run = dg.DagsterRun(job_name="ingest_return_job", run_id="r1", tags={"dagster/partition": "886|2026-27-Q2"})
     entry = failure_entry(run, "boom", 2)
@@ -185,11 +186,9 @@ def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
         # the same failure recorded twice, bypassing the loader: the mart's unique test fails
         con.execute("insert into raw.run_failures (run_id, job_name) values ('r1', 'publish_job'), ('r1', 'publish_job')")
         before = warehouse.table_counts(con)
-    cfg = {"config": {"quarter": "2026-27-Q2"}}
     with dg.instance_for_test() as instance:
         result = dg.materialize([lsrp_dbt_assets], instance=instance, raise_on_error=False,
-                                resources={"dbt": defs.resources["dbt"]},
-                                run_config={"ops": {"lsrp_dbt_assets": cfg}})
+                                resources={"dbt": defs.resources["dbt"]}, partition_key="2026-27-Q2")
     assert not result.success
     failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
     assert failed == {("marts/run_failures", "unique_run_failures_run_id")}, failed  # the build failed on that test

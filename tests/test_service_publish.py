@@ -135,9 +135,8 @@ def service(tmp_path, monkeypatch):
 
 
 def _launch_publication(home: Path) -> None:
-    cfg = {"ops": {"lsrp_dbt_assets": {"config": {"quarter": PERIOD}}, "benchmark_packs": {"config": {"quarter": PERIOD}}}}
     subprocess.run([str(Path(sys.executable).with_name("dagster")), "job", "launch", "-w", "workspace.yaml",
-                    "-j", "publish_job", "--config-json", json.dumps(cfg)], cwd=paths.REPO, check=True,
+                    "-j", "publish_job", "--tags", json.dumps({"dagster/partition": PERIOD})], cwd=paths.REPO, check=True,
                    capture_output=True, timeout=180)
 
 
