@@ -177,11 +177,14 @@ def test_suppression_of_other_las_small_counts(published):
     rows = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-figures.csv"))))
     hs = [r for r in rows if r["old_la_code"] == "313" and r["indicator_id"] == "exc_permanent_sen"]
     assert hs and all(r["value"] == "c" for r in hs)
-    every = list(csv.DictReader(open(_pack(out, "301").with_name("301-barking-and-dagenham-all-las.csv"))))
+    # one all-LAs CSV for every pack: nobody's own view, so every small count is c; an LA's own
+    # value is in its figures CSV
+    every = list(csv.DictReader(open(out / PERIOD / "all-las.csv")))
     pe = {r["old_la_code"]: r["value"] for r in every if r["indicator_id"] == "exc_permanent_sen"}
-    assert pe["313"] == "c" and pe["301"] not in SYMBOLS
-    own = list(csv.DictReader(open(_pack(out, "313").with_name("313-hounslow-all-las.csv"))))
-    assert next(r for r in own if r["old_la_code"] == "313" and r["indicator_id"] == "exc_permanent_sen")["value"] \
+    assert pe["313"] == "c" and pe["301"] == "c" and pe["308"] not in SYMBOLS  # 301 withheld too (secondary)
+    own = list(csv.DictReader(open(_pack(out, "313").with_name("313-hounslow-figures.csv"))))
+    assert next(r for r in own if r["old_la_code"] == "313" and r["indicator_id"] == "exc_permanent_sen"
+                and r["comparison"] == "This local authority" and r["time_identifier"] == "Financial year Q2")["value"] \
         == "0.25"
     assert is_suppressed(3, 1200) and is_suppressed(None, 4) and not is_suppressed(0, 100)
 
@@ -258,8 +261,9 @@ def test_downloads_are_data(published):
     _, out, _ = published
     p = _pack(out, "301")
     text = p.read_text(encoding="utf-8")
-    for suffix in ("-figures.csv", "-all-las.csv", "-figures.xlsx", ".pdf"):
+    for suffix in ("-figures.csv", "-figures.xlsx", ".pdf"):
         assert f'href="{p.stem}{suffix}"' in text
+    assert 'href="../all-las.csv"' in text and not p.with_name(p.stem + "-all-las.csv").exists()  # one, shared
     rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))
     assert list(rows[0])[:len(EES_HEAD)] == EES_HEAD
     for col in ("indicator", "value", "status", "rank", "quartile_band"):
@@ -291,7 +295,7 @@ def test_downloads_are_data(published):
     assert all(c.data_type == "n" for c in cells if c.value not in SYMBOLS)
     assert sum(1 for c in cells if c.data_type == "n") > 0.3 * len(cells)   # the rest: x for future quarters
     assert any(c.number_format.startswith("#,##0.") for c in cells if c.data_type == "n")
-    every = list(csv.DictReader(open(p.with_name(p.stem + "-all-las.csv"), encoding="utf-8")))
+    every = list(csv.DictReader(open(out / PERIOD / "all-las.csv", encoding="utf-8")))
     wide = list(wb["All LAs"].iter_rows(min_row=2))
     assert len(every) == sum(1 for row in wide for c in row[5:] if c.value != "x")   # the same values
     assert all(c.data_type == "n" for row in wide for c in row[5:] if c.value not in SYMBOLS)
