@@ -195,3 +195,43 @@ def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
     with warehouse.session() as con:
         assert warehouse.table_counts(con) == before and not any(k.startswith("marts.") for k in before)
     assert not release.build_path().exists() and not (release.published_dir() / "warehouse.duckdb").exists()
+
+
+def test_a_resubmission_re_renders_one_pack_and_the_release_stays_atomic(tmp_path):
+    """Publication through the packs release, as the packs asset does it: the first publication
+    renders every pack (in worker processes); a resubmission by 301 (only_las, the republish
+    sensor's tag) re-renders 301's pack alone, every other pack file is the previous release's
+    (hard link: same inode, same mtime), and the release readers hold is never written."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fixtures_marts import build_marts
+
+    from reports import publish
+
+    period, wh, link = "2026-27-Q2", tmp_path / "wh.duckdb", tmp_path / "packs"
+    build_marts(wh, la_codes="all", periods=(period,))
+    with release.packs_release(link) as folder:
+        first = publish(wh, folder, period, pdf=False, workers=2)
+    assert len(first.written) == 153 and (link / period / "all-las.csv").exists()
+    old_release = link.resolve()
+    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (old_release / period / "la").iterdir()}
+
+    wh.unlink()
+    build_marts(wh, la_codes="all", periods=(period,), bump={("301", "ehcp_20_week"): 6.0})
+    with pytest.raises(RuntimeError):  # a publication killed part-way leaves the live release alone
+        with release.packs_release(link) as folder:
+            publish(wh, folder, period, pdf=False, only_las=["301"])
+            raise RuntimeError("killed")
+    assert link.resolve() == old_release
+    with release.packs_release(link) as folder:
+        again = publish(wh, folder, period, pdf=False, only_las=["301"])
+    assert [p.name.split("-")[0] for p in again.written] == ["301"] and len(again.carried) == 152
+    assert again.versions["301"] == 2 and again.versions["308"] == 1
+    new = link.resolve()
+    assert new != old_release
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (new / period / "la").iterdir()}
+    changed = {n for n in after if after[n] != before.get(n)}
+    assert changed == {f"301-barking-and-dagenham{s}" for s in (".html", "-figures.csv", "-figures.xlsx")}
+    # the previous release (a reader may still be in it) still has 301's version 1
+    assert before == {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (old_release / period / "la").iterdir()}
+    assert "Version 2" not in (old_release / period / "la" / "301-barking-and-dagenham.html").read_text()
+    assert "Version 2" in (new / period / "la" / "301-barking-and-dagenham.html").read_text()
