@@ -171,7 +171,7 @@ def publish(instance, defs, quarter: str, log=print, tags: dict | None = None):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
-                                        partition_key=quarter, tags={"lsrp/trigger": "lsrp run", **(tags or {})})
+                                        partition_key=quarter, tags={**(tags or {}), "lsrp/trigger": "lsrp run"})
     log(f"  dbt build: {dbt_verdict(result)} (full log: {log_path})")
     if result.success:
         from pipeline import release
@@ -270,7 +270,12 @@ def main(args) -> int:
     pdf_note = "" if os.environ.get("LSRP_PACK_PDF") == "0" else "; PDFs take about 3 s a pack, --no-pdf skips them"
     print(f"Building the warehouse (dbt) and publishing packs for {quarter} "
           f"(about a minute for HTML, CSV and XLSX{pdf_note}) ...", flush=True)
-    result = publish(instance, defs, quarter)
+    # a quarter published before: publish as the republish sensor would, re-rendering only the packs
+    # of the LAs whose returns were loaded since (the run tag it sets); else the whole quarter
+    from pipeline.defs.service import republish_requests
+
+    again = next((r for r in republish_requests(instance) if r.partition_key == quarter), None)
+    result = publish(instance, defs, quarter, tags=again.tags if again else None)
     print(summary(quarter))
     print(f"Done in {time.time() - t0:.0f} s.")
     if failed or not result.success:
