@@ -267,6 +267,13 @@ def main(args) -> int:
     if quarter is None:
         print("No accepted return in the warehouse: nothing to publish.")
         return 1
+    from pipeline.defs.partitions import period_partitions
+
+    if quarter not in period_partitions.get_partition_keys():
+        print(f"{quarter} is not a quarter of the collection (the partitions run "
+              f"{period_partitions.get_partition_keys()[0]} to {period_partitions.get_partition_keys()[-1]}).",
+              file=sys.stderr)
+        return 1
     pdf_note = "" if os.environ.get("LSRP_PACK_PDF") == "0" else "; PDFs take about 3 s a pack, --no-pdf skips them"
     print(f"Building the warehouse (dbt) and publishing packs for {quarter} "
           f"(about a minute for HTML, CSV and XLSX{pdf_note}) ...", flush=True)
