@@ -27,20 +27,24 @@ def validate_quarter(quarter: str) -> str:
     return quarter
 
 
-def vars_arg(quarter: str) -> str:
-    """The JSON for dbt's --vars."""
-    return json.dumps({"quarter": validate_quarter(quarter)})
+def vars_arg(quarter: str, warehouse: str | Path | None = None) -> str:
+    """The JSON for dbt's --vars: the quarter (a Dagster partition key) and, when given, the DuckDB
+    file to build (profiles.yml prefers the var to LSRP_WAREHOUSE, so no caller edits os.environ)."""
+    out = {"quarter": validate_quarter(quarter)}
+    if warehouse is not None:
+        out["warehouse"] = str(Path(warehouse).resolve())
+    return json.dumps(out)
 
 
 def build_args(quarter: str, select: str | None = None, exclude: str | None = None,
-               command: str = "build") -> list[str]:
+               command: str = "build", warehouse: str | Path | None = None) -> list[str]:
     """Arguments after `dbt`, e.g. ["build", "--vars", '{"quarter": "2026-27-Q2"}'].
 
     No --project-dir/--profiles-dir: dagster-dbt adds its own; use project_args() elsewhere.
     """
     if command not in ("build", "run", "test", "seed", "compile"):
         raise ValueError(f"unsupported dbt command {command!r}")
-    args = [command, "--vars", vars_arg(quarter)]
+    args = [command, "--vars", vars_arg(quarter, warehouse)]
     if select:
         args += ["--select", select]
     if exclude:
@@ -68,3 +72,25 @@ def dbt_env(warehouse: str | Path | None = None, target_path: str | Path | None 
         env["DBT_TARGET_PATH"] = str(target_path)
         env["DBT_LOG_PATH"] = str(Path(target_path) / "logs")
     return env
+
+
+# dbt's node statuses (run_results.json): models/seeds "success", tests "pass"/"warn"/"fail".
+_OK = {"success", "pass"}
+
+
+def summarise_run_results(run_results: dict) -> dict[str, int]:
+    """Counts by status from dbt's run_results.json (its structured output, not its console text)."""
+    counts: dict[str, int] = {}
+    for r in run_results.get("results", []):
+        status = str(r.get("status", "unknown")).lower()
+        counts[status] = counts.get(status, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def verdict(counts: dict[str, int]) -> str:
+    """One line for the console, e.g. 'passed: 152 ok, 2 warn' or 'FAILED: 1 fail, 3 skipped of 156'."""
+    total = sum(counts.values())
+    bad = {k: v for k, v in counts.items() if k not in _OK | {"warn"}}
+    ok = sum(v for k, v in counts.items() if k in _OK)
+    parts = [f"{ok} ok"] + [f"{v} {k}" for k, v in counts.items() if k not in _OK]
+    return f"{'FAILED' if bad or not total else 'passed'}: {', '.join(parts)} of {total}"

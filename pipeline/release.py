@@ -11,9 +11,14 @@
   Parquet file per mart in ``$LSRP_HOME/published/parquet/``, each written under a temporary
   name, fsynced and renamed over the old one.  A reader holding the old copy open keeps reading
   it; the next connection gets the new one.
-- Packs: ``packs_release`` gives the publisher a fresh folder holding a copy of the current packs
-  (so the manifest, and with it the re-issue-only-when-changed versioning, carries over) and, on
-  success, points the ``$LSRP_HOME/packs`` symlink at it with one ``os.replace``.
+- Packs: ``packs_release`` gives the publisher a fresh folder holding the current packs (so the
+  manifest, and with it the re-issue-only-when-changed versioning, carries over) and, on success,
+  points the ``$LSRP_HOME/packs`` symlink at it with one ``os.replace``.  The pack files
+  (``<period>/la/``) are hard links to the previous release's, not copies: a re-issue costs the
+  packs that changed, not 150 MB of copying.  That is safe because the publisher never rewrites a
+  pack file in place: it writes a temporary file and renames it over the link, which leaves the
+  previous release's file as it was.  Everything else (index, overview, manifest, DfE views) is small
+  and copied, so a writer that rewrites one of those in place cannot reach the live release.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import duckdb
 from pipeline import paths
 
 MART_SCHEMA = "marts"
+PACK_DIR = "la"  # <period>/la/ holds the packs' files (reports/publish.py)
 
 
 def _fsync(path: Path) -> None:
@@ -131,9 +137,7 @@ def packs_release(link: Path | None = None):
     releases.mkdir(parents=True, exist_ok=True)
     new = releases / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     if link.exists():
-        # A real copy, not hard links: a writer that rewrites a file in place would otherwise
-        # change the release readers are looking at.
-        shutil.copytree(link.resolve(), new, symlinks=True)
+        shutil.copytree(link.resolve(), new, symlinks=True, copy_function=_link_pack_or_copy)
     else:
         new.mkdir()
     try:
@@ -143,6 +147,18 @@ def packs_release(link: Path | None = None):
         raise
     previous = _switch(link, new)
     _prune(link, keep={new.resolve(), previous})
+
+
+def _link_pack_or_copy(src: str, dst: str) -> str:
+    """copytree's copy function: hard-link a pack file (replaced, never rewritten, by the publisher),
+    copy anything else."""
+    if Path(dst).parent.name == PACK_DIR:
+        try:
+            os.link(src, dst)
+            return dst
+        except OSError:  # another file system, or links not supported: a copy is always right
+            pass
+    return shutil.copy2(src, dst)
 
 
 def _switch(link: Path, target: Path) -> Path | None:

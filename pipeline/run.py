@@ -151,20 +151,28 @@ def ingest_inbox(instance, defs, log=print) -> int:
     return failed
 
 
-def publish(instance, defs, quarter: str, log=print):
-    """The publication run.  dbt prints every model and test; that goes to a log file, and the
-    console gets dbt's one-line verdict."""
+def dbt_verdict(result) -> str:
+    """dbt's outcome from the run's structured events (one asset check per dbt test, one
+    materialisation per model or seed), not from its console text."""
+    checks = result.get_asset_check_evaluations()
+    failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
+    built = sum(1 for e in result.get_asset_materialization_events()
+                if e.asset_key and e.asset_key.path[0] not in ("raw", "benchmark_packs"))
+    words = f"{built} models/seeds built, {len(checks) - len(failed)} of {len(checks)} tests passed"
+    return words + (f"; failed: {', '.join(failed[:5])}" if failed else "")
+
+
+def publish(instance, defs, quarter: str, log=print, tags: dict | None = None):
+    """The publication run for one quarter (the partition of the dbt assets and the packs).  dbt
+    prints every model and test; that goes to a log file, and the console gets a one-line verdict
+    built from the run's asset checks and materialisations."""
     job = defs.resolve_job_def("publish_job")
-    cfg = {"config": {"quarter": quarter}}
     log_path = paths.home() / "logs" / f"publish-{quarter}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
-        result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                        run_config={**QUIET, "ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}},
-                                        tags={"lsrp/trigger": "lsrp run"})
-    verdict = next((line.strip() for line in reversed(log_path.read_text(encoding="utf-8").splitlines())
-                    if "PASS=" in line), "no dbt summary")
-    log(f"  dbt build: {verdict} (full log: {log_path})")
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                                        partition_key=quarter, tags={**(tags or {}), "lsrp/trigger": "lsrp run"})
+    log(f"  dbt build: {dbt_verdict(result)} (full log: {log_path})")
     if result.success:
         from pipeline import release
 
@@ -259,10 +267,22 @@ def main(args) -> int:
     if quarter is None:
         print("No accepted return in the warehouse: nothing to publish.")
         return 1
+    from pipeline.defs.partitions import period_partitions
+
+    if quarter not in period_partitions.get_partition_keys():
+        print(f"{quarter} is not a quarter of the collection (the partitions run "
+              f"{period_partitions.get_partition_keys()[0]} to {period_partitions.get_partition_keys()[-1]}).",
+              file=sys.stderr)
+        return 1
     pdf_note = "" if os.environ.get("LSRP_PACK_PDF") == "0" else "; PDFs take about 3 s a pack, --no-pdf skips them"
     print(f"Building the warehouse (dbt) and publishing packs for {quarter} "
           f"(about a minute for HTML, CSV and XLSX{pdf_note}) ...", flush=True)
-    result = publish(instance, defs, quarter)
+    # a quarter published before: publish as the republish sensor would, re-rendering only the packs
+    # of the LAs whose returns were loaded since (the run tag it sets); else the whole quarter
+    from pipeline.defs.service import republish_requests
+
+    again = next((r for r in republish_requests(instance) if r.partition_key == quarter), None)
+    result = publish(instance, defs, quarter, tags=again.tags if again else None)
     print(summary(quarter))
     print(f"Done in {time.time() - t0:.0f} s.")
     if failed or not result.success:

@@ -172,7 +172,8 @@ def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[l
 
     decimals_of = {i.id: i.decimals for i in catalogue.load().indicators}
     tmp = path.with_name(path.name + ".tmp.xlsx")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "nan_inf_to_errors": True})
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "nan_inf_to_errors": True,
+                                         "in_memory": True})  # no temporary file per sheet
     bold = wb.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     fmts = {d: wb.add_format({"num_format": "#,##0" + ("." + "0" * d if d else "")}) for d in range(0, 5)}
     right = wb.add_format({"align": "right"})

@@ -50,6 +50,8 @@ class PublishResult:
     pdfs: list[Path] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)  # la_code -> version now published
     seconds: float = 0.0
+    carried: list[Path] = field(default_factory=list)      # packs not looked at (a resubmission of other LAs)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
 def plotly_js_path() -> Path:
@@ -87,11 +89,102 @@ def _pdf_enabled(pdf: bool) -> bool:
     return pdf and os.environ.get("LSRP_PACK_PDF", "1") != "0"
 
 
+@dataclass
+class _Issue:
+    """One pack to (re)write, decided in the parent; rendered in a worker process."""
+    model: object          # PackModel
+    version: int
+    issued: date
+    changed: list[str] | None
+
+
+def _pack_files(stem: str) -> dict[str, str]:
+    return {"html": f"la/{stem}.html", "pdf": f"la/{stem}.pdf", "csv": f"la/{stem}-figures.csv",
+            "xlsx": f"la/{stem}-figures.xlsx"}
+
+
+ALL_LAS_CSV = "all-las.csv"   # <period>/all-las.csv: every LA's values, once for all the packs
+
+
+def _downloads(stem: str) -> dict[str, str]:
+    return {"This report's figures as CSV": f"{stem}-figures.csv",
+            "Every local authority's values as CSV": f"../{ALL_LAS_CSV}",
+            "All figures as Excel (XLSX)": f"{stem}-figures.xlsx",
+            "This report as PDF": f"{stem}.pdf"}
+
+
+def _render_pack(issue: _Issue, las: dict, la_dir: Path) -> str:
+    """Write one pack's CSV, XLSX and HTML (each to a temporary name, then renamed: the packs
+    release hard-links unchanged files, so nothing may be rewritten in place)."""
+    model = issue.model
+    stem = model.slug
+    rows = dl.figure_rows(model, las)
+    dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
+    wide_head, wide_rows, wide_dec = dl.all_las_wide(model, las)
+    dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(model.period)} figures",
+                  [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec),
+                   *dl.plan_sheets(model)])
+    _atomic_write(la_dir / f"{stem}.html", render(model, issue.version, issue.issued, issue.changed, _downloads(stem)))
+    stale_pdf = la_dir / f"{stem}.pdf"
+    stale_pdf.unlink(missing_ok=True)   # the old PDF no longer matches; write_pdfs makes a new one
+    return model.code
+
+
+def _render_chunk(job: tuple[list[_Issue], dict, str]) -> list[str]:
+    issues, las, la_dir = job
+    return [_render_pack(i, las, Path(la_dir)) for i in issues]
+
+
+def render_packs(issues: list[_Issue], las: dict, la_dir: Path, workers: int | None = None) -> None:
+    """Render packs in worker processes (one per core).  A few packs (a resubmission) are rendered
+    here: starting workers would cost more than it saves."""
+    workers = max(1, min(workers or int(os.environ.get("LSRP_PACK_WORKERS", 0)) or (os.cpu_count() or 1),
+                         len(issues) // 8 or 1))
+    if workers == 1:
+        for i in issues:
+            _render_pack(i, las, la_dir)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: the workers fork from a clean server that has imported the report modules once,
+    # not from this (threaded) Dagster process
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["reports.publish"])
+    chunks = [issues[k::workers] for k in range(workers)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+        list(ex.map(_render_chunk, [(c, las, str(la_dir)) for c in chunks]))
+
+
+def shared_all_las_rows(model, data) -> list[list]:
+    """Every LA's values per indicator as nobody's own pack shows them: each small count is c,
+    including one of the LA ``model`` was built for (its own values are in its figures CSV)."""
+    from dataclasses import replace
+
+    from .pack import withheld
+
+    inds = {}
+    for ind_id, m in model.indicators.items():
+        row = data.la_values(ind_id).get(model.code)
+        if row is not None and row.get("la_value") is not None and withheld(row):
+            m = {**m, "distribution": [x for x in m["distribution"] if x["code"] != model.code],
+                 "suppressed": sorted([*m["suppressed"], model.code])}
+        inds[ind_id] = m
+    return dl.all_las_rows(replace(model, indicators=inds), data.las)
+
+
 def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str] | None = None,
-            pdf: bool = True, issued: date | None = None) -> PublishResult:
+            pdf: bool = True, issued: date | None = None, only_las: list[str] | None = None,
+            workers: int | None = None) -> PublishResult:
     """Write packs for every LA that returned data for ``period`` (or just ``la_codes``), the overview and
-    the index.  Unchanged packs are skipped; changed ones are re-issued with a version note."""
+    the index.  Unchanged packs are skipped; changed ones are re-issued with a version note.
+
+    ``only_las`` (a resubmission: the LAs whose returns changed since the quarter was published) limits
+    the packs even looked at to those LAs; every other pack already published is carried over untouched.
+    """
     t0 = time.perf_counter()
+    result = PublishResult()
+    clock = _Clock(result.stages)
     issued = issued or date.today()
     out_dir = Path(out_dir)
     data = load_period(Path(warehouse_path), period)
@@ -104,26 +197,34 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     manifest = _load_manifest(manifest_path)
     manifest["period"] = period
     packs = manifest.setdefault("packs", {})
-    result = PublishResult()
     names = {i.id: i.short for i in cat.indicators}
     names[DATA_QUALITY] = "data quality section"
+    clock("load marts")
 
     # every LA gets a pack, whatever became of its return: a rejected or missing one is built from DfE-held data
     codes = sorted(data.status) or sorted(data.las)
     if la_codes is not None:
         wanted = set(la_codes)
         codes = [c for c in codes if c in wanted]
+    if only_las is not None:
+        wanted = set(only_las)
+        carried = [c for c in codes if c not in wanted and c in packs and _files_exist(period_dir, packs[c])]
+        result.carried = [period_dir / packs[c]["files"]["html"] for c in carried]
+        for c in carried:
+            result.versions[c] = packs[c]["version"]
+        codes = [c for c in codes if c not in set(carried)]
+    issues: list[_Issue] = []
+    shared_rows = None
     for code in codes:
         model = build_model(data, code)
-        stem = model.slug
-        html_path = la_dir / f"{stem}.html"
-        files = {"html": f"la/{stem}.html", "pdf": f"la/{stem}.pdf", "csv": f"la/{stem}-figures.csv",
-                 "csv_all_las": f"la/{stem}-all-las.csv", "xlsx": f"la/{stem}-figures.xlsx"}
+        if shared_rows is None:
+            shared_rows = shared_all_las_rows(model, data)
+        files = _pack_files(model.slug)
+        html_path = la_dir / f"{model.slug}.html"
         digest = model.figures_sha256()
         prev = packs.get(code)
         ret_status = (data.status.get(code) or {}).get("status") or "not_received"
-        if prev and prev.get("figures_sha256") == digest and all(
-                (period_dir / files[k]).exists() for k in ("html", "csv", "csv_all_las", "xlsx")):
+        if prev and prev.get("figures_sha256") == digest and _files_exist(period_dir, {**prev, "files": files}):
             result.skipped.append(html_path)
             result.versions[code] = prev["version"]
             prev["status"] = ret_status
@@ -139,27 +240,20 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
             changed = [names.get(k, k) for k in hashes if old.get(k) != hashes[k]]
         else:
             version, changed = 1, None
-        downloads = {"This report's figures as CSV": f"{stem}-figures.csv",
-                     "Every local authority's values as CSV": f"{stem}-all-las.csv",
-                     "All figures as Excel (XLSX)": f"{stem}-figures.xlsx",
-                     "This report as PDF": f"{stem}.pdf"}
-        rows = dl.figure_rows(model, data.las)
-        every = dl.all_las_rows(model, data.las)
-        dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
-        dl.write_csv(la_dir / f"{stem}-all-las.csv", dl.ALL_LAS_COLUMNS, every)
-        wide_head, wide_rows, wide_dec = dl.all_las_wide(model, data.las)
-        dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(period)} figures",
-                      [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec),
-                       *dl.plan_sheets(model)])
-        _atomic_write(html_path, render(model, version, pack_issued, changed, downloads))
-        stale_pdf = la_dir / f"{stem}.pdf"
-        if stale_pdf.exists():
-            stale_pdf.unlink()   # the old PDF no longer matches; write_pdfs makes a new one
+        for old_file in (prev or {}).get("files", {}).values():   # e.g. the per-pack all-LAs CSV of old
+            if old_file not in files.values():
+                (period_dir / old_file).unlink(missing_ok=True)
+        issues.append(_Issue(model, version, pack_issued, changed))
         packs[code] = {"version": version, "issued": pack_issued.isoformat(), "la_name": model.name,
                        "figures_sha256": digest, "indicators": hashes, "files": files,
                        "changed": changed or [], "status": ret_status}
         result.written.append(html_path)
         result.versions[code] = version
+    clock("pack models")
+    render_packs(issues, data.las, la_dir, workers)
+    if shared_rows is not None and (issues or not (period_dir / ALL_LAS_CSV).exists()):
+        dl.write_csv(period_dir / ALL_LAS_CSV, dl.ALL_LAS_COLUMNS, shared_rows)
+    clock("render packs")
     _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
 
     result.overview = period_dir / "overview.html"
@@ -167,13 +261,32 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     result.index = write_index(out_dir)
     _write_support(warehouse_path, period, out_dir)
     write_dfe_index(out_dir)
+    clock("overview, index, DfE views")
 
     if _pdf_enabled(pdf):
         todo = result.written + [p for p in result.skipped if not p.with_suffix(".pdf").exists()]
         result.pdfs = write_pdfs(todo)
+        clock("PDFs")
     result.total_bytes = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _files_exist(period_dir: Path, entry: dict) -> bool:
+    files = entry.get("files", {})
+    return all((period_dir / files[k]).exists() for k in ("html", "csv", "xlsx") if k in files) and "html" in files
+
+
+class _Clock:
+    """Seconds per stage of a publication, for the asset's metadata and the benchmark."""
+
+    def __init__(self, into: dict):
+        self.into, self.t = into, time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.into[stage] = self.into.get(stage, 0.0) + now - self.t
+        self.t = now
 
 
 STATUS_WORDS = {"accepted": "Accepted", "accepted_with_queries": "Accepted with queries",
@@ -272,37 +385,48 @@ def _one_pdf(chromium: str, html: Path, timeout: float) -> Path | None:
 PRINT_WIDTH_PX = 718    # 190 mm at 96 px per inch
 
 
-def _pdf_chunk(job: tuple[str, list[str], float]) -> list[str]:
-    """Print a chunk of packs from ONE browser (start-up once, not per pack): about 4 s a pack,
-    most of it plotly drawing the charts, against about 8 s for a chromium process per pack."""
-    from playwright.sync_api import sync_playwright
+async def _print_pool(chromium: str, htmls: list[Path], timeout: float, pages: int) -> list[Path]:
+    """Print every pack from ONE browser through a pool of ``pages`` tabs: the browser starts once,
+    and chromium draws the tabs' charts in parallel renderer processes."""
+    import asyncio
 
-    chromium, htmls, timeout = job
-    done = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[f for f in CHROMIUM_FLAGS if f != "--headless"
-                                                                    and not f.startswith("--virtual")])
+    from playwright.async_api import async_playwright
+
+    queue = list(reversed(htmls))
+    done: list[Path] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=[f for f in CHROMIUM_FLAGS if f != "--headless"
+                                                                          and not f.startswith("--virtual")])
         # drawn at the printed width (A4 less margins), so the charts fit the page as they are printed
-        page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
-        for html in map(Path, htmls):
-            tmp_out = html.with_name(html.stem + ".pdf.tmp")
-            try:
-                page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
-                page.emulate_media(media="print")
-                page.pdf(path=str(tmp_out), format="A4", print_background=True, tagged=True, outline=True,
-                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
-                os.replace(tmp_out, html.with_suffix(".pdf"))
-                done.append(str(html.with_suffix(".pdf")))
-            except Exception as exc:  # one pack's PDF failing must not stop the others
-                log.warning("PDF failed for %s: %s", html, exc)
-                tmp_out.unlink(missing_ok=True)
-        browser.close()
+        context = await browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
+
+        async def tab():
+            page = await context.new_page()
+            await page.emulate_media(media="print")
+            while queue:
+                html = queue.pop()
+                tmp_out = html.with_name(html.stem + ".pdf.tmp")
+                try:
+                    await page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
+                    await page.pdf(path=str(tmp_out), format="A4", print_background=True, tagged=True, outline=True,
+                                   margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+                    os.replace(tmp_out, html.with_suffix(".pdf"))
+                    done.append(html.with_suffix(".pdf"))
+                except Exception as exc:  # one pack's PDF failing must not stop the others
+                    log.warning("PDF failed for %s: %s", html, exc)
+                    tmp_out.unlink(missing_ok=True)
+            await page.close()
+
+        await asyncio.gather(*(tab() for _ in range(pages)))
+        await browser.close()
     return done
 
 
 def write_pdfs(paths: list[Path], workers: int | None = None, timeout: float = 120) -> list[Path]:
-    """Print each pack HTML to a PDF beside it with headless chromium.  Skips (with a warning) when
-    chromium is absent; returns the PDFs written."""
+    """Print each pack HTML to a PDF beside it with headless chromium (one browser, a pool of pages,
+    one page per core).  Skips (with a warning) when chromium is absent; returns the PDFs written."""
+    import asyncio
+
     paths = [Path(p) for p in paths]
     if not paths:
         return []
@@ -317,9 +441,4 @@ def write_pdfs(paths: list[Path], workers: int | None = None, timeout: float = 1
         with ThreadPoolExecutor(max_workers=workers) as ex:
             done = list(ex.map(lambda p: _one_pdf(chromium, p, timeout), paths))
         return [p for p in done if p is not None]
-    chunks = [[str(p) for p in paths[i::workers]] for i in range(workers)]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers) as ex:
-        done = [d for chunk in ex.map(_pdf_chunk, [(chromium, c, timeout) for c in chunks]) for d in chunk]
-    return [Path(d) for d in done]
+    return asyncio.run(_print_pool(chromium, paths, timeout, workers))

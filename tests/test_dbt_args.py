@@ -43,3 +43,32 @@ def test_dbt_env_always_sets_the_warehouse(tmp_path):
     assert env["LSRP_WAREHOUSE"] == str((tmp_path / "w.duckdb").resolve())
     assert env["DBT_TARGET_PATH"] == str(tmp_path / "t")
     assert env["PATH"] == "/bin"
+
+
+def test_partition_key_and_build_file_go_to_dbt_as_vars(tmp_path):
+    """The dbt assets pass the quarter partition key and the build copy as vars; profiles.yml reads the
+    var 'warehouse' before LSRP_WAREHOUSE, so no caller edits os.environ."""
+    args = dbt_args.build_args("2026-27-Q3", warehouse=tmp_path / "w.build.duckdb")
+    assert json.loads(args[2]) == {"quarter": "2026-27-Q3", "warehouse": str((tmp_path / "w.build.duckdb").resolve())}
+    profile = (paths.DBT_PROJECT_DIR / "profiles.yml").read_text()
+    assert "var('warehouse', env_var('LSRP_WAREHOUSE'" in profile
+    from pipeline.defs.partitions import period_partitions
+
+    for key in period_partitions.get_partition_keys():  # every partition key is a quarter dbt accepts
+        assert dbt_args.validate_quarter(key) == key
+
+
+def test_dbt_verdict_from_run_results():
+    ok = {"results": [{"status": "success"}] * 3 + [{"status": "pass"}] * 5 + [{"status": "warn"}]}
+    assert dbt_args.summarise_run_results(ok) == {"pass": 5, "success": 3, "warn": 1}
+    assert dbt_args.verdict(dbt_args.summarise_run_results(ok)) == "passed: 8 ok, 1 warn of 9"
+    bad = {"results": [{"status": "success"}, {"status": "fail"}, {"status": "skipped"}]}
+    assert dbt_args.verdict(dbt_args.summarise_run_results(bad)).startswith("FAILED: 1 ok, 1 fail, 1 skipped")
+    assert dbt_args.verdict({}).startswith("FAILED")  # nothing ran is not a pass
+
+
+def test_changed_las_tag_names_the_packs_to_re_render():
+    from pipeline.defs.packs import CHANGED_LAS_TAG, changed_las
+
+    assert changed_las({CHANGED_LAS_TAG: "886,308,308"}) == ["308", "886"]
+    assert changed_las({}) is None and changed_las({CHANGED_LAS_TAG: ""}) is None

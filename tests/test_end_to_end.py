@@ -43,9 +43,7 @@ def tick(instance, defs):
 
 
 def publish(instance, defs, quarter="2026-27-Q2"):
-    cfg = {"config": {"quarter": quarter}}
-    res = defs.resolve_job_def("publish_job").execute_in_process(
-        instance=instance, run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}})
+    res = defs.resolve_job_def("publish_job").execute_in_process(instance=instance, partition_key=quarter)
     assert res.success
     return res.asset_materializations_for_node("benchmark_packs")[0].metadata
 

@@ -129,16 +129,17 @@ def test_republish_requests_only_for_uploads_after_publication(lsrp_home):
 
         loaded("301|2026-27-Q2")
         assert republish_requests(instance) == []  # nothing published yet
-        instance.report_runless_asset_event(dg.AssetMaterialization(PACKS, metadata={"period": "2026-27-Q2"}))
+        instance.report_runless_asset_event(dg.AssetMaterialization(PACKS, partition="2026-27-Q2"))
         assert republish_requests(instance) == []  # loaded before the publication
         loaded("308|2026-27-Q2")
         loaded("308|2026-27-Q1")  # a quarter never published: the schedule's job, not a republication
         [req] = republish_requests(instance)
         assert req.run_key.startswith("republish:2026-27-Q2:")
-        assert req.run_config["ops"]["benchmark_packs"]["config"]["quarter"] == "2026-27-Q2"
+        assert req.partition_key == "2026-27-Q2" and req.tags["lsrp/changed_las"] == "308"
         assert republish_requests(instance)[0].run_key == req.run_key  # the same change: the same key
         loaded("886|2026-27-Q2")
-        assert republish_requests(instance)[0].run_key != req.run_key  # a further change: once more
+        again = republish_requests(instance)[0]
+        assert again.run_key != req.run_key and again.tags["lsrp/changed_las"] == "308,886"  # once more, both
 
     run = dg.DagsterRun(job_name="ingest_return_job", run_id="r1", tags={"dagster/partition": "886|2026-27-Q2"})
     entry = failure_entry(run, "boom", 2)
@@ -184,14 +185,52 @@ def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
         # the same failure recorded twice, bypassing the loader: the mart's unique test fails
         con.execute("insert into raw.run_failures (run_id, job_name) values ('r1', 'publish_job'), ('r1', 'publish_job')")
         before = warehouse.table_counts(con)
-    cfg = {"config": {"quarter": "2026-27-Q2"}}
     with dg.instance_for_test() as instance:
         result = dg.materialize([lsrp_dbt_assets], instance=instance, raise_on_error=False,
-                                resources={"dbt": defs.resources["dbt"]},
-                                run_config={"ops": {"lsrp_dbt_assets": cfg}})
+                                resources={"dbt": defs.resources["dbt"]}, partition_key="2026-27-Q2")
     assert not result.success
     failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
     assert failed == {("marts/run_failures", "unique_run_failures_run_id")}, failed  # the build failed on that test
     with warehouse.session() as con:
         assert warehouse.table_counts(con) == before and not any(k.startswith("marts.") for k in before)
     assert not release.build_path().exists() and not (release.published_dir() / "warehouse.duckdb").exists()
+
+
+def test_a_resubmission_re_renders_one_pack_and_the_release_stays_atomic(tmp_path):
+    """Publication through the packs release, as the packs asset does it: the first publication
+    renders every pack (in worker processes); a resubmission by 301 (only_las, the republish
+    sensor's tag) re-renders 301's pack alone, every other pack file is the previous release's
+    (hard link: same inode, same mtime), and the release readers hold is never written."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fixtures_marts import build_marts
+
+    from reports import publish
+
+    period, wh, link = "2026-27-Q2", tmp_path / "wh.duckdb", tmp_path / "packs"
+    build_marts(wh, la_codes="all", periods=(period,))
+    with release.packs_release(link) as folder:
+        first = publish(wh, folder, period, pdf=False, workers=2)
+    assert len(first.written) == 153 and (link / period / "all-las.csv").exists()
+    old_release = link.resolve()
+    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (old_release / period / "la").iterdir()}
+
+    wh.unlink()
+    build_marts(wh, la_codes="all", periods=(period,), bump={("301", "ehcp_20_week"): 6.0})
+    with pytest.raises(RuntimeError):  # a publication killed part-way leaves the live release alone
+        with release.packs_release(link) as folder:
+            publish(wh, folder, period, pdf=False, only_las=["301"])
+            raise RuntimeError("killed")
+    assert link.resolve() == old_release
+    with release.packs_release(link) as folder:
+        again = publish(wh, folder, period, pdf=False, only_las=["301"])
+    assert [p.name.split("-")[0] for p in again.written] == ["301"] and len(again.carried) == 152
+    assert again.versions["301"] == 2 and again.versions["308"] == 1
+    new = link.resolve()
+    assert new != old_release
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (new / period / "la").iterdir()}
+    changed = {n for n in after if after[n] != before.get(n)}
+    assert changed == {f"301-barking-and-dagenham{s}" for s in (".html", "-figures.csv", "-figures.xlsx")}
+    # the previous release (a reader may still be in it) still has 301's version 1
+    assert before == {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (old_release / period / "la").iterdir()}
+    assert "Version 2" not in (old_release / period / "la" / "301-barking-and-dagenham.html").read_text()
+    assert "Version 2" in (new / period / "la" / "301-barking-and-dagenham.html").read_text()

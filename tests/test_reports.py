@@ -198,12 +198,15 @@ def test_suppression_of_other_las_small_counts(published):
         rows = list(csv.DictReader(open(viewer.with_name(viewer.stem + "-figures.csv"), encoding="utf-8")))
         theirs = [r for r in rows if r["old_la_code"] == c["other"] and r["indicator_id"] == ind.id]
         assert theirs and all(r["value"] == "c" for r in theirs), c
-        every = list(csv.DictReader(open(viewer.with_name(viewer.stem + "-all-las.csv"), encoding="utf-8")))
+        # one all-LAs CSV for every pack: nobody's own view, so every small count is c there; an
+        # LA's own value is in its own figures CSV
+        every = list(csv.DictReader(open(out / PERIOD / "all-las.csv", encoding="utf-8")))
         assert next(r for r in every if r["old_la_code"] == c["other"] and r["indicator_id"] == ind.id)[
             "value"] == "c"
         own = _pack(out, c["other"])
-        mine = list(csv.DictReader(open(own.with_name(own.stem + "-all-las.csv"), encoding="utf-8")))
-        shown = next(r for r in mine if r["old_la_code"] == c["other"] and r["indicator_id"] == ind.id)["value"]
+        mine = list(csv.DictReader(open(own.with_name(own.stem + "-figures.csv"), encoding="utf-8")))
+        shown = next(r for r in mine if r["old_la_code"] == c["other"] and r["indicator_id"] == ind.id
+                     and r["comparison"] == "This local authority")["value"]
         assert float(shown) == pytest.approx(c["la_value"], abs=10 ** -ind.decimals), c
     assert is_suppressed(3, 1200) and is_suppressed(None, 4) and not is_suppressed(0, 100)
 
@@ -301,8 +304,9 @@ def test_downloads_are_data(published):
     _, out, _ = published
     p = _pack(out, "301")
     text = p.read_text(encoding="utf-8")
-    for suffix in ("-figures.csv", "-all-las.csv", "-figures.xlsx", ".pdf"):
+    for suffix in ("-figures.csv", "-figures.xlsx", ".pdf"):
         assert f'href="{p.stem}{suffix}"' in text
+    assert 'href="../all-las.csv"' in text and not p.with_name(p.stem + "-all-las.csv").exists()  # one, shared
     rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))
     assert list(rows[0])[:len(EES_HEAD)] == EES_HEAD
     for col in ("indicator", "value", "status", "rank", "quartile_band"):
@@ -334,7 +338,7 @@ def test_downloads_are_data(published):
     assert all(c.data_type == "n" for c in cells if c.value not in SYMBOLS)
     assert sum(1 for c in cells if c.data_type == "n") > 0.3 * len(cells)   # the rest: x for future quarters
     assert any(c.number_format.startswith("#,##0.") for c in cells if c.data_type == "n")
-    every = list(csv.DictReader(open(p.with_name(p.stem + "-all-las.csv"), encoding="utf-8")))
+    every = list(csv.DictReader(open(out / PERIOD / "all-las.csv", encoding="utf-8")))
     wide = list(wb["All LAs"].iter_rows(min_row=2))
     assert len(every) == sum(1 for row in wide for c in row[5:] if c.value != "x")   # the same values
     assert all(c.data_type == "n" for row in wide for c in row[5:] if c.value not in SYMBOLS)

@@ -139,7 +139,7 @@ def test_daily_status_schedule_runs_only_in_a_window(when, expected):
     if isinstance(result, dg.SkipReason):
         assert expected in result.skip_message
     else:
-        assert result.run_config["ops"]["lsrp_dbt_assets"]["config"]["quarter"] == expected
+        assert result.partition_key == expected  # the quarter is the dbt assets' partition
 
 
 def test_publication_schedule_fires_on_publication_day_only():
@@ -148,7 +148,7 @@ def test_publication_schedule_fires_on_publication_day_only():
     schedule = defs.resolve_schedule_def("quarterly_publication")
     due = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 9, 6)))
     assert due.run_key == "publish:2026-27-Q2"
-    assert due.run_config["ops"]["benchmark_packs"]["config"]["quarter"] == "2026-27-Q2"
+    assert due.partition_key == "2026-27-Q2" and not due.run_config
     skip = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 10, 6)))
     assert isinstance(skip, dg.SkipReason) and "2027-02-08" in skip.skip_message
     late = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2029, 5, 11, 6)))

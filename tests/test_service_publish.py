@@ -113,13 +113,13 @@ def service(tmp_path, monkeypatch):
         src = next((paths.SAMPLE_DIR / PERIOD).glob(f"*-{la}-*.xlsx"))
         (paths.inbox() / PERIOD).mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, paths.inbox() / PERIOD / src.name)
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()  # creates the instance's storage before the daemon races to
     [cmd] = run.service_processes(webserver=False)
     log = open(tmp_path / "daemon.log", "w")
     daemon = subprocess.Popen(cmd, cwd=paths.REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
-    import dagster as dg
-
-    instance = dg.DagsterInstance.get()
     try:
         yield home, instance
     finally:
@@ -135,9 +135,8 @@ def service(tmp_path, monkeypatch):
 
 
 def _launch_publication(home: Path) -> None:
-    cfg = {"ops": {"lsrp_dbt_assets": {"config": {"quarter": PERIOD}}, "benchmark_packs": {"config": {"quarter": PERIOD}}}}
     subprocess.run([str(Path(sys.executable).with_name("dagster")), "job", "launch", "-w", "workspace.yaml",
-                    "-j", "publish_job", "--config-json", json.dumps(cfg)], cwd=paths.REPO, check=True,
+                    "-j", "publish_job", "--tags", json.dumps({"dagster/partition": PERIOD})], cwd=paths.REPO, check=True,
                    capture_output=True, timeout=180)
 
 
@@ -155,7 +154,7 @@ def test_one_writer_atomic_publication_and_automatic_republication(service):
     _launch_publication(home)
     holder.wait(timeout=60)
     _wait("ingest and the first publication", lambda: all(r.dagster_run.status in done for r in _runs(instance)) and
-          len(_runs(instance, job_name="publish_job")) == 1, 300)
+          len(_runs(instance, job_name="publish_job")) == 1, 600)
     records = _runs(instance)
     assert {r.dagster_run.job_name: r.dagster_run.status for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS} == {}, \
         "no run fails while another process holds the live warehouse"
@@ -177,7 +176,7 @@ def test_one_writer_atomic_publication_and_automatic_republication(service):
     _correct_one_value(sent, paths.inbox() / PERIOD / sent.name)  # what it sent, corrected, uploaded again
     analyst = _hold(home / "published" / "warehouse.duckdb", 300)
     # 3. ... and that publication is killed in the middle of dbt build
-    dbt = _wait("dbt build of the automatic republication", lambda: _dbt_builds(home), 240, 0.1)
+    dbt = _wait("dbt build of the automatic republication", lambda: _dbt_builds(home), 480, 0.1)
     dbt_pid, worker_pid, _ = dbt[0]
     republish = _runs(instance, job_name="publish_job", tags={"lsrp/trigger": "republish_sensor"})
     assert len(republish) == 1, "the republish sensor requested the publication"
@@ -190,7 +189,7 @@ def test_one_writer_atomic_publication_and_automatic_republication(service):
     killed = republish[0].dagster_run.run_id
     _wait("the killed run marked failed", lambda: instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE, 60)
     retry = _wait("the run retry to finish", lambda: [r for r in _runs(instance, tags={"dagster/parent_run_id": killed})
-                                                     if r.dagster_run.status in done], 300)
+                                                     if r.dagster_run.status in done], 600)
     assert retry[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
     assert _manifest(home)[la]["version"] == 2 and all(p["version"] == 1 for c, p in _manifest(home).items() if c != la)
     assert _published_value(home, la) < before

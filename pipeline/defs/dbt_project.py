@@ -1,8 +1,12 @@
-"""The dbt project handle.  dagster-dbt needs a manifest before import, so build it if missing."""
+"""The dbt project handle and its manifest.
 
-import os
+dagster-dbt loads the manifest at import.  ``prepare_if_dev()`` re-parses the project on every
+code load under ``dagster dev``; outside it (``lsrp run``, the daemon, the tests) dagster-dbt
+expects a manifest prepared at deploy time, so the same preparer runs once when the manifest is
+missing or older than a model, test or seed (dagster-dbt guards it against concurrent loads).
+"""
+
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,21 +22,18 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
-def _newest_source(project_dir: Path) -> float:
-    files = [project_dir / "dbt_project.yml", *project_dir.glob("*/**/*.sql"), *project_dir.glob("*/**/*.yml"),
-             *reference.HERE.glob("*.csv")]   # seeds live in contracts/reference/
-    return max(f.stat().st_mtime for f in files if "target" not in f.parts and f.exists())
-
-
-def ensure_manifest(project_dir: Path = paths.DBT_PROJECT_DIR) -> Path:
-    """Parse the dbt project when the manifest is missing or older than any model, test or seed."""
-    manifest = project_dir / "target" / "manifest.json"
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source(project_dir):
-        env = {**os.environ, "LSRP_WAREHOUSE": os.environ.get("LSRP_WAREHOUSE", str(paths.warehouse()))}
-        subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(project_dir),
-                        "--profiles-dir", str(project_dir)], check=True, env=env, cwd=project_dir)
-    return manifest
+def manifest_stale(project: DbtProject) -> bool:
+    """The manifest is missing or older than any file dbt parses."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    d = project.project_dir
+    files = [d / "dbt_project.yml", *d.glob("*/**/*.sql"), *d.glob("*/**/*.yml"), *reference.HERE.glob("*.csv")]  # seeds live in contracts/reference/
+    newest = max(f.stat().st_mtime for f in files if "target" not in f.parts and f.exists())
+    return manifest.stat().st_mtime < newest
 
 
 dbt_project = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR)
-ensure_manifest()
+dbt_project.prepare_if_dev()
+if manifest_stale(dbt_project):
+    dbt_project.preparer.prepare(dbt_project)

@@ -22,6 +22,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
         return warehouse.session(self.path or None)
 
+    def path_or_default(self) -> Path:
+        """The file itself, for readers that open it on their own (the packs)."""
+        from pipeline import paths
+
+        return Path(self.path) if self.path else paths.warehouse()
+
 
 def dbt_bound_to_parent(dbt: str | None = None) -> str:
     """A dbt launcher that dies with the process that started it.

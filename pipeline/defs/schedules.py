@@ -21,8 +21,7 @@ def daily_collection_status(context: dg.ScheduleEvaluationContext):
         if ran_out:
             context.log.warning(reason)
         return dg.SkipReason(reason)
-    return dg.RunRequest(run_key=f"status:{today}",
-                         run_config={"ops": {"lsrp_dbt_assets": {"config": {"quarter": collection.period}}}})
+    return dg.RunRequest(run_key=f"status:{today}", partition_key=collection.period)
 
 
 @dg.schedule(job=publish_job, cron_schedule="0 6 * * *", execution_timezone="Europe/London",
@@ -36,6 +35,4 @@ def quarterly_publication(context: dg.ScheduleEvaluationContext):
         if ran_out:
             context.log.warning(reason)
         return dg.SkipReason(reason)
-    cfg = {"config": {"quarter": collection.period}}
-    return dg.RunRequest(run_key=f"publish:{collection.period}",
-                         run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}})
+    return dg.RunRequest(run_key=f"publish:{collection.period}", partition_key=collection.period)

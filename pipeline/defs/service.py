@@ -60,33 +60,39 @@ def _records(instance, asset_key, after: int | None = None):
 
 
 def last_publications(instance) -> dict[str, int]:
-    """Period -> storage id of its latest publication (benchmark_packs materialization)."""
+    """Period -> storage id of its latest publication (benchmark_packs materialization of that
+    quarter's partition; the metadata's period for one recorded before packs were partitioned)."""
     out = {}
     for r in _records(instance, PACKS):
         meta = r.asset_materialization.metadata if r.asset_materialization else {}
-        period = getattr(meta.get("period"), "value", None)
+        period = r.partition_key or getattr(meta.get("period"), "value", None)
         if period:
             out[period] = r.storage_id
     return out
 
 
 def republish_requests(instance) -> list[dg.RunRequest]:
-    """One publish_job request per published period with uploads loaded since its publication.
+    """One publish_job request per published quarter (its partition) with uploads loaded since its
+    publication, tagged with the LAs whose returns changed so that only their packs are re-rendered.
     The run key names the newest such upload, so each change is published once."""
+    from pipeline.defs.packs import CHANGED_LAS_TAG
+
     published = last_publications(instance)
     if not published:
         return []
     newest: dict[str, int] = {}
+    las: dict[str, set[str]] = {}
     for r in _records(instance, SUBMISSIONS, after=min(published.values())):
         m = PERIOD.search(r.partition_key or "")
         if m and m.group(0) in published and r.storage_id > published[m.group(0)]:
             newest[m.group(0)] = max(newest.get(m.group(0), 0), r.storage_id)
+            las.setdefault(m.group(0), set()).update(p for p in r.partition_key.split("|") if p.isdigit())
     requests = []
     for period, storage_id in sorted(newest.items()):
-        cfg = {"config": {"quarter": period}}
-        requests.append(dg.RunRequest(run_key=f"republish:{period}:{storage_id}",
-                                      run_config={"ops": {"lsrp_dbt_assets": cfg, "benchmark_packs": cfg}},
-                                      tags={"lsrp/trigger": "republish_sensor", "lsrp/period": period}))
+        tags = {"lsrp/trigger": "republish_sensor", "lsrp/period": period}
+        if las.get(period):
+            tags[CHANGED_LAS_TAG] = ",".join(sorted(las[period]))
+        requests.append(dg.RunRequest(run_key=f"republish:{period}:{storage_id}", partition_key=period, tags=tags))
     return requests
 
 

@@ -7,17 +7,16 @@ The translator maps each dbt source (raw.*) to the Python asset that writes it, 
 inbox -> archive -> validate -> raw tables -> staging -> intermediate -> marts -> packs.
 """
 
-import os
 from collections.abc import Mapping
-from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline import paths, release
-from pipeline.dbt_args import build_args
+from pipeline.dbt_args import build_args, summarise_run_results, verdict
 from pipeline.defs.dbt_project import dbt_project
+from pipeline.defs.partitions import period_partitions
 
 # Every op that writes the warehouse runs in this Dagster concurrency pool, whose limit (1) and
 # run granularity are set in the instance configuration `lsrp` writes (pipeline/run.py).
@@ -36,51 +35,43 @@ class LsrpTranslator(DagsterDbtTranslator):
         return {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate"}.get(layer, layer)
 
 
-class DbtRunConfig(dg.Config):
-    quarter: str = ""  # e.g. 2026-27-Q2; empty = the latest quarter with returns
-
-
-def quarter_to_build(config: DbtRunConfig) -> str:
-    if config.quarter:
-        return config.quarter
-    return latest_period_with_returns() or "2026-27-Q1"
-
-
 def latest_period_with_returns() -> str | None:
+    """The newest quarter with a return that was not rejected (`lsrp run`'s default partition)."""
     from pipeline import warehouse
 
     with warehouse.session() as con:
         return con.execute("select max(period) from raw.submissions where status <> 'rejected'").fetchall()[0][0]
 
 
-@contextmanager
-def _dbt_warehouse(path):
-    """dbt's profile reads the file from LSRP_WAREHOUSE; point it at ``path`` only while dbt starts
-    (it copies the environment then), so later steps in this process still see the live file."""
-    before = os.environ.get("LSRP_WAREHOUSE")
-    os.environ["LSRP_WAREHOUSE"] = str(path)
+def _log_results(context, invocation, quarter: str) -> None:
+    """dbt's verdict from its run_results.json (absent when dbt was killed before writing it)."""
     try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("LSRP_WAREHOUSE", None)
-        else:
-            os.environ["LSRP_WAREHOUSE"] = before
+        counts = summarise_run_results(invocation.get_artifact("run_results.json"))
+    except Exception as exc:  # the build's own error says more than a missing artifact
+        context.log.warning(f"dbt run_results.json unreadable: {exc}")
+        return
+    context.log.info(f"dbt build {quarter}: {verdict(counts)}")
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL,
+            partitions_def=period_partitions,
             dagster_dbt_translator=LsrpTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)))
-def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-    quarter = quarter_to_build(config)
+def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """One partition per quarter: dbt's var ``quarter`` is the partition key (as dagster-dbt
+    documents), so each quarter's marts are a materialisation Dagster can show."""
+    quarter = context.partition_key
     live = paths.warehouse()
     build = release.stage_build(live)
     context.log.info(f"dbt build for {quarter} into {build.name}; it replaces {live.name} only if it passes")
+    invocation = None
     try:
-        with _dbt_warehouse(build):
-            invocation = dbt.cli(build_args(quarter), context=context)
+        invocation = dbt.cli(build_args(quarter, warehouse=build), context=context)
         yield from invocation.stream()
     except BaseException:
         release.discard_build(live)
         raise
+    finally:
+        if invocation is not None:
+            _log_results(context, invocation, quarter)
     release.swap_in(build, live)
     context.log.info(f"Swapped the new build in; analysts' copy refreshed in {release.published_dir()}")
