@@ -196,26 +196,29 @@ def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
     assert not release.build_path().exists() and not (release.published_dir() / "warehouse.duckdb").exists()
 
 
-def test_a_resubmission_re_renders_one_pack_and_the_release_stays_atomic(tmp_path):
+def test_a_resubmission_re_renders_one_pack_and_the_release_stays_atomic(sample_warehouse, tmp_path):
     """Publication through the packs release, as the packs asset does it: the first publication
     renders every pack (in worker processes); a resubmission by 301 (only_las, the republish
     sensor's tag) re-renders 301's pack alone, every other pack file is the previous release's
     (hard link: same inode, same mtime), and the release readers hold is never written."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from fixtures_marts import build_marts
+    from sample_warehouse import copy_warehouse
 
     from reports import publish
 
-    period, wh, link = "2026-27-Q2", tmp_path / "wh.duckdb", tmp_path / "packs"
-    build_marts(wh, la_codes="all", periods=(period,))
+    period, link = "2026-27-Q2", tmp_path / "packs"
+    wh = copy_warehouse(sample_warehouse, tmp_path / "wh")
     with release.packs_release(link) as folder:
         first = publish(wh, folder, period, pdf=False, workers=2)
     assert len(first.written) == 153 and (link / period / "all-las.csv").exists()
     old_release = link.resolve()
     before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (old_release / period / "la").iterdir()}
 
-    wh.unlink()
-    build_marts(wh, la_codes="all", periods=(period,), bump={("301", "ehcp_20_week"): 6.0})
+    with duckdb.connect(str(wh)) as con:   # 301's corrected figure, as dbt would rebuild it
+        con.execute("update marts.benchmark set la_value = la_value + 6 "
+                    "where la_code = '301' and indicator_id = 'ehcp_20_week' and period = ?", [period])
+        con.execute("update marts.trajectory set actual_value = actual_value + 6 "
+                    "where la_code = '301' and indicator_id = 'ehcp_20_week' and period = ?", [period])
     with pytest.raises(RuntimeError):  # a publication killed part-way leaves the live release alone
         with release.packs_release(link) as folder:
             publish(wh, folder, period, pdf=False, only_las=["301"])
