@@ -208,3 +208,112 @@ def validate_event(con, event, upload: Upload | None = None, previous=None):
         result.findings.insert(0, quarantine_finding(event.reason, event.name))
         return result
     return check_upload(con, upload, event.la_code, event.period, previous=previous)
+
+
+# ---------------------------------------------------------------------------------------------
+# a batch of events in one run
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What became of one event in a batch.  ``error``: it could not be processed (not recorded,
+    not marked done: reconciliation asks for it again); a rejection is a result, not an error."""
+
+    event: object
+    upload: Upload | None = None
+    result: object = None
+    feedback: list[str] | None = None
+    error: str | None = None
+
+
+def _warehouse_previous_seq(con, la_code: str, year: str, before: str) -> int | None:
+    row = con.execute(
+        """select event_seq from raw.submissions
+           where la_code = ? and year = ? and status <> 'rejected' and received_at < ?
+           order by event_seq desc nulls last, received_at desc limit 1""",
+        [la_code, year, before]).fetchone()
+    return None if row is None else (row[0] if row[0] is not None else -1)
+
+
+def validate_batch(con, events) -> list[Outcome]:
+    """Check every event of a batch, in receipt order, each in its bounded child process.
+
+    A return revises the LA's latest accepted return for the year received before it: the newest
+    of the warehouse's and this batch's (by sequence), exactly as if each event had its own run.
+    """
+    from contracts.findings import REJECTED
+    from pipeline import ledger
+
+    latest: dict[tuple[str, str], tuple[int, object]] = {}
+    outcomes = []
+    for ev in sorted(events, key=lambda e: e.seq):
+        out = Outcome(ev)
+        try:
+            out.upload = ledger.upload_of(ev)
+            previous = None
+            if ev.route == ledger.ROUTE_RETURN:
+                key = (ev.la_code, ev.period[:7])
+                mine = latest.get(key)
+                if mine is not None:
+                    theirs = _warehouse_previous_seq(con, ev.la_code, key[1], out.upload.received_at)
+                    previous = mine[1] if theirs is None or mine[0] >= theirs else None
+            out.result = validate_event(con, ev, out.upload, previous=previous)
+            if ev.route == ledger.ROUTE_RETURN and out.result.status != REJECTED:
+                latest[(ev.la_code, ev.period[:7])] = (ev.seq, out.result.content)
+        except Exception as exc:  # one event's problem never stops the batch
+            out.error = f"{type(exc).__name__}: {exc}"
+        outcomes.append(out)
+    return outcomes
+
+
+def _submission_item(out: Outcome) -> dict:
+    ev, upload, result = out.event, out.upload, out.result
+    quarantined = ev.route == "quarantine"
+    ledger_row = {k: getattr(ev, k) for k in ("event_id", "seq", "name", "name_hex", "folder", "size", "sha256",
+                                              "archive_path", "route", "la_code", "period", "reason")}
+    ledger_row["received_at"] = ev.received_datetime
+    period = ev.period
+    return dict(result=result, archive_path=upload.archive_path, received_at=upload.received_datetime,
+                la_code=ev.la_code, year=period[:7] if period else None, quarter=period[-2:] if period else None,
+                submission_id=ev.event_id, event_seq=ev.seq,
+                quarantine_reason=ev.reason if quarantined else None, ledger_row=ledger_row)
+
+
+def _write_feedback(out: Outcome) -> list[str]:
+    from contracts.feedback import write_feedback
+
+    ev = out.event
+    folder = paths.feedback() / "quarantine" if ev.route == "quarantine" else paths.feedback() / ev.period / ev.la_code
+    return [str(p) for p in write_feedback(out.result, folder, stem=feedback_stem(ev.name, ev.event_id))]
+
+
+def record_batch(con, outcomes: list[Outcome]) -> None:
+    """Store every checked event of a batch in one transaction (bulk inserts), then write their
+    feedback files.  If the bulk write fails, each event is written on its own, so one bad row
+    fails only its own event.  Sets ``feedback`` (or ``error``) on each outcome."""
+    from pipeline import warehouse
+
+    ready = [o for o in outcomes if o.error is None]
+    try:
+        warehouse.record_submissions(con, [_submission_item(o) for o in ready])
+        written = ready
+    except Exception:
+        written = []
+        for o in ready:
+            try:
+                warehouse.record_submissions(con, [_submission_item(o)])
+                written.append(o)
+            except Exception as exc:
+                o.error = f"{type(exc).__name__}: {exc}"
+    for o in written:
+        try:
+            o.feedback = _write_feedback(o)
+        except Exception as exc:
+            o.error = f"{type(exc).__name__}: {exc}"
+
+
+def process_batch(con, events) -> list[Outcome]:
+    """Validate and record a batch of upload events; idempotent per event (a retry replaces its
+    own rows).  The caller marks each answered event done once the connection is closed."""
+    outcomes = validate_batch(con, events)
+    record_batch(con, outcomes)
+    return outcomes
