@@ -225,43 +225,92 @@ class Outcome:
     error: str | None = None
 
 
-def _warehouse_previous_seq(con, la_code: str, year: str, before: str) -> int | None:
+def _warehouse_previous(con, la_code: str, year: str, before: str):
+    """(seq, archive path, name) of the LA's latest accepted return for the year received before
+    ``before`` in the warehouse (what ``previous_accepted`` re-reads), or None."""
     row = con.execute(
-        """select event_seq from raw.submissions
+        """select event_seq, archive_path, file_name from raw.submissions
            where la_code = ? and year = ? and status <> 'rejected' and received_at < ?
            order by event_seq desc nulls last, received_at desc limit 1""",
         [la_code, year, before]).fetchone()
-    return None if row is None else (row[0] if row[0] is not None else -1)
+    if row is None or not Path(row[1]).exists():
+        return None
+    return (row[0] if row[0] is not None else -1), row[1], row[2]
+
+
+def _waves(outcomes: list[Outcome]) -> list[list[Outcome]]:
+    """Rounds of events that can be checked together: a return that revises one earlier in the
+    batch (same LA and year) waits for the round after it, so it is checked against that one."""
+    from pipeline import ledger
+
+    seen: dict[tuple[str, str], int] = {}
+    waves: list[list[Outcome]] = []
+    for o in outcomes:
+        ev = o.event
+        n = 0
+        if ev.route == ledger.ROUTE_RETURN:
+            key = (ev.la_code, ev.period[:7])
+            n = seen[key] = seen.get(key, -1) + 1
+        while len(waves) <= n:
+            waves.append([])
+        waves[n].append(o)
+    return waves
 
 
 def validate_batch(con, events) -> list[Outcome]:
-    """Check every event of a batch, in receipt order, each in its bounded child process.
+    """Check every event of a batch, in receipt order, in one bounded child per round (a crash or
+    a limit there rejects only the file it happened on: ``validate_many_isolated``).
 
-    A return revises the LA's latest accepted return for the year received before it: the newest
-    of the warehouse's and this batch's (by sequence), exactly as if each event had its own run.
+    Each file is checked exactly as ``validate_event`` checks it alone.  A return revises the LA's
+    latest accepted return for the year received before it: the newest of the warehouse's and
+    this batch's (by sequence), exactly as if each event had its own run.
     """
     from contracts.findings import REJECTED
+    from contracts.isolation import validate_many_isolated
+    from contracts.validate import ValidationContext
     from pipeline import ledger
 
-    latest: dict[tuple[str, str], tuple[int, object]] = {}
     outcomes = []
     for ev in sorted(events, key=lambda e: e.seq):
         out = Outcome(ev)
         try:
             out.upload = ledger.upload_of(ev)
-            previous = None
-            if ev.route == ledger.ROUTE_RETURN:
-                key = (ev.la_code, ev.period[:7])
-                mine = latest.get(key)
-                if mine is not None:
-                    theirs = _warehouse_previous_seq(con, ev.la_code, key[1], out.upload.received_at)
-                    previous = mine[1] if theirs is None or mine[0] >= theirs else None
-            out.result = validate_event(con, ev, out.upload, previous=previous)
-            if ev.route == ledger.ROUTE_RETURN and out.result.status != REJECTED:
-                latest[(ev.la_code, ev.period[:7])] = (ev.seq, out.result.content)
         except Exception as exc:  # one event's problem never stops the batch
             out.error = f"{type(exc).__name__}: {exc}"
         outcomes.append(out)
+    latest: dict[tuple[str, str], tuple[int, object]] = {}
+    for wave in _waves([o for o in outcomes if o.error is None]):
+        tasks = []
+        for o in wave:
+            ev = o.event
+            year = ev.period[:7] if ev.period else None
+            context, previous = ValidationContext(expected_year=year), None
+            if ev.route == ledger.ROUTE_RETURN:
+                mine = latest.get((ev.la_code, year))
+                theirs = _warehouse_previous(con, ev.la_code, year, o.upload.received_at)
+                if mine is not None and (theirs is None or mine[0] >= theirs[0]):
+                    context.previous = mine[1]
+                elif theirs is not None:
+                    previous = (theirs[1], theirs[2], year)  # parsed in the child
+            tasks.append((o.upload.archive_path, context, ev.name, previous))
+        try:
+            results = validate_many_isolated(tasks)
+        except Exception as exc:
+            for o in wave:
+                o.error = f"{type(exc).__name__}: {exc}"
+            continue
+        for o, result in zip(wave, results):
+            ev = o.event
+            result.sha256 = o.upload.sha256
+            if ev.period:
+                mismatch = expected_period_error(result, ev.period)
+                if mismatch:
+                    result.findings.append(mismatch)
+            if ev.route == ledger.ROUTE_QUARANTINE:
+                result.findings.insert(0, quarantine_finding(ev.reason, ev.name))
+            elif result.status != REJECTED:
+                latest[(ev.la_code, ev.period[:7])] = (ev.seq, result.content)
+            o.result = result
     return outcomes
 
 

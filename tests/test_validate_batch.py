@@ -48,3 +48,29 @@ def test_contract_failures_in_a_batch_land_on_their_own_file():
                     for f in schemas.validate_table(df, t, SHEET)]
         assert _plain(f for f in r.findings if f.rule == "E26") == _plain(expected)
         assert bool(expected) == (i > 0)
+
+
+class _KillsTheChild:
+    """A context that kills the process checking it (as a reader abort would), only in the child."""
+
+    def __getattr__(self, name):
+        import os
+        import signal
+
+        if name.startswith("__"):
+            raise AttributeError(name)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_one_child_checks_many_files_and_a_crash_rejects_only_its_file():
+    from contracts.isolation import validate_isolated, validate_many_isolated
+
+    files = _files(3)
+    tasks = [(f, None, None) for f in files]
+    tasks.insert(1, (files[0], _KillsTheChild(), "crashing.xlsx"))
+    results = validate_many_isolated(tasks)
+    alone = [validate_isolated(f).to_dict() for f in files]
+    assert [r.to_dict() for i, r in enumerate(results) if i != 1] == alone
+    crashed = results[1]
+    assert crashed.status == "rejected" and crashed.errors[0].rule == "E25" and "signal 9" in crashed.errors[0].message
+    assert crashed.file == "crashing.xlsx"
