@@ -113,13 +113,18 @@ def service(tmp_path, monkeypatch):
         src = next((paths.SAMPLE_DIR / PERIOD).glob(f"*-{la}-*.xlsx"))
         (paths.inbox() / PERIOD).mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, paths.inbox() / PERIOD / src.name)
+    import dagster as dg
+
+    # the instance's storages are created here, before the daemon starts: two processes creating a
+    # fresh SQLite storage at once can both stamp its schema ("more than one head"), and the code
+    # server then fails to load
+    instance = dg.DagsterInstance.get()
+    instance.get_runs(limit=1)
+    instance.all_instigator_state()
     [cmd] = run.service_processes(webserver=False)
     log = open(tmp_path / "daemon.log", "w")
     daemon = subprocess.Popen(cmd, cwd=paths.REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
-    import dagster as dg
-
-    instance = dg.DagsterInstance.get()
     try:
         yield home, instance
     finally:
