@@ -122,3 +122,116 @@ def validate_isolated(path: Path | str, context=None, original_name: str | None 
     else:
         detail = f"the reader stopped on it (exit code {proc.exitcode})"
     return _rejected(path, name, detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# many files in one child
+# ---------------------------------------------------------------------------------------------
+def _batch_child(conn, tasks, memory_bytes: int) -> None:
+    """Check ``tasks`` in order, saying which file it starts before each, then run the batch's
+    pandera contracts and send every result.  A task: (path, context, original_name, previous)
+    where ``previous`` (path, original_name, year) names an archived return to parse first as the
+    context's previous return (what ``pipeline.ingest.previous_accepted`` does)."""
+    import resource
+
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    from contracts.validate import ContractBatch, ValidationContext, _stage_file, validate_file
+
+    try:
+        batch, results = ContractBatch(), []
+        for i, (path, context, name, previous) in enumerate(tasks):
+            conn.send(("start", i))
+            try:
+                if previous is not None:
+                    context = context or ValidationContext()
+                    context.previous = validate_file(Path(previous[0]), ValidationContext(expected_year=previous[2]),
+                                                     original_name=previous[1]).content
+                results.append(_stage_file(Path(path), context, name, batch=batch))
+            except MemoryError:
+                conn.send(("memory", i))
+                return
+        conn.send(("start", len(tasks)))  # the contracts over the whole batch
+        batch.run()
+        conn.send(("done", results))
+    except (BrokenPipeError, OSError):
+        pass  # the parent gave up waiting: nothing to report
+    finally:
+        conn.close()
+
+
+def _run_batch(tasks, timeout: float, memory_bytes: int):
+    """One child over ``tasks``: (results, None) or (None, (index of the file it stopped on, detail))."""
+    ctx = _mp_context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_batch_child, args=(sender, tasks, memory_bytes), daemon=True)
+    proc.start()
+    sender.close()
+    current, stop, results = -1, None, None
+    limit_mb = memory_bytes // (1024 * 1024)
+    try:
+        while True:
+            if not receiver.poll(timeout):
+                stop = (current, f"checking it took longer than the {timeout:.0f} seconds allowed")
+                break
+            kind, payload = receiver.recv()
+            if kind == "start":
+                current = payload
+            elif kind == "memory":
+                stop = (payload, f"checking it needed more than the {limit_mb:,} MB allowed")
+                break
+            else:
+                results = payload
+                break
+    except (EOFError, OSError):
+        stop = (current, None)  # the child died without answering
+    finally:
+        receiver.close()
+        proc.join(timeout=5 if results is not None else 0.5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    if results is not None:
+        return results, None
+    index, detail = stop
+    if detail is None:
+        if proc.exitcode and proc.exitcode < 0:
+            detail = (f"the reader stopped on it (signal {-proc.exitcode}), for example because it declares "
+                      f"far more cells than it holds or needs more than {limit_mb:,} MB")
+        else:
+            detail = f"the reader stopped on it (exit code {proc.exitcode})"
+    return None, (index, detail)
+
+
+def validate_many_isolated(tasks, *, timeout: float | None = None,
+                           memory_bytes: int | None = None) -> list[FileResult]:
+    """``validate_isolated`` for many files at the cost of one child: each file's findings are
+    exactly what ``validate_isolated`` gives it alone (the pandera contracts run once per table
+    over the batch).  ``tasks``: (path, context, original_name[, previous]) tuples.
+
+    The limits hold per file: the time limit from the start of each file, the memory limit for
+    the child.  A file that breaks one is rejected (E25) and the child is started again on the
+    others, so one hostile file costs one extra child, never the batch.
+    """
+    timeout = parse_seconds() if timeout is None else timeout
+    memory_bytes = parse_memory_bytes() if memory_bytes is None else memory_bytes
+    tasks = [tuple(t) + (None,) * (4 - len(t)) for t in tasks]
+    out: dict[int, FileResult] = {}
+    todo = list(range(len(tasks)))
+    while todo:
+        results, stop = _run_batch([tasks[i] for i in todo], timeout, memory_bytes)
+        if results is not None:
+            out.update(zip(todo, results))
+            break
+        index, detail = stop
+        if not 0 <= index < len(todo):  # stopped outside any one file (start-up, the contracts)
+            if len(todo) == 1:
+                index = 0
+            else:  # each on its own, so the one to blame is found
+                for i in todo:
+                    out[i] = validate_many_isolated([tasks[i]], timeout=timeout, memory_bytes=memory_bytes)[0]
+                break
+        bad = todo.pop(index)
+        path, _, name, _ = tasks[bad]
+        out[bad] = _rejected(Path(path), name or Path(path).name, detail)
+    return [out[i] for i in range(len(tasks))]

@@ -19,6 +19,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
 from contracts import layout as L
 from contracts import plan_checks, reader, rules, schemas
 from contracts.catalogue import Catalogue, for_year, load, year_of_version, years
@@ -73,6 +77,26 @@ def validate_file(path: Path | str, context: ValidationContext | None = None,
                   original_name: str | None = None) -> FileResult:
     """Check one uploaded return.  ``original_name``: the name as uploaded, if the file on disk
     has another name (e.g. its content hash in the archive)."""
+    return validate_files([(path, context, original_name)])[0]
+
+
+def validate_files(items) -> list[FileResult]:
+    """Check many returns: ``items`` are paths or (path, context, original_name) tuples.
+
+    Each file's findings are exactly what ``validate_file`` gives it alone; only the pandera
+    contracts run once per table over the whole batch (``run_contracts``), because pandera costs
+    about 8 ms a call whatever the table's size (1,060 calls were 88% of validating 153 returns).
+    """
+    batch = ContractBatch()
+    results = [_stage_file(*((item,) if isinstance(item, (str, Path)) else item), batch=batch)
+               for item in items]
+    batch.run()
+    return results
+
+
+def _stage_file(path: Path | str, context: ValidationContext | None = None,
+                original_name: str | None = None, *, batch: "ContractBatch") -> FileResult:
+    """Everything but the pandera contracts, which are queued on ``batch``."""
     path = Path(path)
     name = original_name or path.name
     context = context or ValidationContext()
@@ -81,15 +105,14 @@ def validate_file(path: Path | str, context: ValidationContext | None = None,
         data, found = reader.open_upload(path, name, context.max_bytes)
         if data is not None:
             result.sha256 = reader.sha256_bytes(data)
-            _validate_data(data, name, context, result)
+            _validate_data(data, name, context, result, batch)
         else:
             result.findings += found
             if path.is_file() and path.stat().st_size <= reader.max_upload_bytes(context.max_bytes):
                 result.sha256 = reader.sha256_bytes(path.read_bytes())
     except Exception as exc:  # never raise: an unexpected problem is an error finding
         result.findings.append(rules.finding("E25", value=name, detail=reader._short(exc)))
-    for f in result.findings:
-        f.file = name
+    batch.name_findings(result, name)
     return result
 
 
@@ -113,7 +136,9 @@ def validate_bytes(data: bytes, name: str, context: ValidationContext | None = N
             ok, found = reader.check_bytes(data, name)
             result.findings += found
             if ok is not None:
-                _validate_data(ok, name, context, result)
+                batch = ContractBatch()
+                _validate_data(ok, name, context, result, batch)
+                batch.run()
     except Exception as exc:
         result.findings.append(rules.finding("E25", value=name, detail=reader._short(exc)))
     for f in result.findings:
@@ -121,7 +146,8 @@ def validate_bytes(data: bytes, name: str, context: ValidationContext | None = N
     return result
 
 
-def _validate_data(data: bytes, name: str, context: ValidationContext, result: FileResult) -> None:
+def _validate_data(data: bytes, name: str, context: ValidationContext, result: FileResult,
+                   batch: "ContractBatch") -> None:
     cat = catalogue_for(name, context.expected_year)
     name_findings, file_code = rules.check_file_name(name, cat)
     result.findings += name_findings
@@ -137,15 +163,131 @@ def _validate_data(data: bytes, name: str, context: ValidationContext, result: F
     result.findings += rules.check_content(wb, head, context, cat)
     parsed = reader.parse_return(wb, head.la_code or file_code or "", head.la_name or "",
                                  year, head.quarter, cat)
-    result.findings += schemas.validate_parsed(parsed, sheet="Quarterly Return Template")
+    batch.add(result, [(parsed.values, "values"), (parsed.baselines, "baselines"), (parsed.targets, "targets")],
+              sheet="Quarterly Return Template")
     # The plan parts: milestones, spend, risks and sign-off (contracts.plan_checks).  The contracts
     # run only when the rules found nothing wrong there, so one mistake is reported once.
     plan_found = plan_checks.check_plan(wb, head, cat)
     result.findings += plan_found
     parsed.plan = reader.parse_plan(wb, cat) if cat.plan is not None else None
-    if not any(f.rule in plan_checks.PLAN_ERROR_RULES for f in plan_found):
-        result.findings += schemas.validate_plan(parsed.plan)
+    if not any(f.rule in plan_checks.PLAN_ERROR_RULES for f in plan_found) and parsed.plan is not None \
+            and parsed.plan.filled:  # as schemas.validate_plan
+        plan = parsed.plan
+        batch.add(result, [(plan.signatories, "signatories"), (plan.milestones, "milestones"),
+                           (plan.spend, "spend"), (plan.risks, "risks")])
     result.content = parsed
+
+
+# --------------------------------------------------------------------------------------------
+# the pandera contracts over a batch
+# --------------------------------------------------------------------------------------------
+_BATCH_KEY = "_lsrp_file"
+
+
+def _batch_schema(table: str):
+    """The table's contract over many files at once: the file key is one more column, and every
+    uniqueness rule holds within a file (so a batch passes exactly when every file would)."""
+    schema = schemas.SCHEMAS[table].to_schema()
+    unique = list(schema.unique or [])
+    uniques = [[c] for c, col in schema.columns.items() if col.unique] + ([unique] if unique else [])
+    schema = schema.update_columns({c: {"unique": False} for c, col in schema.columns.items() if col.unique})
+    schema = schema.add_columns({_BATCH_KEY: pa.Column(int)})
+    checks = [pa.Check(lambda data, cols=cols: data.lazyframe.select(
+        ~pl.struct([*cols, _BATCH_KEY]).is_duplicated().alias("unique")),
+        name=f"unique {', '.join(cols)} per file") for cols in uniques]
+    schema.unique = None
+    schema.checks = list(schema.checks or []) + checks
+    return schema
+
+
+_SCHEMA_CACHE: dict[str, object] = {}
+
+
+class ContractBatch:
+    """Pandera contracts queued while files are read, then run once per table over all of them.
+
+    ``add`` notes where in a file's findings its contract findings belong; ``run`` validates each
+    table's frames together (one pandera call), and re-runs the per-file contract only for the
+    files that the batch call shows failing (or all of them when a failure names no row), so a
+    file's findings, their order and their wording are exactly those of a per-file call.
+    """
+
+    def __init__(self) -> None:
+        self._queued: list[tuple[FileResult, int, list[tuple[pl.DataFrame, str]], str | None]] = []
+
+    def add(self, result: FileResult, tables: list[tuple[pl.DataFrame, str]], sheet: str | None = None) -> None:
+        self._queued.append((result, len(result.findings), tables, sheet))
+
+    @staticmethod
+    def name_findings(result: FileResult, name: str) -> None:
+        for f in result.findings:
+            f.file = name
+
+    def run(self) -> None:
+        if not self._queued:
+            return
+        found: dict[tuple[int, int], list[Finding]] = {}
+        by_table: dict[str, list[tuple[int, int, pl.DataFrame, str | None]]] = {}
+        for q, (_, _, tables, sheet) in enumerate(self._queued):
+            for t, (df, table) in enumerate(tables):
+                by_table.setdefault(table, []).append((q, t, df, sheet))
+        for table, frames in by_table.items():
+            found.update(self._run_table(table, frames))
+        # insert from the last position back, so earlier positions stay valid
+        for q in range(len(self._queued) - 1, -1, -1):
+            result, at, tables, _ = self._queued[q]
+            block = [found[(q, t)] for t in range(len(tables))]
+            crash = next((b for b in block if isinstance(b, Exception)), None)
+            if crash is not None:  # as validate_file: the problem is an E25 and the later stages never ran
+                del result.findings[at:]
+                result.findings.append(rules.finding("E25", value=result.file, detail=reader._short(crash)))
+                result.content = None
+                block = []
+            block = [f for b in block if isinstance(b, list) for f in b]
+            for f in block:
+                f.file = result.file
+            result.findings[at:at] = block
+        self._queued = []
+
+    @staticmethod
+    def _run_table(table: str, frames) -> dict[tuple[int, int], list[Finding]]:
+        if len(frames) == 1:
+            q, t, df, sheet = frames[0]
+            return {(q, t): ContractBatch._one(df, table, sheet)}
+        suspects = set(range(len(frames)))
+        groups: dict[tuple, list[int]] = {}
+        for i, (_, _, df, _) in enumerate(frames):
+            groups.setdefault(tuple(df.schema.items()), []).append(i)
+        for members in groups.values():
+            if len(members) == 1:
+                continue  # one file of its shape: checked on its own below
+            try:
+                batch = pl.concat([frames[i][2].with_columns(pl.lit(n, dtype=pl.Int64).alias(_BATCH_KEY))
+                                   for n, i in enumerate(members)], how="vertical")
+                schema = _SCHEMA_CACHE.get(table) or _SCHEMA_CACHE.setdefault(table, _batch_schema(table))
+                schema.validate(batch, lazy=True)
+                suspects -= set(members)
+            except (SchemaErrors, SchemaError) as exc:
+                fc = getattr(exc, "failure_cases", None)
+                if isinstance(fc, pl.DataFrame) and "index" in fc.columns and fc.height \
+                        and fc["index"].null_count() == 0:
+                    keys = batch[_BATCH_KEY]
+                    failing = {int(keys[int(i)]) for i in fc["index"].to_list() if 0 <= int(i) < batch.height}
+                    suspects -= {i for n, i in enumerate(members) if n not in failing}
+            except Exception:  # anything unexpected: every file of the group is checked alone
+                pass
+        out = {(q, t): [] for q, t, _, _ in frames}
+        for i in sorted(suspects):
+            q, t, df, sheet = frames[i]
+            out[(q, t)] = ContractBatch._one(df, table, sheet)
+        return out
+
+    @staticmethod
+    def _one(df, table, sheet):
+        try:
+            return schemas.validate_table(df, table, sheet)
+        except Exception as exc:  # noted, and reported as validate_file would
+            return exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,7 +335,7 @@ def cli(files: list[str], fmt: str = "text") -> int:
     if fmt not in ("text", "json"):
         print(f"lsrp validate: unknown format '{fmt}' (use text or json).", file=sys.stderr)
         return 2
-    results = [validate_file(p) for p in paths]
+    results = validate_files(paths)
     if fmt == "json":
         print(json.dumps({"files": [r.to_dict() for r in results]}, indent=2, ensure_ascii=False))
     else:

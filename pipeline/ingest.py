@@ -183,3 +183,161 @@ def validate_event(con, event, upload: Upload | None = None, previous=None):
         result.findings.insert(0, quarantine_finding(event.reason, event.name))
         return result
     return check_upload(con, upload, event.la_code, event.period, previous=previous)
+
+
+# ---------------------------------------------------------------------------------------------
+# a batch of events in one run
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What became of one event in a batch.  ``error``: it could not be processed (not recorded,
+    not marked done: reconciliation asks for it again); a rejection is a result, not an error."""
+
+    event: object
+    upload: Upload | None = None
+    result: object = None
+    feedback: list[str] | None = None
+    error: str | None = None
+
+
+def _warehouse_previous(con, la_code: str, year: str, before: str):
+    """(seq, archive path, name) of the LA's latest accepted return for the year received before
+    ``before`` in the warehouse (what ``previous_accepted`` re-reads), or None."""
+    row = con.execute(
+        """select event_seq, archive_path, file_name from raw.submissions
+           where la_code = ? and year = ? and status <> 'rejected' and received_at < ?
+           order by event_seq desc nulls last, received_at desc limit 1""",
+        [la_code, year, before]).fetchone()
+    if row is None or not Path(row[1]).exists():
+        return None
+    return (row[0] if row[0] is not None else -1), row[1], row[2]
+
+
+def _waves(outcomes: list[Outcome]) -> list[list[Outcome]]:
+    """Rounds of events that can be checked together: a return that revises one earlier in the
+    batch (same LA and year) waits for the round after it, so it is checked against that one."""
+    from pipeline import ledger
+
+    seen: dict[tuple[str, str], int] = {}
+    waves: list[list[Outcome]] = []
+    for o in outcomes:
+        ev = o.event
+        n = 0
+        if ev.route == ledger.ROUTE_RETURN:
+            key = (ev.la_code, ev.period[:7])
+            n = seen[key] = seen.get(key, -1) + 1
+        while len(waves) <= n:
+            waves.append([])
+        waves[n].append(o)
+    return waves
+
+
+def validate_batch(con, events) -> list[Outcome]:
+    """Check every event of a batch, in receipt order, in one bounded child per round (a crash or
+    a limit there rejects only the file it happened on: ``validate_many_isolated``).
+
+    Each file is checked exactly as ``validate_event`` checks it alone.  A return revises the LA's
+    latest accepted return for the year received before it: the newest of the warehouse's and
+    this batch's (by sequence), exactly as if each event had its own run.
+    """
+    from contracts.findings import REJECTED
+    from contracts.isolation import validate_many_isolated
+    from contracts.validate import ValidationContext
+    from pipeline import ledger
+
+    outcomes = []
+    for ev in sorted(events, key=lambda e: e.seq):
+        out = Outcome(ev)
+        try:
+            out.upload = ledger.upload_of(ev)
+        except Exception as exc:  # one event's problem never stops the batch
+            out.error = f"{type(exc).__name__}: {exc}"
+        outcomes.append(out)
+    latest: dict[tuple[str, str], tuple[int, object]] = {}
+    for wave in _waves([o for o in outcomes if o.error is None]):
+        tasks = []
+        for o in wave:
+            ev = o.event
+            year = ev.period[:7] if ev.period else None
+            context, previous = ValidationContext(expected_year=year), None
+            if ev.route == ledger.ROUTE_RETURN:
+                mine = latest.get((ev.la_code, year))
+                theirs = _warehouse_previous(con, ev.la_code, year, o.upload.received_at)
+                if mine is not None and (theirs is None or mine[0] >= theirs[0]):
+                    context.previous = mine[1]
+                elif theirs is not None:
+                    previous = (theirs[1], theirs[2], year)  # parsed in the child
+            tasks.append((o.upload.archive_path, context, ev.name, previous))
+        try:
+            results = validate_many_isolated(tasks)
+        except Exception as exc:
+            for o in wave:
+                o.error = f"{type(exc).__name__}: {exc}"
+            continue
+        for o, result in zip(wave, results):
+            ev = o.event
+            result.sha256 = o.upload.sha256
+            if ev.period:
+                mismatch = expected_period_error(result, ev.period)
+                if mismatch:
+                    result.findings.append(mismatch)
+            if ev.route == ledger.ROUTE_QUARANTINE:
+                result.findings.insert(0, quarantine_finding(ev.reason, ev.name))
+            elif result.status != REJECTED:
+                latest[(ev.la_code, ev.period[:7])] = (ev.seq, result.content)
+            o.result = result
+    return outcomes
+
+
+def _submission_item(out: Outcome) -> dict:
+    ev, upload, result = out.event, out.upload, out.result
+    quarantined = ev.route == "quarantine"
+    ledger_row = {k: getattr(ev, k) for k in ("event_id", "seq", "name", "name_hex", "folder", "size", "sha256",
+                                              "archive_path", "route", "la_code", "period", "reason")}
+    ledger_row["received_at"] = ev.received_datetime
+    period = ev.period
+    return dict(result=result, archive_path=upload.archive_path, received_at=upload.received_datetime,
+                la_code=ev.la_code, year=period[:7] if period else None, quarter=period[-2:] if period else None,
+                submission_id=ev.event_id, event_seq=ev.seq,
+                quarantine_reason=ev.reason if quarantined else None, ledger_row=ledger_row)
+
+
+def _write_feedback(out: Outcome) -> list[str]:
+    from contracts.feedback import write_feedback
+
+    ev = out.event
+    folder = paths.feedback() / "quarantine" if ev.route == "quarantine" else paths.feedback() / ev.period / ev.la_code
+    return [str(p) for p in write_feedback(out.result, folder, stem=feedback_stem(ev.name, ev.event_id))]
+
+
+def record_batch(con, outcomes: list[Outcome]) -> None:
+    """Store every checked event of a batch in one transaction (bulk inserts), then write their
+    feedback files.  If the bulk write fails, each event is written on its own, so one bad row
+    fails only its own event.  Sets ``feedback`` (or ``error``) on each outcome."""
+    from pipeline import warehouse
+
+    ready = [o for o in outcomes if o.error is None]
+    try:
+        warehouse.record_submissions(con, [_submission_item(o) for o in ready])
+        written = ready
+    except Exception:
+        written = []
+        for o in ready:
+            try:
+                warehouse.record_submissions(con, [_submission_item(o)])
+                written.append(o)
+            except Exception as exc:
+                o.error = f"{type(exc).__name__}: {exc}"
+    for o in written:
+        try:
+            o.feedback = _write_feedback(o)
+        except Exception as exc:
+            o.error = f"{type(exc).__name__}: {exc}"
+
+
+def process_batch(con, events) -> list[Outcome]:
+    """Validate and record a batch of upload events; idempotent per event (a retry replaces its
+    own rows).  The caller marks each answered event done once the connection is closed."""
+    outcomes = validate_batch(con, events)
+    record_batch(con, outcomes)
+    return outcomes

@@ -360,6 +360,40 @@ def done_record(event_id: str) -> dict | None:
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
 
 
+def batches_dir() -> Path:
+    return ledger_dir() / "batches"
+
+
+def new_batch(attempts: dict[str, int]) -> str:
+    """Record a batch of events to process in one run (event id -> its attempt number); returns
+    its id.  Batches are append-only: a retried event is named again by a later batch."""
+    with _locked():
+        batches_dir().mkdir(parents=True, exist_ok=True)
+        existing = [n for n in os.listdir(batches_dir()) if n.endswith(".json")]
+        batch_id = f"b{len(existing) + 1:07d}"
+        while (batches_dir() / f"{batch_id}.json").exists():
+            batch_id = f"b{int(batch_id[1:]) + 1:07d}"
+        write_json_atomic(batches_dir() / f"{batch_id}.json",
+                          {"batch_id": batch_id, "events": sorted(attempts), "attempts": attempts,
+                           "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    return batch_id
+
+
+def batch(batch_id: str) -> dict:
+    return json.loads((batches_dir() / f"{batch_id}.json").read_text(encoding="utf-8"))
+
+
+def batch_attempts() -> dict[str, int]:
+    """Event id -> how many batches have named it (its attempts so far)."""
+    out: dict[str, int] = {}
+    if batches_dir().exists():
+        for n in os.listdir(batches_dir()):
+            if n.endswith(".json") and not n.startswith("."):
+                for e in json.loads((batches_dir() / n).read_text(encoding="utf-8"))["events"]:
+                    out[e] = out.get(e, 0) + 1
+    return out
+
+
 def claim(run_id: str, event_ids: list[str]) -> None:
     """The run worker's pid, so reconciliation can tell a run that died from one still working."""
     write_json_atomic(claims_dir() / f"{run_id}.json", {"pid": os.getpid(), "events": event_ids})

@@ -76,7 +76,7 @@ def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home, dagster_ins
     _settle(stray)
     instance = dagster_instance
     first = tick(instance, defs)
-    assert {r.job_name for r in first} == {"ingest_return_job", "dfe_held_job", "unidentified_upload_job"}
+    assert {r.job_name for r in first} == {"ingest_batch_job", "dfe_held_job"}
     assert tick(instance, defs) == []  # the same files seen again: no second run
 
     meta = publish(instance, defs)
@@ -102,7 +102,18 @@ def test_inbox_sensor_to_packs_and_single_la_resubmission(lsrp_home, dagster_ins
     _correct_one_value(sent.archive_path, inbox_file)
     _settle(inbox_file)
     second = tick(instance, defs)
-    assert [r.partition_key.keys_by_dimension for r in second] == [{"la": la, "period": "2026-27-Q2"}]
+    (batch,) = second  # one run, for that LA's new upload only
+    assert [(e.la_code, e.period) for e in map(ledger.event, ledger.batch(batch.tags["lsrp/batch"])["events"])] \
+        == [(la, "2026-27-Q2")]
+    # the batch runs report each LA and quarter as its own partition: this one has been checked twice
+    key = f"{la}|2026-27-Q2"
+    for asset in ("validated_returns", ["raw", "submissions"]):
+        recs = instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(asset), asset_partitions=[key]), limit=10).records
+        assert len(recs) == 2
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("validated_returns"), "return_accepted")])
+    assert check, "the per-partition check results are recorded"
 
     subs = _query("select submission_id, archive_path from raw.submissions where la_code = ? "
                   "and period = '2026-27-Q2' order by received_at", la)

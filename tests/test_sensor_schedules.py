@@ -46,8 +46,8 @@ def test_sensor_receives_each_settled_file_once_and_waits_for_copies(lsrp_home):
 
     with dg.instance_for_test() as instance:
         (req,) = pending_requests(instance)
-        assert req.run_key == f"event:{ev.event_id}:attempt:1"
-        assert req.partition_key.keys_by_dimension == {"la": code, "period": "2026-27-Q2"}
+        assert req.run_key.startswith("batch:") and req.job_name == "ingest_batch_job"
+        assert ledger.batch(req.tags["lsrp/batch"])["attempts"] == {ev.event_id: 1}
         assert src.name not in str(req.tags) and req.tags["lsrp/sha256"] == ev.sha256
 
     # the same name and bytes uploaded again later: a new event with a later sequence number
@@ -110,7 +110,7 @@ def test_reconciliation_requests_again_when_a_run_died(lsrp_home):
         assert pending_requests(instance) == []
         ledger.write_json_atomic(ledger.claims_dir() / f"{run.run_id}.json", {"pid": dead.pid, "events": []})
         (req,) = pending_requests(instance)  # its worker is gone: marked failed, asked again
-        assert req.run_key == f"event:{ev.event_id}:attempt:2"
+        assert ledger.batch(req.tags["lsrp/batch"])["events"] == [ev.event_id]
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
 
 
@@ -122,7 +122,7 @@ def test_sensor_definition_evaluates_against_instance(lsrp_home):
         assert isinstance(sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
         _drop(_one_return(), "2026-27-Q2")
         result = sensor(dg.build_sensor_context(instance=instance))
-        assert len(result) == 1 and result[0].job_name == "ingest_return_job"
+        assert len(result) == 1 and result[0].job_name == "ingest_batch_job"
 
 
 @pytest.mark.parametrize("when,expected", [

@@ -152,10 +152,12 @@ def latest_for(la: str, period: str = Q2, before: int = 10**9):
 
 
 def runs_of(event_id: str):
+    """The statuses of the ingest runs whose batch named the event."""
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
-        return [r.status for r in instance.get_runs(filters=dg.RunsFilter(tags={"lsrp/event": event_id}))]
+        return [r.status for r in instance.get_runs(filters=dg.RunsFilter(job_name="ingest_batch_job"))
+                if event_id in ledger.batch(r.tags["lsrp/batch"])["events"]]
 
 
 def corrected(src: Path, dest: Path, delta: int) -> Path:

@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import build_dbt_asset_selection
 
 from pipeline.defs.dfe_held import CATALOGUE_TABLES
-from pipeline.defs.ingest import RETURN_TABLES
+from pipeline.defs.ingest import RETURN_TABLES, ingest_batch
 from pipeline.defs.warehouse_dbt import lsrp_dbt_assets
 
 WRITER = {"lsrp/writer": "warehouse"}
@@ -21,6 +21,15 @@ ingest_return_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("archived_returns", "validated_returns")
     | dg.AssetSelection.assets(*[["raw", t] for t in RETURN_TABLES]),
     description="Archive, validate and load one LA's return for one quarter.", tags=WRITER)
+
+
+
+@dg.job(tags=WRITER, description="Check and load a batch of uploads (every settled upload of a sensor tick, or the "
+                                 "whole inbox under `lsrp run`) in one run; each LA and quarter keeps its own "
+                                 "materializations and checks.")
+def ingest_batch_job():
+    ingest_batch()
+
 
 unidentified_upload_job = dg.define_asset_job(
     "unidentified_upload_job", selection=dg.AssetSelection.assets("unidentified_uploads"),

@@ -7,11 +7,13 @@ Each tick:
    handled on its own: one bad name or file is logged and never blocks the others.  ``*.part``,
    ``*.tmp`` and ``~$*`` are ignored until renamed; an xlsx without its zip central directory is
    not complete yet (after LSRP_INCOMPLETE_SECONDS it is received anyway, and rejected as damaged).
-2. **reconcile**: every event without a done record (warehouse row + feedback written) and with no
-   live run gets a run, keyed ``event:<id>:attempt:<n>``.  A run killed part-way (its worker's pid
-   is gone, or it never started within LSRP_RUN_STALE_SECONDS) is marked failed and
-   requested again, so nothing received is ever left unprocessed.  No file name goes into a tag
-   or run key: runs carry the event id, the hash and the archive path.
+2. **reconcile**: every event without a done record (warehouse row + feedback written) and not
+   named by a live run goes into one batch (``archive/ledger/batches/<id>.json``: its events and
+   each one's attempt number), and the batch gets one run, keyed ``batch:<id>``.  A run killed
+   part-way (its worker's pid is gone, or it never started within LSRP_RUN_STALE_SECONDS) is
+   marked failed, and its unanswered events go into the next batch, so nothing received is ever
+   left unprocessed; an event is tried at most MAX_ATTEMPTS times.  No file name goes into a tag
+   or run key: runs carry the batch id (the ledger has each event's hash and archive path).
 """
 from __future__ import annotations
 
@@ -21,12 +23,12 @@ import time
 import dagster as dg
 
 from pipeline import calendar, ingest, ledger
-from pipeline.defs.ingest import ATTEMPT_TAG, EVENT_TAG
-from pipeline.defs.jobs import dfe_held_job, ingest_return_job, unidentified_upload_job
-from pipeline.defs.partitions import partition_key
+from pipeline.defs.ingest import ATTEMPT_TAG, BATCH_TAG, EVENT_TAG
+from pipeline.defs.jobs import dfe_held_job, ingest_batch_job, ingest_return_job, unidentified_upload_job
 from pipeline.defs.service import worker_pid
 
 MAX_ATTEMPTS = 5
+PER_PARTITION_JOBS = {ingest_return_job.name, unidentified_upload_job.name}
 ACTIVE = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING}
 WAITING = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED}
 
@@ -70,18 +72,18 @@ def receive_inbox(now: float | None = None, settle: float | None = None,
     return received, waiting
 
 
-def _run_request(event: ledger.Event, attempt: int) -> dg.RunRequest:
-    tags = {EVENT_TAG: event.event_id, "lsrp/sha256": event.sha256, "lsrp/archive": event.archive_path,
-            ATTEMPT_TAG: str(attempt)}
-    key = f"event:{event.event_id}:attempt:{attempt}"
-    if event.route == ledger.ROUTE_RETURN:
-        return dg.RunRequest(run_key=key, job_name=ingest_return_job.name, tags=tags,
-                             partition_key=partition_key(event.la_code, event.period))
-    return dg.RunRequest(run_key=key, job_name=unidentified_upload_job.name, tags=tags)
+def _run_request(events: list[ledger.Event], attempts: dict[str, int]) -> dg.RunRequest:
+    """One run for a batch of events.  The batch (event ids and attempts) is recorded in the
+    ledger first; the run carries only its id, never a file name."""
+    batch_id = ledger.new_batch(attempts)
+    tags = {BATCH_TAG: batch_id, ATTEMPT_TAG: str(max(attempts.values())), "lsrp/events": str(len(events))}
+    if len(events) == 1:  # a lone upload keeps its event's tags, so its run is easy to find
+        tags |= {EVENT_TAG: events[0].event_id, "lsrp/sha256": events[0].sha256}
+    return dg.RunRequest(run_key=f"batch:{batch_id}", job_name=ingest_batch_job.name, tags=tags)
 
 
 def _live(instance, record) -> bool:
-    """Whether a run of an event may still finish; a dead one is marked failed."""
+    """Whether a run may still finish; a dead one is marked failed."""
     run = record.dagster_run
     if run.status in WAITING:
         return True
@@ -98,28 +100,53 @@ def _live(instance, record) -> bool:
     return alive
 
 
-def pending_requests(instance, log=None) -> list[dg.RunRequest]:
-    """A run for every event not yet answered and not being processed (reconciliation)."""
-    done = ledger.done_ids()
-    requests = []
-    for event in ledger.events():
-        if event.event_id in done:
+def _events_in_flight(instance, log=None) -> set[str]:
+    """Events named by a run that may still finish: batch runs, and runs of one event or one
+    partition launched by hand."""
+    covered: set[str] = set()
+    records = instance.get_run_records(filters=dg.RunsFilter(statuses=sorted(WAITING | ACTIVE, key=str)))
+    for r in records:
+        tags = r.dagster_run.tags
+        if not (BATCH_TAG in tags or EVENT_TAG in tags or r.dagster_run.job_name in PER_PARTITION_JOBS):
             continue
         try:
-            records = instance.get_run_records(filters=dg.RunsFilter(tags={EVENT_TAG: event.event_id}))
-            if any(_live(instance, r) for r in records):
+            if not _live(instance, r):
                 continue
-            if ledger.done_record(event.event_id):  # finished while we looked
-                continue
-            attempt = len(records) + 1
-            if attempt > MAX_ATTEMPTS:
-                _say(log, "error", f"Event {event.event_id}: {len(records)} runs failed; not retried again. "
-                                   "See those runs in the Dagster UI.")
-                continue
-            requests.append(_run_request(event, attempt))
+            if BATCH_TAG in tags:
+                covered |= set(ledger.batch(tags[BATCH_TAG])["events"])
+            elif EVENT_TAG in tags:
+                covered.add(tags[EVENT_TAG])
+            else:  # a partition run launched by hand processes every event of its partition
+                part = tags.get("dagster/partition", "")
+                covered |= {e.event_id for e in ledger.events()
+                            if f"{e.la_code}|{e.period}" == part or (not part and e.route == ledger.ROUTE_QUARANTINE)}
         except Exception as exc:
-            _say(log, "error", f"Event {event.event_id}: could not reconcile: {type(exc).__name__}: {exc}")
-    return requests
+            _say(log, "error", f"Run {r.dagster_run.run_id}: could not tell what it processes: "
+                               f"{type(exc).__name__}: {exc}")
+    return covered
+
+
+def pending_requests(instance, log=None) -> list[dg.RunRequest]:
+    """One run for every event not yet answered and not being processed (reconciliation): a
+    first load or a tick's uploads are one batch; an event whose run died is in the next one."""
+    done = ledger.done_ids()
+    pending = [e for e in ledger.events() if e.event_id not in done]
+    if not pending:
+        return []
+    in_flight = _events_in_flight(instance, log)
+    tried = ledger.batch_attempts()
+    todo, attempts = [], {}
+    for event in pending:
+        if event.event_id in in_flight or ledger.done_record(event.event_id):  # finished while we looked
+            continue
+        attempt = tried.get(event.event_id, 0) + 1
+        if attempt > MAX_ATTEMPTS:
+            _say(log, "error", f"Event {event.event_id}: {attempt - 1} runs failed; not retried again. "
+                               "See those runs in the Dagster UI.")
+            continue
+        todo.append(event)
+        attempts[event.event_id] = attempt
+    return [_run_request(todo, attempts)] if todo else []
 
 
 def dfe_held_requests(now: float | None = None, settle: float | None = None) -> tuple[list[dg.RunRequest], list[str]]:
@@ -136,10 +163,10 @@ def dfe_held_requests(now: float | None = None, settle: float | None = None) -> 
     return requests, waiting
 
 
-@dg.sensor(jobs=[ingest_return_job, unidentified_upload_job, dfe_held_job],
+@dg.sensor(jobs=[ingest_batch_job, dfe_held_job],
            minimum_interval_seconds=sensor_interval(), default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Receives each settled upload into the ledger (archive + event), then starts a "
-                       "run for every event not yet processed, again if a run died.")
+           description="Receives each settled upload into the ledger (archive + event), then starts one "
+                       "run for all events not yet processed (a batch), again if a run died.")
 def inbox_sensor(context: dg.SensorEvaluationContext):
     received, waiting = receive_inbox(log=context.log)
     requests = pending_requests(context.instance, log=context.log)
