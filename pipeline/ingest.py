@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -261,6 +261,9 @@ def validate_batch(con, events) -> list[Outcome]:
             year = ev.period[:7] if ev.period else None
             context, previous = ValidationContext(expected_year=year), None
             if ev.route == ledger.ROUTE_RETURN:
+                # the baselines and targets the LA's accepted initial return locked (query Q11); an
+                # initial return in this same batch locks from the next batch on
+                context.locked = plan_lock.locked_plan(con, ev.la_code, ev.period, o.upload.received_at)
                 mine = latest.get((ev.la_code, year))
                 theirs = _warehouse_previous(con, ev.la_code, year, o.upload.received_at)
                 if mine is not None and (theirs is None or mine[0] >= theirs[0]):
