@@ -182,7 +182,7 @@ def test_one_writer_atomic_publication_and_automatic_republication(service):
     # 2. the LA corrects its return; the republish sensor asks for publication by itself
     sent = next((paths.SAMPLE_DIR / PERIOD).glob(f"*-{la}-*.xlsx"))
     _correct_one_value(sent, paths.inbox() / PERIOD / sent.name)  # what it sent, corrected, uploaded again
-    analyst = _hold(home / "published" / "warehouse.duckdb", 300)
+    analyst = _hold(home / "published" / "warehouse.duckdb", 1800)  # outlives the slowest republication
     # 3. ... and that publication is killed in the middle of dbt build
     dbt = _wait("dbt build of the automatic republication", lambda: _dbt_builds(home), 480, 0.1)
     dbt_pid, worker_pid, _ = dbt[0]
