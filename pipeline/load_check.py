@@ -43,3 +43,39 @@ def loaded_problems(con, loaded: list[tuple[str, ParsedReturn]]) -> list[str]:
                 problems.append(f"{sid} raw.{raw}: {got.height} rows loaded, not the {want.height} rows parsed "
                                 f"from the return (or not the same rows)")
     return problems
+
+
+def problems_by_submission(con, loaded: list[tuple[str, ParsedReturn]]) -> dict[str, list[str]]:
+    """``loaded_problems`` for a whole batch, by submission: one query per table for all of them, the
+    contracts run once per table over the batch (``contracts.validate.ContractBatch``: a pandera call
+    costs ~8 ms, and uniqueness stays within each return), and each submission's rows compared with
+    what was parsed from it."""
+    from contracts.findings import FileResult
+    from contracts.validate import ContractBatch
+
+    out: dict[str, list[str]] = {sid: [] for sid, _ in loaded}
+    if not loaded:
+        return out
+    sids = [sid for sid, _ in loaded]
+    got: dict[str, list[tuple[pl.DataFrame, str]]] = {sid: [] for sid in sids}
+    for raw, (table, cols) in TABLES.items():
+        rows = con.execute(f"select submission_id, {', '.join(cols)} from raw.{raw} "
+                           "where submission_id in (select unnest(?))", [sids]).fetchall()
+        by_sid: dict[str, list[tuple]] = {}
+        for r in rows:
+            by_sid.setdefault(r[0], []).append(r[1:])
+        for sid, parsed in loaded:
+            want = _parsed(parsed, table).select(cols)
+            df = pl.DataFrame(by_sid.get(sid, []), schema=want.schema, orient="row")
+            got[sid].append((df, table))
+            if _sorted(df) != _sorted(want):
+                out[sid].append(f"{sid} raw.{raw}: {df.height} rows loaded, not the {want.height} rows parsed "
+                                f"from the return (or not the same rows)")
+    batch, holders = ContractBatch(), {}
+    for sid in sids:
+        holders[sid] = FileResult(file=sid)
+        batch.add(holders[sid], got[sid])
+    batch.run()
+    for sid, h in holders.items():
+        out[sid] += [f"{sid} {f.sheet or ''} {f.cell or ''}: {f.message}" for f in h.findings]
+    return out

@@ -50,6 +50,7 @@ class PlanData:
     spend_region: dict[str, list[dict]] = field(default_factory=dict)  # region name -> level 'region' rows
     spend_england: list[dict] = field(default_factory=list)           # level 'england' rows
     risks: dict[str, list[dict]] = field(default_factory=dict)        # la -> rows by risk number
+    signoff: dict[str, list[dict]] = field(default_factory=dict)      # la -> marts.plan_signoff rows (no emails)
 
 
 MILESTONE_COLUMNS = ("la_code", "workstream_no", "workstream", "building_block", "outcome", "lead",
@@ -81,11 +82,13 @@ def load_plan(con, period: str) -> PlanData:
                             "order by la_code, risk_no", [period])
     except duckdb.BinderException:   # built before the previous quarter's position was in the mart
         rk = _optional(con, "select * from marts.risks where period = ? order by la_code, risk_no", [period])
+    so = _optional(con, "select la_code, icb_name, sro, position, role, name, signed_on, is_signed "
+                        "from marts.plan_signoff where period = ? order by la_code, position", [period])
     return PlanData(milestones=_group(ms, "la_code"),
                     spend=_group([r for r in sp if r["level"] == "la"], "la_code"),
                     spend_region=_group([r for r in sp if r["level"] == "region"], "region_name"),
                     spend_england=[r for r in sp if r["level"] == "england"],
-                    risks=_group(rk, "la_code"))
+                    risks=_group(rk, "la_code"), signoff=_group(so, "la_code"))
 
 
 @dataclass

@@ -71,11 +71,18 @@ def build_plan(data: PeriodData, code: str, accepted: bool) -> dict:
     spend = [{"category": r["category"], "funding_source": r["funding_source"], "quarter": r["spend_quarter"],
               "projected": _num(r["projected"]), "actual": _num(r["actual"]), "over": bool(r.get("over_margin"))}
              for r in plan.spend.get(code, [])]
+    signoff = [{"icb": clip(r.get("icb_name"), "name"), "sro": clip(r.get("sro"), "name"),
+                "position": r.get("position"), "role": clip(r.get("role"), "role"), "name": clip(r.get("name"), "name"),
+                "signed_on": _iso(r.get("signed_on")), "signed": bool(r.get("is_signed"))}
+               for r in plan.signoff.get(code, [])]
     region = data.las.get(code, {}).get("region_name")
     context = {"region": _by_category(plan.spend_region.get(region, []), data.period,
                                       _contributors(plan, data.period, region)),
                "england": _by_category(plan.spend_england, data.period, _contributors(plan, data.period))}
-    return {"own": {"milestones": ms, "risks": risks, "spend": spend}, "context": context}
+    own = {"milestones": ms, "risks": risks, "spend": spend}
+    if signoff:   # hashed only when there is one, so a warehouse without the sign-off mart re-issues nothing
+        own["signoff"] = signoff
+    return {"own": own, "context": context}
 
 
 def _to_date(rows: list[dict], period: str) -> list[dict]:
@@ -248,6 +255,22 @@ def spend_view(plan_model: dict, period: str) -> dict:
             "margin": catalogue.load().plan.spend_variance_margin_pct}
 
 
+def signoff_view(own: dict) -> dict:
+    """The ICB, the SRO and each signatory, with the statutory roles (catalogue plan_parts) that are
+    missing or unsigned named, as the sign-off rules (E30 / Q09) see them.  Never an email."""
+    rows = own.get("signoff") or []
+    named = [r for r in rows if r["position"] is not None]
+    statutory = list(catalogue.load().plan.statutory_roles)
+    def key(role):
+        return (role or "").strip().lower()
+    signed = {key(r["role"]) for r in named if r["signed"]}
+    out = [{"role": r["role"] or "(no role given)", "name": r["name"] or "not given",
+            "signed_on": fmt_date(r["signed_on"]) if r["signed_on"] else "not signed",
+            "statutory": key(r["role"]) in {key(x) for x in statutory}, "signed": r["signed"]} for r in named]
+    return {"n": len(rows), "icb": rows[0]["icb"] if rows else None, "sro": rows[0]["sro"] if rows else None,
+            "rows": out, "missing": [x for x in statutory if key(x) not in signed]}
+
+
 @lru_cache(maxsize=1)
 def _template():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -263,20 +286,22 @@ def build_plan_empty() -> dict:
 
 def _has_plan(plan_model: dict) -> bool:
     own = plan_model["own"]
-    return bool(own["milestones"] or own["risks"] or own["spend"])
+    return bool(own["milestones"] or own["risks"] or own["spend"] or own.get("signoff"))
 
 
 def nav(plan_model: dict, accepted: bool) -> list[tuple[str, str]]:
     """Contents entries for the sections render_sections writes (risks and spend only with a plan)."""
     out = [("milestones", "4. Milestones")]
     if accepted and _has_plan(plan_model):
-        out += [("risks", "5. Risks"), ("spend", "6. Spend against plan")]
+        out += [("risks", "5. Risks"), ("spend", "6. Spend against plan"),
+                ("signoff", "7. Sign-off and accountability")]
     return out
 
 
 def render_sections(plan_model: dict, period: str, la_name: str, accepted: bool) -> str:
-    """Sections 4-6 of the pack (after the metrics): milestones, risks, spend against plan."""
+    """Sections 4-7 of the pack (after the metrics): milestones, risks, spend against plan, sign-off."""
     own = plan_model["own"]
     return _template().render(
         accepted=accepted, has_plan=_has_plan(plan_model), la_name=la_name, quarter=period_label(period),
-        ms=milestones_view(own, period), rk=risks_view(own), sp=spend_view(plan_model, period))
+        ms=milestones_view(own, period), rk=risks_view(own), sp=spend_view(plan_model, period),
+        so=signoff_view(own))

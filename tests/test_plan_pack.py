@@ -44,6 +44,11 @@ def _spend(level, q, projected, actual, over=False, n=1, category="Data / digita
             "actual": actual, "variance": None, "variance_pct": None, "over_margin": over, "n_las": n}
 
 
+def _sign(pos, role, name, signed_on):
+    return {"la_code": "301", "icb_name": "NHS North East London ICB", "sro": "Dee Fox", "position": pos,
+            "role": role, "name": name, "signed_on": signed_on, "is_signed": bool(name and signed_on)}
+
+
 @pytest.fixture(scope="module")
 def data():
     long_text = "x" * 900
@@ -61,7 +66,11 @@ def data():
         spend={"301": [_spend("la", "Q1", 20.0, 19.0), _spend("la", "Q2", 25.0, 35.0, over=True),
                        _spend("la", "Q3", 25.0, None), _spend("la", "Q4", 30.0, None)]},
         spend_region={"London": [_spend("region", "Q1", 200.0, 180.0, n=4), _spend("region", "Q2", 250.0, 260.0, n=4)]},
-        spend_england=[_spend("england", "Q1", 2000.0, 2100.0, n=40), _spend("england", "Q2", 2500.0, 2400.0, n=40)])
+        spend_england=[_spend("england", "Q1", 2000.0, 2100.0, n=40), _spend("england", "Q2", 2500.0, 2400.0, n=40)],
+        signoff={"301": [_sign(1, "LA Chief Executive", "Ann Ray", D(2026, 6, 10)),
+                         _sign(2, "ICB Chief Executive", HOSTILE, D(2026, 6, 12)),
+                         _sign(3, "Director of Children's Services", "Bo Tan", None),
+                         _sign(4, "Head of SEND", "Cy Lee", D(2026, 6, 1))]})
     return PeriodData(period=PERIOD, las={"301": {"la_name": "Barking and Dagenham", "region_name": "London"}},
                       status={}, trajectory={}, benchmark={}, bench_periods=[], findings={}, revisions={}, plan=pd)
 
@@ -106,7 +115,7 @@ def _parse(html: str) -> Cells:
 
 
 def test_sections_in_the_review_order_and_text_escaped_and_bounded(html):
-    assert _parse(html).ids == ["milestones", "risks", "spend"]
+    assert _parse(html).ids == ["milestones", "risks", "spend", "signoff"]
     assert "<img" not in html and "&lt;img src=x" in html          # autoescaped
     limit = catalogue.load().plan.limit("milestone")
     assert "x" * limit not in html and "x" * (limit - 1) + "\u2026" in html
@@ -192,3 +201,19 @@ def test_plan_changes_reissue_the_pack(data):
     moved[2]["due_date"] = D(2027, 3, 1)
     after = model(dataclasses.replace(data, plan=dataclasses.replace(data.plan, milestones={"301": moved}))).hashes()
     assert before["milestones"] != after["milestones"] and before["risks"] == after["risks"]
+
+
+def test_signoff_names_the_icb_sro_signatories_and_the_statutory_roles_missing(html):
+    """Section 7: ICB, SRO, each signatory with the date signed, and every statutory role (catalogue
+    plan_parts) with no signature named: here the unsigned DCS, and the two roles not listed at all."""
+    sec = html[html.index('id="signoff"'):]
+    assert "NHS North East London ICB" in sec and "Dee Fox" in sec
+    assert "<th scope=\"row\">LA Chief Executive</th><td>Ann Ray</td><td>10 Jun 2026</td><td>Yes</td>" in sec
+    assert "<th scope=\"row\">Head of SEND</th><td>Cy Lee</td><td>1 Jun 2026</td><td>No</td>" in sec
+    assert "&lt;img src=x" in sec and "<img" not in sec
+    missing = sec[sec.index("No signature from:"):]
+    missing = missing[:missing.index("</p>")]
+    for role in ("Director of Children&#39;s Services", "ICB NHS Place Director",
+                 "LA Chief Finance Officer / Section 151 officer"):
+        assert role in missing
+    assert "LA Chief Executive" not in missing and "ICB Chief Executive" not in missing

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ RECEIVED = {"2026-27-Q0": dt.datetime(2026, 6, 15, 10), "2026-27-Q1": dt.datetim
 RESTATED = ("ehcp_20_week", 40.0)  # the baseline the LA restates from Q2 (locked at 45.0)
 SLIP_DAYS = 42
 RAISED_SPEND = 25.0                # added to line 1's Q4 projection from Q3
-SELECT = "+plan_changes +delivery_milestones +risks +investment_spend +trajectory"
+SELECT = "+plan_changes +delivery_milestones +risks +investment_spend +trajectory +plan_signoff"
 
 
 def _initial_parts() -> dict:
@@ -98,9 +99,9 @@ def ingest_return(con, tmp: Path, period: str):
     return result
 
 
-def dbt_build(db: Path, tmp: Path, quarter: str) -> None:
+def dbt_build(db: Path, tmp: Path, quarter: str, select: str | None = SELECT) -> None:
     run = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), *dbt_args.build_args(quarter, select=SELECT),
+        [str(Path(sys.executable).with_name("dbt")), *dbt_args.build_args(quarter, select=select),
          "--indirect-selection", "cautious", *dbt_args.project_args()],
         env=dbt_args.dbt_env(db, target_path=tmp / "target"), capture_output=True, text=True,
         cwd=paths.DBT_PROJECT_DIR, timeout=900)
@@ -130,14 +131,18 @@ def year(tmp_path_factory):
     warehouse.load_catalogue(con)
     results = {p: ingest_return(con, tmp, p) for p in PERIODS}
     con.close()
-    dbt_build(db, tmp, "2026-27-Q4")
+    dbt_build(db, tmp, "2026-27-Q4", select=None)   # every mart: the Q4 pack is published from it
     before = snapshot(db)
+    from reports.publish import publish
+
+    res = publish(db, tmp / "packs", "2026-27-Q4", la_codes=[CODE], pdf=False, workers=1)
+    pack = next(p for p in res.written if p.name.startswith(CODE)).read_text(encoding="utf-8")
     con = warehouse.connect(db)
     results["2027-28-Q1"] = ingest_return(con, tmp, "2027-28-Q1")
     con.close()
     dbt_build(db, tmp, "2027-28-Q1")
     con = duckdb.connect(str(db), read_only=True)
-    yield {"con": con, "results": results, "before": before, "after": snapshot(db)}
+    yield {"con": con, "results": results, "before": before, "after": snapshot(db), "pack": pack}
     con.close()
 
 
@@ -250,3 +255,27 @@ def test_a_2027_28_return_is_accepted_and_leaves_2026_27_as_it_was(year):
     assert q(con, "select change_period, item_type, old_value, new_value, is_locked from marts.plan_changes "
                   "where la_code = ? and year = '2027-28'", CODE) == \
         [("2027-28-Q1", "baseline", RESTATED[1], 45.0, True)]
+
+
+def test_plan_signoff_names_the_icb_sro_and_signatories_without_emails(year):
+    rows = q(year["con"], "select position, role, name, is_signed from marts.plan_signoff "
+                          "where la_code = ? and period = '2026-27-Q0' order by position", CODE)
+    roles = [r[1] for r in rows]
+    assert all(role in roles for role in PLAN.statutory_roles) and all(r[3] for r in rows)
+    cols = [c[0] for c in year["con"].execute("describe marts.plan_signoff").fetchall()]
+    assert "email" not in cols and "icb_name" in cols and "sro" in cols
+
+
+def test_the_q4_pack_shows_the_slip_the_escalation_the_spend_and_the_signoff(year):
+    """The pack the review meeting reads at Q4: metrics first, then the slipped milestone, the risk that
+    escalated to red on the matrix, spend against plan, and sign-off; never an email."""
+    pack = year["pack"]
+    order = [pack.index(f'id="{s}"') for s in ("milestones", "risks", "spend", "signoff")]
+    assert order == sorted(order)
+    ms = pack[order[0]:order[1]]
+    assert "Delayed" in ms and "first given" in ms
+    rk = pack[order[1]:order[2]]
+    assert "R1" in rk and "Red" in rk
+    so = pack[order[3]:]
+    assert "Every statutory signatory has signed." in so
+    assert not re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", pack)   # no email, not even the LA's own

@@ -1,0 +1,7 @@
+select
+    submission_id,
+    la_code,
+    year,
+    icb_name,
+    sro
+from {{ source('raw', 'plan_cover') }}
