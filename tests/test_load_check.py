@@ -68,7 +68,9 @@ def test_the_blocking_check_fails_the_ingest_run_on_a_load_bug(lsrp_home, dagste
     (req,) = [r for r in requests if r.job_name == "ingest_batch_job"]
     res = defs.resolve_job_def(req.job_name).execute_in_process(
         instance=dagster_instance, tags=req.tags, raise_on_error=False)
-    (ev,) = [e for e in res.get_asset_check_evaluations() if e.check_name == "parsed_tables_contract"]
+    evals = [e.dagster_event.event_specific_data for e in dagster_instance.all_logs(res.run_id)
+             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"]
+    (ev,) = [e for e in evals if e.check_name == "parsed_tables_contract"]
     assert ev.asset_key == dg.AssetKey(["raw", "return_values"]) and not ev.passed
     assert "rows loaded, not the" in ev.metadata["problems"].value
     assert not res.success   # the batch run fails too, so the run-failure sensor puts it in front of an analyst
