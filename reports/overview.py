@@ -187,6 +187,9 @@ def _plan(data: PeriodData) -> str:
     red = {r["la_code"] for r in rk if r.get("is_red_residual")}
     escalated = {r["la_code"] for r in rk if r.get("movement") == "escalated"}
     over = {c for c, rows in plan.spend.items() if any(r.get("over_margin") for r in rows)}
+    statutory = {r.strip().lower() for r in catalogue.load().plan.statutory_roles}
+    unsigned = {c for c, rows in plan.signoff.items()
+                if statutory - {(r.get("role") or "").strip().lower() for r in rows if r.get("is_signed")}}
 
     def names(codes) -> str:
         return (f"<details><summary>{len(codes)} LAs: show names</summary><p>{esc(_names(data, codes))}</p></details>"
@@ -202,10 +205,11 @@ def _plan(data: PeriodData) -> str:
          names(escalated)],
         [esc("Spend lines above projection by more than the margin"),
          str(sum(1 for rows in plan.spend.values() for r in rows if r.get("over_margin"))), names(over)],
+        [esc("Returns not signed by every statutory signatory"), str(len(unsigned)), names(unsigned)],
     ]
     out = [f'<p><a href="../dfe/support-{esc(data.period)}.html">LAs that may need support, '
            f"{esc(period_label(data.period))}</a>: every LA with its reasons and evidence.</p>",
-           table(f"Delivery plans, {period_label(data.period)}: milestones, risks and spend",
+           table(f"Delivery plans, {period_label(data.period)}: milestones, risks, spend and sign-off",
                  ["Measure", "Number", "Local authorities"], rows, raw_cols={0, 2}, num_cols={1})]
 
     # LAs contributing an actual to date, counted from the LA rows (the mart's n_las is per spend line)

@@ -397,6 +397,12 @@ def test_overview_covers_plans_nationally(built, attacked):
     assert slipped > 0 and red > 0
     assert re.search(rf"Milestones slipped \(of {n_ms}\)</th><td class=\"num\">{slipped}<", ov)
     assert re.search(rf"Risks red after mitigation \(of {n_rk}\)</th><td class=\"num\">{red}<", ov)
+    roles = [r.lower() for r in load().plan.statutory_roles]
+    unsigned = con.execute(
+        "select count(*) from (select la_code from marts.plan_signoff where period = ? group by la_code "
+        "having count(distinct lower(trim(role))) filter (where is_signed and list_contains(?, lower(trim(role)))) < ?)",
+        [QUARTER, roles, len(roles)]).fetchone()[0]
+    assert re.search(rf"Returns not signed by every statutory signatory</th><td class=\"num\">{unsigned}<", ov)
     n_regions = con.execute("select count(distinct region_name) from marts.investment_spend where level = 'region' "
                             "and period = ?", [QUARTER]).fetchone()[0]
     assert n_regions >= 8 and ov.count("Investment spend to date against projection by region") == 2   # caption + aria
