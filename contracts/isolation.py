@@ -79,6 +79,14 @@ def _rejected(path: Path, name: str, detail: str) -> FileResult:
     return result
 
 
+def _reap(proc, answered: bool) -> None:
+    """Wait briefly for a child that answered (longer) or did not, then kill it if it lingers."""
+    proc.join(timeout=5 if answered else 0.5)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+
+
 def validate_isolated(path: Path | str, context=None, original_name: str | None = None, *,
                       timeout: float | None = None, memory_bytes: int | None = None) -> FileResult:
     """``contracts.validate.validate_file`` in a child process bounded in memory and time.
@@ -105,10 +113,7 @@ def validate_isolated(path: Path | str, context=None, original_name: str | None 
         outcome = None  # the child died without answering
     finally:
         receiver.close()
-        proc.join(timeout=5 if outcome is not None else 0.5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+        _reap(proc, answered=outcome is not None)
     if isinstance(outcome, FileResult):
         return outcome
     limit_mb = memory_bytes // (1024 * 1024)
@@ -187,10 +192,7 @@ def _run_batch(tasks, timeout: float, memory_bytes: int):
         stop = (current, None)  # the child died without answering
     finally:
         receiver.close()
-        proc.join(timeout=5 if results is not None else 0.5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+        _reap(proc, answered=results is not None)
     if results is not None:
         return results, None
     index, detail = stop

@@ -202,7 +202,8 @@ def inbox_files(inbox: Path | None = None) -> list[tuple[str, Path]]:
 # ---------------------------------------------------------------------------------------------
 # durable writes
 # ---------------------------------------------------------------------------------------------
-def _fsync_dir(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file's or a folder's entry to disk (a folder: so a rename in it survives a crash)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -218,7 +219,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync(path.parent)
 
 
 @contextmanager
@@ -260,7 +261,7 @@ def snapshot(path: Path) -> tuple[str, str, int] | None:
         if target.exists() and target.stat().st_size == size:
             return digest, str(target), size  # the same bytes are already archived
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync(target.parent)
         return digest, str(target), size
     finally:
         tmp.unlink(missing_ok=True)

@@ -33,17 +33,10 @@ from pathlib import Path
 import duckdb
 
 from pipeline import paths
+from pipeline.ledger import fsync as _fsync
 
 MART_SCHEMA = "marts"
 PACK_DIR = "la"  # <period>/la/ holds the packs' files (reports/publish.py)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _wal(db: Path) -> Path:
