@@ -14,6 +14,7 @@ whether to load it.
 """
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from dataclasses import dataclass
@@ -187,7 +188,7 @@ _BATCH_KEY = "_lsrp_file"
 def _batch_schema(table: str):
     """The table's contract over many files at once: the file key is one more column, and every
     uniqueness rule holds within a file (so a batch passes exactly when every file would)."""
-    schema = schemas.SCHEMAS[table].to_schema()
+    schema = copy.deepcopy(schemas.SCHEMAS[table])   # the shared contract is left as it is
     unique = list(schema.unique or [])
     uniques = [[c] for c, col in schema.columns.items() if col.unique] + ([unique] if unique else [])
     schema = schema.update_columns({c: {"unique": False} for c, col in schema.columns.items() if col.unique})

@@ -74,3 +74,20 @@ def test_one_child_checks_many_files_and_a_crash_rejects_only_its_file():
     crashed = results[1]
     assert crashed.status == "rejected" and crashed.errors[0].rule == "E25" and "signal 9" in crashed.errors[0].message
     assert crashed.file == "crashing.xlsx"
+
+
+def test_clean_files_cost_one_pandera_call_per_table(monkeypatch):
+    """The batch call really is the path taken: a file is checked on its own only when the batch
+    shows it failing (the batch once fell back to per-file calls for every file, silently)."""
+    calls = []
+    real = schemas.validate_table
+    monkeypatch.setattr(schemas, "validate_table", lambda df, table, sheet=None: calls.append(table) or real(df, table, sheet))
+    batch_calls = []
+    real_batch = schemas.pa.DataFrameSchema.validate
+    monkeypatch.setattr(schemas.pa.DataFrameSchema, "validate",
+                        lambda self, *a, **k: batch_calls.append(self.name) or real_batch(self, *a, **k))
+    files = sorted((paths.SAMPLE_DIR / "2026-27-Q2").glob("*.xlsx"))
+    results = validate_files(files)
+    failing = [r for r in results if any(f.rule == "E26" for f in r.findings)]
+    assert len(calls) <= 7 * len(failing)
+    assert len(batch_calls) - len(calls) <= 7
