@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from contracts.yaml_file import read_yaml
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
@@ -214,7 +214,7 @@ def load(path: Path = CATALOGUE_PATH) -> Catalogue:
 
 @lru_cache(maxsize=4)
 def _read(path: str) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return read_yaml(path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
-from openpyxl.utils import get_column_letter
+from contracts.cells import column_letter
 from pandera.errors import SchemaError, SchemaErrors
 
 from contracts import metadata
@@ -183,7 +183,7 @@ def validate_frame(df: pl.DataFrame, dataset: str, file: str = "", max_findings:
         rule = _RULE_BY_CHECK[key]
         if key == "not_nullable" and column not in measures:
             rule = _NULL_RULE.get(column, "D01")
-        cell = f"{get_column_letter(col_index[column])}{line}" if column in col_index and line else None
+        cell = f"{column_letter(col_index[column])}{line}" if column in col_index and line else None
         what, action = _WHAT[key]
         shown = "" if r["failure_case"] is None else f" ('{r['failure_case']}')"
         out.append(_finding(rule, file, cell, r["failure_case"],

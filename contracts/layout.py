@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from openpyxl.utils import get_column_letter
+from contracts.cells import column_letter
 
 from contracts.catalogue import QUARTERS, Catalogue, load
 
@@ -62,7 +62,7 @@ def quarter_col(quarter: str) -> int:
 
 
 def cell(col: int, row: int) -> str:
-    return f"{get_column_letter(col)}{row}"
+    return f"{column_letter(col)}{row}"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from contracts.yaml_file import read_yaml
 
 from pipeline import paths
 
@@ -29,7 +29,7 @@ class Collection:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return read_yaml(path)
 
 
 def calendar_path() -> Path:

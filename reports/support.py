@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import yaml
+from contracts.yaml_file import read_yaml
 
 from reports.common import esc, page, period_label, safe_cell
 
@@ -62,7 +62,7 @@ class LASupport:
 
 
 def load_thresholds(path: Path | str | None = None) -> dict:
-    return yaml.safe_load(Path(path or THRESHOLDS_PATH).read_text(encoding="utf-8"))
+    return read_yaml(path or THRESHOLDS_PATH)
 
 
 def _rows(con, sql: str, params: list) -> list[dict] | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from contracts.yaml_file import read_yaml
 
 from contracts.catalogue import QUARTERS, Catalogue, load
 
@@ -59,7 +59,7 @@ class EesDataset:
 
 @lru_cache(maxsize=1)
 def _raw() -> dict:
-    return yaml.safe_load(METADATA_PATH.read_text(encoding="utf-8"))
+    return read_yaml(METADATA_PATH)
 
 
 @lru_cache(maxsize=1)
