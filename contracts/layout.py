@@ -61,6 +61,7 @@ def quarter_col(quarter: str) -> int:
     return ITEM_FIRST_QUARTER_COL + QUARTERS.index(quarter)
 
 
+@lru_cache(maxsize=65536)   # a return has a few thousand cells; ~90,000 lookups per 153 returns
 def cell(col: int, row: int) -> str:
     return f"{column_letter(col)}{row}"
 
