@@ -144,7 +144,7 @@ def query(sql: str, *params):
 
 def latest_for(la: str, period: str = Q2, before: int = 10**9):
     """The LA's latest accepted submission (among events before ``before``), ordered as dbt's
-    int_latest_submissions orders it."""
+    int_latest_uploads orders uploads."""
     return query("""select submission_id, sha256 from raw.submissions
                     where la_code = ? and period = ? and status <> 'rejected' and event_seq < ?
                     qualify row_number() over (order by received_at desc, submission_id desc) = 1""",

@@ -1,6 +1,6 @@
 -- Every one of the 153 LAs for every quarter of the collection up to the quarter being built,
 -- whether or not it sent a return.  Status, counts and ids are those of the LA's latest upload
--- for the period; `accepted` is true if any upload for the period was accepted.
+-- for the period (int_latest_uploads); `accepted` is true if any upload for the period was accepted.
 -- An LA that sent nothing has status 'not_received' and zero counts.
 with subs as (
     select *
@@ -36,9 +36,7 @@ agg as (
 ),
 
 latest as (
-    select *
-    from subs
-    qualify row_number() over (partition by la_code, period order by received_at desc, submission_id desc) = 1
+    select * from {{ ref('int_latest_uploads') }}
 )
 
 select

@@ -1,16 +1,7 @@
 -- Queries still without a reason on each LA's latest upload for a quarter, up to the quarter being
--- built: what the pack's data-quality section and DfE's support view list.  "Latest" is the same
--- upload marts.collection_status reports (newest received_at, then submission_id); a query on an
--- older upload that a resubmission replaced is no longer outstanding.
-with latest as (
-    select submission_id
-    from {{ ref('stg_submissions') }}
-    where la_code is not null
-      and period is not null
-      and period <= {{ build_quarter() }}
-    qualify row_number() over (partition by la_code, period order by received_at desc, submission_id desc) = 1
-)
-
+-- built: what the pack's data-quality section and DfE's support view list.  "Latest" is
+-- int_latest_uploads, the upload marts.collection_status reports; a query on an older upload that a
+-- resubmission replaced is no longer outstanding.
 select
     cast(f.la_code as varchar) as la_code,
     cast(l.la_name as varchar) as la_name,
@@ -23,7 +14,7 @@ select
     cast(f.value as varchar) as value,
     cast(f.message as varchar) as message
 from {{ ref('stg_findings') }} as f
-join latest as s on s.submission_id = f.submission_id
+join {{ ref('int_latest_uploads') }} as s on s.submission_id = f.submission_id
 join {{ ref('stg_las') }} as l on l.la_code = f.la_code
 where f.level = 'query'
   and not coalesce(f.resolved, false)
