@@ -57,6 +57,13 @@ class PooledSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
                     found.add(table_name)
         return table_name in found
 
+    def _has_asset_key_col_on_connection(self, conn, column_name: str) -> bool:
+        # inspected before every materialisation; columns, once added by a migration, stay
+        found = self.__dict__.setdefault("_asset_key_cols", set())
+        if column_name not in found and super()._has_asset_key_col_on_connection(conn, column_name):
+            found.add(column_name)
+        return column_name in found
+
     def dispose(self):
         super().dispose()
         if "_engine" in self.__dict__:
