@@ -71,6 +71,9 @@ class Event:
         return datetime.fromisoformat(self.received_at)
 
 
+_EVENT_FIELDS = {f.name for f in fields(Event)}
+
+
 # ---------------------------------------------------------------------------------------------
 # places
 # ---------------------------------------------------------------------------------------------
@@ -284,23 +287,32 @@ def _inbox_key(rel_path: str, st: os.stat_result) -> str:
     return f"{printable(rel_path)[1]}|{st.st_ino}|{st.st_mtime_ns}|{st.st_size}"
 
 
+# Event and batch files are written once and never changed, so a process parses each only once:
+# with ten years of history (~6,000 events) a tick, or `lsrp run`, reads only what is new.
+_parsed: dict[Path, object] = {}
+
+
+def _read_once(path: Path, parse):
+    if path not in _parsed:
+        _parsed[path] = parse(json.loads(path.read_text(encoding="utf-8")))
+    return _parsed[path]
+
+
+def _event_from(data: dict) -> Event:
+    return Event(**{k: v for k, v in data.items() if k in _EVENT_FIELDS})
+
+
 def events() -> list[Event]:
     """Every event, in sequence order."""
     folder = events_dir()
     if not folder.exists():
         return []
     names = sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
-    keys = {f.name for f in fields(Event)}
-    out = []
-    for n in names:
-        data = json.loads((folder / n).read_text(encoding="utf-8"))
-        out.append(Event(**{k: v for k, v in data.items() if k in keys}))
-    return out
+    return [_read_once(folder / n, _event_from) for n in names]
 
 
 def event(event_id: str) -> Event:
-    data = json.loads((events_dir() / f"{event_id}.json").read_text(encoding="utf-8"))
-    return Event(**{k: v for k, v in data.items() if k in {f.name for f in fields(Event)}})
+    return _read_once(events_dir() / f"{event_id}.json", _event_from)
 
 
 def _move_out(path: Path, event_id: str) -> Path:
@@ -444,7 +456,7 @@ def new_batch(attempts: dict[str, int]) -> str:
 
 
 def batch(batch_id: str) -> dict:
-    return json.loads((batches_dir() / f"{batch_id}.json").read_text(encoding="utf-8"))
+    return _read_once(batches_dir() / f"{batch_id}.json", lambda data: data)
 
 
 def batch_attempts() -> dict[str, int]:
@@ -453,7 +465,7 @@ def batch_attempts() -> dict[str, int]:
     if batches_dir().exists():
         for n in os.listdir(batches_dir()):
             if n.endswith(".json") and not n.startswith("."):
-                for e in json.loads((batches_dir() / n).read_text(encoding="utf-8"))["events"]:
+                for e in _read_once(batches_dir() / n, lambda data: data)["events"]:
                     out[e] = out.get(e, 0) + 1
     return out
 
