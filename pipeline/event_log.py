@@ -30,7 +30,7 @@ class PooledSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
 
     @cached_property
     def _engine(self):
-        engine = db.create_engine(self._conn_string, pool_size=4, max_overflow=16, pool_pre_ping=False,
+        engine = db.create_engine(self._conn_string, pool_size=4, max_overflow=-1,  # never block a thread
                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
                                                 "check_same_thread": False})
 
