@@ -220,15 +220,17 @@ def _row_counts(con, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """(table, partition key) -> rows for the batch's partitions, one query per table."""
     if not keys:
         return {}
-    las = sorted({la for la, _ in keys})
-    out = {}
+    las, periods = sorted({la for la, _ in keys}), sorted({p for _, p in keys})
+    out = {}  # only the batch's quarters: years of history stay out of the newest quarter's cost
     for t in RETURN_TABLES:
         for la, period, n in con.execute(
                 f"select s.la_code, s.period, count(*) from raw.{t} x join raw.submissions s using (submission_id) "
-                "where s.la_code in (select unnest(?::VARCHAR[])) group by 1, 2", [las]).fetchall() \
+                "where s.la_code in (select unnest(?::VARCHAR[])) and s.period in (select unnest(?::VARCHAR[])) "
+                "group by 1, 2", [las, periods]).fetchall() \
                 if t != "submissions" else con.execute(
                 "select la_code, period, count(*) from raw.submissions where la_code in "
-                "(select unnest(?::VARCHAR[])) group by 1, 2", [las]).fetchall():
+                "(select unnest(?::VARCHAR[])) and period in (select unnest(?::VARCHAR[])) group by 1, 2",
+                [las, periods]).fetchall():
             if (la, period) in keys:
                 out[(t, str(partition_key(la, period)))] = n
     return out
