@@ -205,19 +205,46 @@ def _run_batch(tasks, timeout: float, memory_bytes: int):
     return None, (index, detail)
 
 
-def validate_many_isolated(tasks, *, timeout: float | None = None,
-                           memory_bytes: int | None = None) -> list[FileResult]:
-    """``validate_isolated`` for many files at the cost of one child: each file's findings are
-    exactly what ``validate_isolated`` gives it alone (the pandera contracts run once per table
-    over the batch).  ``tasks``: (path, context, original_name[, previous]) tuples.
+def parse_workers() -> int:
+    """Children checking a batch side by side: env LSRP_PARSE_WORKERS, else one per core (at most 4)."""
+    env = os.environ.get("LSRP_PARSE_WORKERS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
-    The limits hold per file: the time limit from the start of each file, the memory limit for
-    the child.  A file that breaks one is rejected (E25) and the child is started again on the
-    others, so one hostile file costs one extra child, never the batch.
+
+MIN_CHUNK = 16  # fewer files than this per child are not worth a second child (its start and contracts)
+
+
+def validate_many_isolated(tasks, *, timeout: float | None = None, memory_bytes: int | None = None,
+                           workers: int | None = None) -> list[FileResult]:
+    """``validate_isolated`` for many files at the cost of one child per core: each file's findings
+    are exactly what ``validate_isolated`` gives it alone (the pandera contracts run once per table
+    over each child's share).  ``tasks``: (path, context, original_name[, previous]) tuples.
+
+    The batch is cut into contiguous shares, one child each, run side by side (``parse_workers``;
+    at least MIN_CHUNK files a share).  The limits hold per file: the time limit from the start of
+    each file, the memory limit for each child.  A file that breaks one is rejected (E25) and its
+    child is started again on the rest of its share, so one hostile file costs one extra child,
+    never the batch.
     """
     timeout = parse_seconds() if timeout is None else timeout
     memory_bytes = parse_memory_bytes() if memory_bytes is None else memory_bytes
     tasks = [tuple(t) + (None,) * (4 - len(t)) for t in tasks]
+    n = max(1, min(parse_workers() if workers is None else workers, len(tasks) // MIN_CHUNK))
+    if n == 1:
+        return _validate_share(tasks, timeout, memory_bytes)
+    from concurrent.futures import ThreadPoolExecutor
+
+    size = -(-len(tasks) // n)
+    shares = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    with ThreadPoolExecutor(len(shares)) as pool:  # threads only wait: the work is in the children
+        done = list(pool.map(lambda share: _validate_share(share, timeout, memory_bytes), shares))
+    return [r for share in done for r in share]
+
+
+def _validate_share(tasks, timeout: float, memory_bytes: int) -> list[FileResult]:
+    """One child over ``tasks`` (started again past a file that broke a limit)."""
     out: dict[int, FileResult] = {}
     todo = list(range(len(tasks)))
     while todo:
@@ -231,7 +258,7 @@ def validate_many_isolated(tasks, *, timeout: float | None = None,
                 index = 0
             else:  # each on its own, so the one to blame is found
                 for i in todo:
-                    out[i] = validate_many_isolated([tasks[i]], timeout=timeout, memory_bytes=memory_bytes)[0]
+                    out[i] = _validate_share([tasks[i]], timeout, memory_bytes)[0]
                 break
         bad = todo.pop(index)
         path, _, name, _ = tasks[bad]

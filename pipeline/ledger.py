@@ -71,6 +71,9 @@ class Event:
         return datetime.fromisoformat(self.received_at)
 
 
+_EVENT_FIELDS = {f.name for f in fields(Event)}
+
+
 # ---------------------------------------------------------------------------------------------
 # places
 # ---------------------------------------------------------------------------------------------
@@ -212,14 +215,25 @@ def fsync(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync(path.parent)
+    write_json_atomic_many([(path, data)])
+
+
+def write_json_atomic_many(items: list[tuple[Path, dict]]) -> None:
+    """Write each file whole (temp file, fsync, rename), then fsync each folder once: all are
+    durable when this returns, at one folder fsync per folder instead of one per file."""
+    folders = {}
+    for path, data in items:
+        if path.parent not in folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folders[path.parent] = None
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    for folder in folders:
+        fsync(folder)
 
 
 @contextmanager
@@ -238,9 +252,10 @@ def _safe_suffix(name: str) -> str:
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
 
 
-def snapshot(path: Path) -> tuple[str, str, int] | None:
+def snapshot(path: Path, sync_folder: bool = True) -> tuple[str, str, int] | None:
     """Copy ``path`` into the archive under its hash: (sha256, archive path, size), or None when
-    the file changed while it was copied (it is still being written: try again later)."""
+    the file changed while it was copied (it is still being written: try again later).  With
+    ``sync_folder`` False the caller fsyncs ``blobs_dir()`` (once for many snapshots)."""
     before = path.stat()
     blobs_dir().mkdir(parents=True, exist_ok=True)
     tmp = blobs_dir() / f".incoming-{uuid.uuid4().hex}"
@@ -261,7 +276,8 @@ def snapshot(path: Path) -> tuple[str, str, int] | None:
         if target.exists() and target.stat().st_size == size:
             return digest, str(target), size  # the same bytes are already archived
         os.replace(tmp, target)
-        fsync(target.parent)
+        if sync_folder:
+            fsync(target.parent)
         return digest, str(target), size
     finally:
         tmp.unlink(missing_ok=True)
@@ -271,23 +287,32 @@ def _inbox_key(rel_path: str, st: os.stat_result) -> str:
     return f"{printable(rel_path)[1]}|{st.st_ino}|{st.st_mtime_ns}|{st.st_size}"
 
 
+# Event and batch files are written once and never changed, so a process parses each only once:
+# with ten years of history (~6,000 events) a tick, or `lsrp run`, reads only what is new.
+_parsed: dict[Path, object] = {}
+
+
+def _read_once(path: Path, parse):
+    if path not in _parsed:
+        _parsed[path] = parse(json.loads(path.read_text(encoding="utf-8")))
+    return _parsed[path]
+
+
+def _event_from(data: dict) -> Event:
+    return Event(**{k: v for k, v in data.items() if k in _EVENT_FIELDS})
+
+
 def events() -> list[Event]:
     """Every event, in sequence order."""
     folder = events_dir()
     if not folder.exists():
         return []
     names = sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
-    keys = {f.name for f in fields(Event)}
-    out = []
-    for n in names:
-        data = json.loads((folder / n).read_text(encoding="utf-8"))
-        out.append(Event(**{k: v for k, v in data.items() if k in keys}))
-    return out
+    return [_read_once(folder / n, _event_from) for n in names]
 
 
 def event(event_id: str) -> Event:
-    data = json.loads((events_dir() / f"{event_id}.json").read_text(encoding="utf-8"))
-    return Event(**{k: v for k, v in data.items() if k in {f.name for f in fields(Event)}})
+    return _read_once(events_dir() / f"{event_id}.json", _event_from)
 
 
 def _move_out(path: Path, event_id: str) -> Path:
@@ -309,37 +334,79 @@ def receive(path: Path, folder: str, known: dict[str, Event] | None = None) -> E
     is still in the inbox (the process died between the two steps) is only moved, never recorded
     twice.  Returns None when the file changed while being copied.
     """
-    rel = os.path.join(folder, path.name) if folder else path.name
-    st = path.stat()
-    key = _inbox_key(rel, st)
-    if known is not None and key in known:
-        _move_out(path, known[key].event_id)
-        return known[key]
-    snap = snapshot(path)
-    if snap is None:
-        return None
-    digest, archive_path, size = snap
-    kind, la, period, reason = route(folder, path.name)
-    name, name_hex, _ = printable(path.name)
-    folder_text, folder_hex, _ = printable(folder)
+    out = receive_many([(folder, path)], known)[0]
+    if isinstance(out, Exception):
+        raise out
+    return out
+
+
+def receive_many(files: list[tuple[str, Path]], known: dict[str, Event] | None = None
+                 ) -> list[Event | None | Exception]:
+    """``receive`` for many settled inbox files ((folder, path) pairs), with the same guarantees
+    at fewer fsyncs: every snapshot, then one fsync of the archive folder; every event (each file
+    fsynced), then one fsync of the events folder; only then is any file moved out of the inbox, so
+    a file leaves the inbox only once its bytes and its event are durable.  One answer per file, in
+    order: its event, None (it changed while being copied), or the exception that stopped it (one
+    file never stops the others)."""
+    known = {} if known is None else known
+    answers: list = [None] * len(files)
+    snaps = {}
+    for i, (folder, path) in enumerate(files):
+        try:
+            rel = os.path.join(folder, path.name) if folder else path.name
+            key = _inbox_key(rel, path.stat())
+            if key in known:  # recorded, but the process died before it was moved
+                answers[i] = known[key]
+                continue
+            snap = snapshot(path, sync_folder=False)
+            if snap is not None:
+                snaps[i] = (key, snap)
+        except Exception as exc:
+            answers[i] = exc
+    if snaps:
+        fsync(blobs_dir())
+    new = {}
     with _locked():
-        existing = sorted(n for n in os.listdir(events_dir()) if n.endswith(".json")) \
+        existing = sorted(n for n in os.listdir(events_dir()) if n.endswith(".json") and not n.startswith(".")) \
             if events_dir().exists() else []
         last = event(existing[-1][:-5]) if existing else None
-        seq = (last.seq if last else 0) + 1
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        if last and now <= last.received_datetime:  # a clock step back never reorders receipts
-            now = last.received_datetime + timedelta(microseconds=1)
-        event_id = f"{seq:08d}"
-        ev = Event(event_id=event_id, seq=seq, received_at=now.isoformat(timespec="microseconds"),
-                   name=name, name_hex=name_hex, folder=folder_text, folder_hex=folder_hex, size=size,
-                   sha256=digest, archive_path=archive_path, route=kind, la_code=la, period=period,
-                   reason=reason, inbox_key=key,
-                   received_path=str(received_dir() / event_id / path.name.encode("utf-8", "surrogateescape")
-                                     .decode("utf-8", "replace")))
-        write_json_atomic(events_dir() / f"{event_id}.json", asdict(ev))
-    _move_out(path, event_id)
-    return ev
+        seq = last.seq if last else 0
+        prev = last.received_datetime if last else None
+        writes = []
+        for i, (key, (digest, archive_path, size)) in sorted(snaps.items()):
+            folder, path = files[i]
+            try:
+                kind, la, period, reason = route(folder, path.name)
+                name, name_hex, _ = printable(path.name)
+                folder_text, folder_hex, _ = printable(folder)
+            except Exception as exc:
+                answers[i] = exc
+                continue
+            seq += 1
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            if prev and now <= prev:  # a clock step back (or a fast batch) never reorders receipts
+                now = prev + timedelta(microseconds=1)
+            prev = now
+            event_id = f"{seq:08d}"
+            ev = Event(event_id=event_id, seq=seq, received_at=now.isoformat(timespec="microseconds"),
+                       name=name, name_hex=name_hex, folder=folder_text, folder_hex=folder_hex, size=size,
+                       sha256=digest, archive_path=archive_path, route=kind, la_code=la, period=period,
+                       reason=reason, inbox_key=key,
+                       received_path=str(received_dir() / event_id / path.name.encode("utf-8", "surrogateescape")
+                                         .decode("utf-8", "replace")))
+            writes.append((events_dir() / f"{event_id}.json", asdict(ev)))
+            new[i] = ev
+        write_json_atomic_many(writes)  # durable before any file leaves the inbox
+    for i, (folder, path) in enumerate(files):
+        ev = new.get(i) or (answers[i] if isinstance(answers[i], Event) else None)
+        if ev is None:
+            continue
+        try:
+            _move_out(path, ev.event_id)
+            answers[i] = ev
+        except Exception as exc:
+            answers[i] = exc
+    return answers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,6 +417,14 @@ def mark_done(ev: Event, status: str, feedback: list[str]) -> None:
     write_json_atomic(done_dir() / f"{ev.event_id}.json",
                       {"event_id": ev.event_id, "status": status, "feedback": feedback,
                        "done_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+
+def mark_done_many(answers: list[tuple[Event, str, list[str]]]) -> None:
+    """``mark_done`` for many events: every record durable when this returns (one folder fsync)."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_json_atomic_many([(done_dir() / f"{ev.event_id}.json",
+                             {"event_id": ev.event_id, "status": status, "feedback": feedback, "done_at": now})
+                            for ev, status, feedback in answers])
 
 
 def done_ids() -> set[str]:
@@ -381,7 +456,7 @@ def new_batch(attempts: dict[str, int]) -> str:
 
 
 def batch(batch_id: str) -> dict:
-    return json.loads((batches_dir() / f"{batch_id}.json").read_text(encoding="utf-8"))
+    return _read_once(batches_dir() / f"{batch_id}.json", lambda data: data)
 
 
 def batch_attempts() -> dict[str, int]:
@@ -390,7 +465,7 @@ def batch_attempts() -> dict[str, int]:
     if batches_dir().exists():
         for n in os.listdir(batches_dir()):
             if n.endswith(".json") and not n.startswith("."):
-                for e in json.loads((batches_dir() / n).read_text(encoding="utf-8"))["events"]:
+                for e in _read_once(batches_dir() / n, lambda data: data)["events"]:
                     out[e] = out.get(e, 0) + 1
     return out
 

@@ -128,10 +128,10 @@ def good_return(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def dagster_instance(tmp_path):
-    """A real Dagster instance with one consolidated event log (one SQLite file, not one per run)."""
+    """A real Dagster instance with the event log `lsrp` configures (one SQLite file, pooled: pipeline/event_log.py)."""
     import dagster as dg
 
-    events = {"module": "dagster._core.storage.event_log", "class": "ConsolidatedSqliteEventLogStorage",
+    events = {"module": "pipeline.event_log", "class": "PooledSqliteEventLogStorage",
               "config": {"base_dir": str(tmp_path / "dagster_events")}}
     with dg.instance_for_test(overrides={"event_log_storage": events}) as instance:
         yield instance

@@ -11,7 +11,7 @@ import pytest
 
 from contracts.validate import validate_file
 from pipeline import warehouse
-from pipeline.load_check import loaded_problems
+from pipeline.load_check import loaded_problems, problems_by_submission
 
 
 @pytest.fixture
@@ -27,6 +27,7 @@ def loaded(good_return, tmp_path):
 def test_a_whole_load_passes(loaded):
     con, subs = loaded
     assert loaded_problems(con, subs) == []
+    assert problems_by_submission(con, subs) == {"sub-1": []}  # the batch form, as the ingest run calls it
 
 
 @pytest.mark.parametrize("bug, sql", [
@@ -41,6 +42,8 @@ def test_a_load_bug_fails_it(loaded, bug, sql):
     con.execute(sql)
     problems = loaded_problems(con, subs)
     assert problems and all(p.startswith("sub-1 raw.return_") for p in problems), (bug, problems)
+    batch = problems_by_submission(con, subs)["sub-1"]
+    assert any(p.startswith("sub-1 raw.return_") for p in batch), (bug, batch)
 
 
 def test_the_blocking_check_fails_the_ingest_run_on_a_load_bug(lsrp_home, dagster_instance, good_return,

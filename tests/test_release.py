@@ -165,6 +165,7 @@ def test_instance_config_turns_on_the_service_settings_and_respects_a_hand_writt
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert type(instance.event_log_storage).__name__ == "PooledSqliteEventLogStorage"  # pipeline/event_log.py
         assert instance.run_monitoring_enabled and type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         assert {"key": "lsrp/writer", "limit": 1} in limits

@@ -76,6 +76,21 @@ def test_one_child_checks_many_files_and_a_crash_rejects_only_its_file():
     assert crashed.file == "crashing.xlsx"
 
 
+
+def test_shares_checked_side_by_side_give_each_file_its_own_result(monkeypatch):
+    """A batch cut across children (one per core) answers in the batch's order, each file as it is
+    alone; a crash in one child's share rejects only its file and never touches the other share."""
+    from contracts import isolation
+
+    monkeypatch.setattr(isolation, "MIN_CHUNK", 2)
+    files = _files(3)
+    tasks = [(f, None, None) for f in files]
+    tasks.insert(8, (files[0], _KillsTheChild(), "crashing.xlsx"))  # 11 tasks: shares 0-5 and 6-10
+    results = isolation.validate_many_isolated(tasks, workers=2)
+    alone = [r.to_dict() for r in isolation.validate_many_isolated([(f, None, None) for f in files], workers=1)]
+    assert [r.to_dict() for i, r in enumerate(results) if i != 8] == alone
+    assert results[8].file == "crashing.xlsx" and results[8].errors[0].rule == "E25"
+
 def test_clean_files_cost_one_pandera_call_per_table(monkeypatch):
     """The batch call really is the path taken: a file is checked on its own only when the batch
     shows it failing (the batch once fell back to per-file calls for every file, silently)."""

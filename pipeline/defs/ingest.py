@@ -149,8 +149,7 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             f"select count(*) from raw.{t} where submission_id in "
             "(select submission_id from raw.submissions where la_code = ? and period = ?)",
             [la, period]).fetchone()[0] for t in RETURN_TABLES}
-    for event, status, feedback in answered:  # committed, feedback written, warehouse released
-        ledger.mark_done(event, status, feedback)
+    ledger.mark_done_many(answered)  # committed, feedback written, warehouse released
     for t in RETURN_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
     yield dg.AssetCheckResult(asset_key=["raw", "return_values"], check_name="parsed_tables_contract",
@@ -170,8 +169,7 @@ def unidentified_uploads(context: dg.AssetExecutionContext, warehouse: Warehouse
             result, feedback = ingest.process_event(con, event)
             answered.append((event, result.status, feedback))
             handled.append(f"- event {event.event_id} `{event.name}`: {result.status} ({event.reason})")
-    for event, status, feedback in answered:  # committed, feedback written, warehouse released
-        ledger.mark_done(event, status, feedback)
+    ledger.mark_done_many(answered)  # committed, feedback written, warehouse released
     context.add_output_metadata({"uploads": len(handled),
                                  "files": dg.MetadataValue.md("\n".join(handled) or "None")})
 
@@ -222,15 +220,17 @@ def _row_counts(con, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """(table, partition key) -> rows for the batch's partitions, one query per table."""
     if not keys:
         return {}
-    las = sorted({la for la, _ in keys})
-    out = {}
+    las, periods = sorted({la for la, _ in keys}), sorted({p for _, p in keys})
+    out = {}  # only the batch's quarters: years of history stay out of the newest quarter's cost
     for t in RETURN_TABLES:
         for la, period, n in con.execute(
                 f"select s.la_code, s.period, count(*) from raw.{t} x join raw.submissions s using (submission_id) "
-                "where s.la_code in (select unnest(?::VARCHAR[])) group by 1, 2", [las]).fetchall() \
+                "where s.la_code in (select unnest(?::VARCHAR[])) and s.period in (select unnest(?::VARCHAR[])) "
+                "group by 1, 2", [las, periods]).fetchall() \
                 if t != "submissions" else con.execute(
                 "select la_code, period, count(*) from raw.submissions where la_code in "
-                "(select unnest(?::VARCHAR[])) group by 1, 2", [las]).fetchall():
+                "(select unnest(?::VARCHAR[])) and period in (select unnest(?::VARCHAR[])) group by 1, 2",
+                [las, periods]).fetchall():
             if (la, period) in keys:
                 out[(t, str(partition_key(la, period)))] = n
     return out
@@ -259,9 +259,8 @@ def ingest_batch(context: dg.OpExecutionContext, warehouse: WarehouseResource) -
         problems = problems_by_submission(con, [(o.event.event_id, o.result.content) for o in outcomes
                                                 if o.error is None and o.result.content is not None
                                                 and o.result.status != REJECTED])
-    for o in outcomes:  # committed, feedback written, warehouse released
-        if o.error is None:
-            ledger.mark_done(o.event, o.result.status, o.feedback)
+    # committed, feedback written, warehouse released: all durable before this run reports them
+    ledger.mark_done_many([(o.event, o.result.status, o.feedback) for o in outcomes if o.error is None])
     by_partition: dict[str, list[ingest.Outcome]] = {}
     quarantined = []
     for o in outcomes:

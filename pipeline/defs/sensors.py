@@ -53,22 +53,29 @@ def receive_inbox(now: float | None = None, settle: float | None = None,
     """Receive every settled inbox file into the ledger.  Returns (new events, names still waiting)."""
     settle = calendar.settle_seconds() if settle is None else settle
     known = {e.inbox_key: e for e in ledger.events()}
-    received, waiting = [], []
+    received, waiting, ready = [], [], []
     for folder, path in ledger.inbox_files():
         shown = ledger.printable(os.path.join(folder, path.name))[0]
         try:
             if ledger.settle_state(path, settle, time.time() if now is None else now) == "waiting":
                 waiting.append(shown)
-                continue
-            event = ledger.receive(path, folder, known)
-            if event is None:
-                waiting.append(shown)  # it changed while being copied
-                continue
-            if event.inbox_key not in known:
-                received.append(event)
-            known[event.inbox_key] = event
+            else:
+                ready.append((folder, path, shown))
         except Exception as exc:  # one file never blocks the others
             _say(log, "error", f"Could not receive inbox/{shown}: {type(exc).__name__}: {exc}")
+    try:  # all settled files at once: one fsync per ledger folder, not per file
+        answers = ledger.receive_many([(folder, path) for folder, path, _ in ready], known)
+    except Exception as exc:  # the ledger itself failed (disk full?): nothing left the inbox
+        _say(log, "error", f"Could not receive {len(ready)} inbox file(s): {type(exc).__name__}: {exc}")
+        answers = [None] * len(ready)
+    for (folder, path, shown), event in zip(ready, answers):
+        if isinstance(event, Exception):
+            _say(log, "error", f"Could not receive inbox/{shown}: {type(event).__name__}: {event}")
+        elif event is None:
+            waiting.append(shown)  # it changed while being copied
+        elif event.inbox_key not in known:
+            received.append(event)
+            known[event.inbox_key] = event
     return received, waiting
 
 
@@ -150,17 +157,24 @@ def pending_requests(instance, log=None) -> list[dg.RunRequest]:
 
 
 def dfe_held_requests(now: float | None = None, settle: float | None = None) -> tuple[list[dg.RunRequest], list[str]]:
-    """DfE-held CSVs (loaded by DfE, not uploaded by LAs): one run per new file, keyed by its hash."""
+    """DfE-held CSVs (loaded by DfE, not uploaded by LAs): one run for the settled files, keyed by
+    their names and hashes, so the same set is never loaded twice.  The run loads every file there
+    (idempotent per file hash): a file added later brings one more run, not one run per file."""
+    import hashlib
+
     settle = calendar.settle_seconds() if settle is None else settle
     now = time.time() if now is None else now
-    requests, waiting = [], []
+    settled, waiting = [], []
     for path in ingest.dfe_held_uploads():
         if now - path.stat().st_mtime >= settle:
-            requests.append(dg.RunRequest(run_key=f"dfe_held:{ingest.sha256_of(path)}",
-                                          job_name=dfe_held_job.name))
+            settled.append(f"{path.name}:{ingest.sha256_of(path)}")
         else:
             waiting.append(path.name)
-    return requests, waiting
+    if not settled:
+        return [], waiting
+    key = hashlib.sha256("\n".join(sorted(settled)).encode()).hexdigest()
+    return [dg.RunRequest(run_key=f"dfe_held:{key}", job_name=dfe_held_job.name,
+                          tags={"lsrp/files": str(len(settled))})], waiting
 
 
 @dg.sensor(jobs=[ingest_batch_job, dfe_held_job],
