@@ -215,17 +215,21 @@ def _warehouse_previous(con, la_code: str, year: str, before: str):
 
 def _waves(outcomes: list[Outcome]) -> list[list[Outcome]]:
     """Rounds of events that can be checked together: a return that revises one earlier in the
-    batch (same LA and year) waits for the round after it, so it is checked against that one."""
+    batch (same LA and year), or that an initial return earlier in the batch locks (same LA, any
+    year), waits for the round after it, so it is checked against that one."""
     from pipeline import ledger
 
-    seen: dict[tuple[str, str], int] = {}
+    last_wave: dict[tuple, int] = {}   # (la, year) -> wave of its latest return; (la,) -> of its latest initial
     waves: list[list[Outcome]] = []
     for o in outcomes:
         ev = o.event
         n = 0
         if ev.route == ledger.ROUTE_RETURN:
-            key = (ev.la_code, ev.period[:7])
-            n = seen[key] = seen.get(key, -1) + 1
+            year_key, lock_key = (ev.la_code, ev.period[:7]), (ev.la_code,)
+            n = max(last_wave.get(year_key, -1), last_wave.get(lock_key, -1)) + 1
+            last_wave[year_key] = n
+            if plan_lock.initial_period(ev.period):
+                last_wave[lock_key] = n
         while len(waves) <= n:
             waves.append([])
         waves[n].append(o)
@@ -254,6 +258,7 @@ def validate_batch(con, events) -> list[Outcome]:
             out.error = f"{type(exc).__name__}: {exc}"
         outcomes.append(out)
     latest: dict[tuple[str, str], tuple[int, object]] = {}
+    locks: dict[str, tuple[int, object]] = {}   # LA -> (seq, LockedPlan) of its accepted initial return here
     for wave in _waves([o for o in outcomes if o.error is None]):
         tasks = []
         for o in wave:
@@ -261,9 +266,11 @@ def validate_batch(con, events) -> list[Outcome]:
             year = ev.period[:7] if ev.period else None
             context, previous = ValidationContext(expected_year=year), None
             if ev.route == ledger.ROUTE_RETURN:
-                # the baselines and targets the LA's accepted initial return locked (query Q11); an
-                # initial return in this same batch locks from the next batch on
-                context.locked = plan_lock.locked_plan(con, ev.la_code, ev.period, o.upload.received_at)
+                # the baselines and targets the LA's accepted initial return locked (query Q11): the
+                # newest of the warehouse's and this batch's, as if each event had its own run
+                context.locked = plan_lock.newest_lock(
+                    plan_lock.locked_plan_seq(con, ev.la_code, ev.period, o.upload.received_at),
+                    None if plan_lock.initial_period(ev.period) else locks.get(ev.la_code))
                 mine = latest.get((ev.la_code, year))
                 theirs = _warehouse_previous(con, ev.la_code, year, o.upload.received_at)
                 if mine is not None and (theirs is None or mine[0] >= theirs[0]):
@@ -288,6 +295,8 @@ def validate_batch(con, events) -> list[Outcome]:
                 result.findings.insert(0, quarantine_finding(ev.reason, ev.name))
             elif result.status != REJECTED:
                 latest[(ev.la_code, ev.period[:7])] = (ev.seq, result.content)
+                if plan_lock.initial_period(ev.period) and result.content is not None:
+                    locks[ev.la_code] = (ev.seq, plan_lock.lock_of(result.content, ev.period))
             o.result = result
     return outcomes
 

@@ -279,3 +279,24 @@ def test_the_q4_pack_shows_the_slip_the_escalation_the_spend_and_the_signoff(yea
     so = pack[order[3]:]
     assert "Every statutory signatory has signed." in so
     assert not re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", pack)   # no email, not even the LA's own
+
+
+def test_an_initial_return_locks_a_later_one_in_the_same_batch(tmp_path, monkeypatch):
+    """A first load can hold an LA's initial return and a later one (the batch ingest): the later
+    return is checked against the lock the initial one sets, as if each had its own run (Q11)."""
+    from pipeline import ledger
+
+    monkeypatch.setenv("LSRP_HOME", str(tmp_path / "home"))
+    for period in ("2026-27-Q0", "2026-27-Q2"):
+        write_return(paths.inbox(), period)
+    events = [ledger.receive(p, folder) for folder, p in ledger.inbox_files()]
+    con = warehouse.connect(paths.warehouse())
+    try:
+        warehouse.ensure_raw_schema(con)
+        warehouse.load_catalogue(con)
+        outcomes = {o.event.period: o for o in ingest.process_batch(con, events)}
+    finally:
+        con.close()
+    assert outcomes["2026-27-Q0"].result.status != REJECTED
+    q11 = [f for f in outcomes["2026-27-Q2"].result.queries if f.rule == "Q11"]
+    assert len(q11) == 1 and q11[0].value == RESTATED[1] and "fixed it at 45" in q11[0].message
