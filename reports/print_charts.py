@@ -13,10 +13,12 @@ JSON and the plotly scripts are dropped and the table alternatives are opened (r
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
 from functools import lru_cache
+from html import unescape
 
 from .common import BASE_LAYOUT, FONT, TEXT, merge
 
@@ -32,13 +34,13 @@ class Unsupported(ValueError):
     """A figure this module does not draw (its page is printed with plotly)."""
 
 
-@lru_cache(maxsize=1)
-def _svg_template():
+@lru_cache(maxsize=2)
+def _template(name: str):
     from jinja2 import Environment, PackageLoader
 
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
-    return env.get_template("print_chart.svg.j2")
+    return env.get_template(name)
 
 
 # ------------------------------------------------------------------ small helpers
@@ -50,6 +52,19 @@ def _f(v: float) -> str:
 
 def _lines(text) -> list[str]:
     return str(text).split("<br>") if text is not None else []
+
+
+def rewrap(label: str, width: int) -> str:
+    """A label's words on lines of up to ``width`` characters (plotly's <br> line breaks)."""
+    lines, cur = [], ""
+    for w in " ".join(_lines(label)).split():
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    lines.append(cur)
+    return "<br>".join(lines)
 
 
 def text_width(text: str, size: float) -> float:
@@ -103,6 +118,7 @@ class Axis:
                 if v is not None and v not in cats:
                     cats.append(v)
             self.cats = cats
+            self.labels: dict[str, str] = {}
             self.lo, self.hi = -0.5, len(cats) - 0.5
             return
         nums = [float(v) for v in vals if v is not None]
@@ -141,7 +157,7 @@ class Axis:
 
     def ticks(self) -> list[tuple[float, str]]:
         if self.category:
-            return [(c, c) for c in self.cats]
+            return [(c, self.labels.get(c, c)) for c in self.cats]
         if self.spec.get("showticklabels") is False and self.spec.get("showgrid") is False:
             return []
         if self.spec.get("tickvals"):
@@ -261,7 +277,8 @@ class Chart:
         xtitle, ytitle = (xa.get("title") or {}).get("text"), (ya.get("title") or {}).get("text")
         # the y axis's labels and title set the left margin (plotly's automargin does the same)
         if self.y.category:
-            ylab = max((text_width(c, self.size) for c in self.y.cats), default=0)
+            room = max(20, int(0.36 * self.w / (self.size * CHAR_W)))
+            ylab = max((text_width(rewrap(c, room), self.size) for c in self.y.cats), default=0)
         else:
             ylab = 0.0
         ml = max(ml, ylab + 10 + (lh + 4 if ytitle else 0))
@@ -275,9 +292,17 @@ class Chart:
         need_b = x_labels + (lh + 4 if xtitle else 0) + len(legend_rows) * (lh + 6) + (8 if legend_rows else 4)
         mb = max(mb, need_b)
         plot_min = 60.0
-        if self.y.category:              # each category's band holds its label's lines (labels never overlap)
-            lines = max((len(_lines(c)) for c in self.y.cats), default=1)
-            plot_min = max(plot_min, len(self.y.cats) * (lines * lh + 2))
+        self.y_tick_size = self.size
+        if self.y.category:
+            # the page is wider than a phone: category labels (wrapped for narrow screens) re-wrapped to the
+            # room a print chart has, the same words and numbers on fewer lines
+            room = max(20, int(0.36 * self.w / (self.size * CHAR_W)))
+            self.y.labels = {c: rewrap(c, room) for c in self.y.cats}
+            # each category's band holds its label's lines: in a smaller font down to 9 px, else the chart grows
+            lines = max((len(_lines(c)) for c in self.y.labels.values()), default=1)
+            band = (self.h - mt - mb) / max(len(self.y.cats), 1)
+            self.y_tick_size = max(11.0, min(self.size, (band - 2) / (lines * LINE_H)))
+            plot_min = max(plot_min, len(self.y.cats) * (lines * self.y_tick_size * LINE_H + 2))
         if self.h - mt - mb < plot_min:  # never squeeze the plot: the page has room, the chart grows
             self.h = mt + mb + plot_min
         self.x.place(ml, self.w - mr)
@@ -325,7 +350,8 @@ class Chart:
                     self.text(p, y1 + 4, label, "middle", size=tick_size if tick_size != self.size else None,
                               valign="top")
                 else:
-                    self.text(x0 - 6, p, label, "end")
+                    self.text(x0 - 6, p, label, "end",
+                              size=self.y_tick_size if self.y_tick_size != self.size else None)
         if xtitle:
             self.text((x0 + x1) / 2, y1 + x_labels + 2, xtitle, "middle", valign="top")
         if ytitle:
@@ -468,7 +494,7 @@ class Chart:
 
 def svg(fig: dict, width: int = PRINT_WIDTH) -> str:
     """The figure as an inline SVG element (markup from the autoescaped template)."""
-    return _svg_template().render(**Chart(fig, width).draw())
+    return _template("print_chart.svg.j2").render(**Chart(fig, width).draw())
 
 
 def width_for(chart_id: str) -> int:
@@ -481,22 +507,27 @@ _FIGURE_JSON = re.compile(r'<script type="application/json" data-chart="([^"]+)"
 _SCRIPTS = re.compile(r'<script src="[^"]*plotly[^"]*"[^>]*></script>'
                       r'|<script type="application/json" id="chart-base">.*?</script>'
                       r"|<script>.*?</script>", re.S)
-_CONTAINER = re.compile(r'(<div class="chart" id="([^"]+)"[^>]*>)(</div>)')
+_CONTAINER = re.compile(r'<div class="chart" id="([^"]+)"[^>]*?aria-label="([^"]*)"[^>]*></div>')
 
 
 def print_html(html: str) -> str:
-    """The pack's HTML for printing: every chart as SVG, no script at all, the table alternatives open.
+    """The pack's HTML for printing: every chart as an SVG image with the chart's text alternative as its alt,
+    no script at all, the table alternatives open.
     Written beside the pack, so its relative links and in-page links stay as they were.
     Raises Unsupported when a chart cannot be drawn here."""
     figures = {cid: json.loads(body) for cid, body in _FIGURE_JSON.findall(html)}
     out = _FIGURE_JSON.sub("", html)
     out = _SCRIPTS.sub("", out)
-    drawn = {cid: svg(fig, width_for(cid)) for cid, fig in figures.items()}
 
-    def fill(m: re.Match) -> str:
-        return m.group(1) + drawn.pop(m.group(2), "") + m.group(3)
-    out = _CONTAINER.sub(fill, out)
-    if drawn:
-        raise Unsupported(f"no container for chart(s) {sorted(drawn)}")
+    def chart(m: re.Match) -> str:
+        cid = m.group(1)
+        if cid not in figures:
+            return m.group(0)
+        drawn = svg(figures.pop(cid), width_for(cid))
+        return _template("print_chart.html.j2").render(
+            id=cid, alt=unescape(m.group(2)), svg_b64=base64.b64encode(drawn.encode("utf-8")).decode("ascii"))
+    out = _CONTAINER.sub(chart, out)
+    if figures:
+        raise Unsupported(f"no container for chart(s) {sorted(figures)}")
     out = out.replace("<details>", "<details open>")
     return out

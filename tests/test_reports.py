@@ -456,6 +456,11 @@ def test_pdf_leads_with_two_pages_then_the_appendix(published, tmp_path):
     (pdf,) = write_pdfs([pack])
     data = pdf.read_bytes()
     assert data[:5] == b"%PDF-" and b"/StructTreeRoot" in data and b"/Outlines" in data
+    # printed from the print HTML (charts as SVG images, no plotly), which is not left behind; each chart is a
+    # tagged Figure carrying its text alternative (and each <figure> its title)
+    assert not list(pack.parent.glob(".*.print.html"))
+    n_charts = pack.read_text(encoding="utf-8").count('<div class="chart" ')
+    assert data.count(b"/S /Figure") >= 2 * n_charts and data.count(b"/Alt ") >= 2 * n_charts
     summary = pack.with_name("summary-only.html")
     summary.write_text(pack.read_text(encoding="utf-8").replace(
         "</head>", "<style>.appendix { display: none; }</style></head>"), encoding="utf-8")
@@ -463,6 +468,68 @@ def test_pdf_leads_with_two_pages_then_the_appendix(published, tmp_path):
     before = _pdf_pages(summary_pdf)
     assert 2 <= before <= 8, before
     assert _pdf_pages(pdf) > before
+
+
+def _svg_texts(svg: str) -> str:
+    """Every <text> of an SVG, its lines joined by spaces, all joined by " | "."""
+    return " | ".join(" ".join(html.unescape(t) for t in re.findall(r"<tspan[^>]*>(.*?)</tspan>", block))
+                      for block in re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S))
+
+
+def test_print_html_draws_every_chart_as_svg_without_plotly(published):
+    """The page the PDF is printed from: no script and no plotly; every chart an SVG image whose alt is the
+    chart's text alternative on screen, drawing the figure's own labels and values (the numbers the screen
+    shows), one bar per value, bar lengths in proportion to the values."""
+    import base64
+
+    from reports.print_charts import print_html
+
+    _, out, _ = published
+    text = _pack(out, "301").read_text(encoding="utf-8")
+    figures = {cid: json.loads(body) for cid, body in
+               re.findall(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', text, re.S)}
+    labels = dict(re.findall(r'<div class="chart" id="([^"]+)" role="img"[^>]*aria-label="([^"]*)"', text))
+    printed = print_html(text)
+    assert "<script" not in printed and "plotly" not in printed.lower() and "<details>" not in printed
+    imgs = re.findall(r'<div class="chart" id="([^"]+)"><img class="print-chart"[^>]* alt="([^"]*)" '
+                      r'src="data:image/svg\+xml;base64,([^"]+)">', printed)
+    assert [c for c, _, _ in imgs] == list(figures) and len(imgs) > 40
+    kinds = set()
+    for cid, alt, b64 in imgs:
+        assert html.unescape(alt) == html.unescape(labels[cid]) and len(alt) > 40
+        svg = base64.b64decode(b64).decode("utf-8")
+        drawn = _svg_texts(svg)
+        fig = figures[cid]
+        expected = [v for t in fig["data"] for k in ("x", "y", "text") for v in (t.get(k) or []) if isinstance(v, str)]
+        expected += [a["text"] for a in fig["layout"].get("annotations", [])]
+        if fig["layout"].get("showlegend"):
+            expected += [t["name"] for t in fig["data"]]
+        for e in expected:
+            assert " ".join(e.replace("<br>", " ").split()) in drawn, (cid, e)
+        bars = [v for t in fig["data"] if t["type"] == "bar" for v in t.get("x" if t.get("orientation") == "h" else "y")
+                if v is not None]
+        lengths = [float(x) for x in re.findall(r"M[-\d.]+,[-\d.]+h([-\d.]+)v" if "-bench" in cid
+                                                else r"M[-\d.]+,[-\d.]+h[-\d.]+v([-\d.]+)", svg)]
+        assert len(lengths) == len(bars), cid
+        if bars and min(bars) > 0 and "-bench" in cid:
+            ratios = [w / v for w, v in zip(sorted(lengths), sorted(bars))]
+            assert max(ratios) / min(ratios) < 1.02, (cid, ratios)
+        kinds.add(cid.rsplit("-", 1)[-1] if not cid.startswith("c-area-") else "area")
+        # series told apart without colour: every dashed series and reference line has its dash pattern
+        dashes = {(t.get("line") or {}).get("dash") for t in fig["data"]} | {
+            s["line"].get("dash") for s in fig["layout"].get("shapes", [])}
+        assert svg.count("stroke-dasharray") >= len(dashes - {None, "solid"}), cid
+    assert kinds == {"area", "traj", "bench", "dist"}
+
+
+def test_print_charts_leave_a_figure_they_cannot_draw_to_plotly():
+    """An overview-style box plot is not drawn as SVG: print_html says so, and write_pdfs prints that page with
+    plotly instead (reports.publish._print_copy)."""
+    from reports import charts, print_charts
+
+    ind = catalogue.load().indicators[0]
+    with pytest.raises(print_charts.Unsupported):
+        print_charts.svg(charts.spread_fig(ind, [1.0, 2.0, 3.0], ["a", "b", "c"]))
 
 
 def test_overview_lists_service_alerts(published):
