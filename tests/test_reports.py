@@ -443,6 +443,14 @@ def test_write_pdfs_without_chromium_warns(tmp_path, monkeypatch, caplog):
     assert "chromium not found" in caplog.text
 
 
+def _pdf_objects(data: bytes) -> bytes:
+    """A PDF's bytes with its compressed object streams inflated (where the structure tree's objects are)."""
+    import zlib
+
+    streams = re.findall(rb"/Type /ObjStm[^>]*>>\nstream\n(.*?)\nendstream", data, re.S)
+    return data + b"".join(zlib.decompress(x) for x in streams)
+
+
 def _pdf_pages(pdf: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
 
@@ -460,7 +468,17 @@ def test_pdf_leads_with_two_pages_then_the_appendix(published, tmp_path):
     # tagged Figure carrying its text alternative (and each <figure> its title)
     assert not list(pack.parent.glob(".*.print.html"))
     n_charts = pack.read_text(encoding="utf-8").count('<div class="chart" ')
-    assert data.count(b"/S /Figure") >= 2 * n_charts and data.count(b"/Alt ") >= 2 * n_charts
+    objects = _pdf_objects(data)
+    assert objects.count(b"/S /Figure") >= 2 * n_charts and objects.count(b"/Alt ") >= 2 * n_charts
+    # light: the structure tree is packed into compressed object streams; packing twice changes nothing
+    from reports.pdf_compact import compact
+    assert b"/Type /ObjStm" in data and b"/Type /XRef" in data and compact(data) == data
+    assert len(objects) > 2 * len(data)
+    if shutil.which("pdfinfo"):    # poppler reads it: tagged, every page, and the charts' text alternatives
+        import subprocess
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"Tagged:\s+yes", info)
+        assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == _pdf_pages(pdf)
     summary = pack.with_name("summary-only.html")
     summary.write_text(pack.read_text(encoding="utf-8").replace(
         "</head>", "<style>.appendix { display: none; }</style></head>"), encoding="utf-8")
