@@ -275,12 +275,14 @@ class Chart:
         lh = self.size * LINE_H
         xa, ya = self.layout.get("xaxis") or {}, self.layout.get("yaxis") or {}
         xtitle, ytitle = (xa.get("title") or {}).get("text"), (ya.get("title") or {}).get("text")
-        # the y axis's labels and title set the left margin (plotly's automargin does the same)
+        # the y axis's labels and title set the left margin (plotly's automargin does the same); the page is
+        # wider than a phone, so category labels (wrapped for narrow screens) are re-wrapped to the room a print
+        # chart has: the same words and numbers on fewer lines
+        ylab = 0.0
         if self.y.category:
             room = max(20, int(0.36 * self.w / (self.size * CHAR_W)))
-            ylab = max((text_width(rewrap(c, room), self.size) for c in self.y.cats), default=0)
-        else:
-            ylab = 0.0
+            self.y.labels = {c: rewrap(c, room) for c in self.y.cats}
+            ylab = max((text_width(c, self.size) for c in self.y.labels.values()), default=0)
         ml = max(ml, ylab + 10 + (lh + 4 if ytitle else 0))
         # numeric y labels: measured once the range is known; leave room for e.g. "1,250"
         if not self.y.category and ya.get("showticklabels", True):
@@ -294,11 +296,7 @@ class Chart:
         plot_min = 60.0
         self.y_tick_size = self.size
         if self.y.category:
-            # the page is wider than a phone: category labels (wrapped for narrow screens) re-wrapped to the
-            # room a print chart has, the same words and numbers on fewer lines
-            room = max(20, int(0.36 * self.w / (self.size * CHAR_W)))
-            self.y.labels = {c: rewrap(c, room) for c in self.y.cats}
-            # each category's band holds its label's lines: in a smaller font down to 9 px, else the chart grows
+            # each category's band holds its label's lines: in a smaller font down to 11 px, else the chart grows
             lines = max((len(_lines(c)) for c in self.y.labels.values()), default=1)
             band = (self.h - mt - mb) / max(len(self.y.cats), 1)
             self.y_tick_size = max(11.0, min(self.size, (band - 2) / (lines * LINE_H)))
