@@ -550,6 +550,78 @@ def test_print_charts_leave_a_figure_they_cannot_draw_to_plotly():
         print_charts.svg(charts.spread_fig(ind, [1.0, 2.0, 3.0], ["a", "b", "c"]))
 
 
+def _classic_pdf(objects: dict[int, bytes]) -> bytes:
+    """A PDF written as Skia writes one: objects in order, then a classic xref table and trailer."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = {}
+    for num, body in objects.items():
+        offsets[num] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (num, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(objects))
+    out += b"trailer\n<</Size %d\n/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _resolve(pdf: bytes) -> dict[int, bytes]:
+    """Every object of a compacted PDF, found through its xref stream (type 1: at an offset; type 2: the
+    index-th object of an object stream)."""
+    import zlib
+
+    def stream(num: int) -> tuple[bytes, bytes]:
+        m = re.compile(rb"%d 0 obj\n<<([^>]*)>>\nstream\n" % num).search(pdf)
+        length = int(re.search(rb"/Length (\d+)", m.group(1)).group(1))
+        return m.group(1), zlib.decompress(pdf[m.end():m.end() + length])
+    xref_num = int(re.search(rb"(\d+) 0 obj\n<<[^>]*/Type /XRef", pdf).group(1))
+    rows = stream(xref_num)[1]
+    out = {}
+    for n in range(len(rows) // 7):
+        kind, a, b = rows[7 * n], int.from_bytes(rows[7 * n + 1:7 * n + 5], "big"), rows[7 * n + 5:7 * n + 7]
+        if kind == 1:
+            out[n] = re.compile(rb"%d 0 obj\n(.*?)\nendobj" % n, re.S).match(pdf, a).group(1)
+        elif kind == 2:
+            head, data = stream(a)
+            first = int(re.search(rb"/First (\d+)", head).group(1))
+            pairs = data[:first].split()
+            idx = int.from_bytes(b, "big")
+            assert int(pairs[2 * idx]) == n
+            start = first + int(pairs[2 * idx + 1])
+            end = first + int(pairs[2 * idx + 3]) - 1 if 2 * idx + 3 < len(pairs) else len(data) - 1
+            out[n] = data[start:end]
+    return out
+
+
+def test_pdf_compact_packs_small_objects_and_keeps_every_one():
+    """Every object reads back unchanged through the xref stream; the catalogue, the pages and the streams stay
+    outside the object streams; anything not laid out as Skia writes it is returned as it was."""
+    from reports.pdf_compact import compact
+
+    content = b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET"
+    objects = {1: b"<</Type /Catalog\n/Pages 2 0 R\n/StructTreeRoot 5 0 R\n/MarkInfo <</Marked true>>>>",
+               2: b"<</Type /Pages\n/Kids [3 0 R]\n/Count 1>>",
+               3: b"<</Type /Page\n/Parent 2 0 R\n/MediaBox [0 0 595 842]\n/Contents 4 0 R>>",
+               4: b"<</Length %d>>\nstream\n%s\nendstream" % (len(content), content),
+               5: b"<</Type /StructTreeRoot\n/K [6 0 R 7 0 R]>>",
+               6: b"<</Type /StructElem\n/S /Figure\n/Alt (A chart: 12.3%, \\(c\\) suppressed)\n/P 5 0 R>>",
+               7: b"[6 0 R (endobj inside a string) 42]"}
+    pdf = _classic_pdf(objects)
+    out = compact(pdf)
+    assert out.startswith(b"%PDF-1.5") and b"/Type /ObjStm" in out and b"\nxref\n" not in out
+    back = _resolve(out)
+    assert {n: back[n] for n in objects} == objects
+    for n in (1, 3, 4):
+        assert b"%d 0 obj\n" % n in out                     # direct: readers find them in the raw bytes
+    assert b"/S /Figure" not in out                          # packed and compressed
+    assert compact(out) == out and compact(b"not a pdf") == b"not a pdf"
+    if shutil.which("pdfinfo"):
+        import subprocess
+        path = Path(__import__("tempfile").mkdtemp()) / "tiny.pdf"
+        path.write_bytes(out)
+        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"Pages:\s+1\b", info) and re.search(r"Tagged:\s+yes", info)
+
+
 def test_overview_lists_service_alerts(published):
     """Unfiled uploads and runs that will not be retried reach the DfE overview; a failed run that will
     be retried does not (it is not an alert yet); file names are escaped."""
