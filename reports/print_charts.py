@@ -137,6 +137,8 @@ class Axis:
             # plotly pads an autorange by ~5% for markers; bars keep their zero end
             self.lo = lo if (tozero and lo == 0) else lo - 0.05 * span
             self.hi = hi if (tozero and hi == 0) else hi + 0.05 * span
+            if self.hi <= self.lo:      # every value zero: plotly's 0 to 1
+                self.hi = self.lo + 1
         self.p0 = self.p1 = 0.0
 
     def place(self, p0: float, p1: float) -> None:

@@ -404,6 +404,9 @@ def _print_copy(html: Path) -> tuple[Path, bool]:
     except Unsupported as exc:
         log.info("PDF of %s drawn with plotly: %s", html.name, exc)
         return html, False
+    except Exception:  # a chart the SVG drawing gets wrong must not cost the pack its PDF: plotly draws it
+        log.warning("print charts failed for %s; PDF drawn with plotly", html.name, exc_info=True)
+        return html, False
     copy = html.with_name(f".{html.stem}.print.html")
     copy.write_text(text, encoding="utf-8")
     return copy, True

@@ -540,7 +540,7 @@ def test_print_html_draws_every_chart_as_svg_without_plotly(published):
     assert kinds == {"area", "traj", "bench", "dist"}
 
 
-def test_print_charts_leave_a_figure_they_cannot_draw_to_plotly():
+def test_print_charts_leave_a_figure_they_cannot_draw_to_plotly_and_draw_all_zero_data():
     """An overview-style box plot is not drawn as SVG: print_html says so, and write_pdfs prints that page with
     plotly instead (reports.publish._print_copy)."""
     from reports import charts, print_charts
@@ -548,6 +548,11 @@ def test_print_charts_leave_a_figure_they_cannot_draw_to_plotly():
     ind = catalogue.load().indicators[0]
     with pytest.raises(print_charts.Unsupported):
         print_charts.svg(charts.spread_fig(ind, [1.0, 2.0, 3.0], ["a", "b", "c"]))
+    # every value zero (a rate no one has yet): drawn on a 0 to 1 axis, its labels still there
+    rows = [{"period": f"2026-27-Q{q}", "period_type": "quarter", "target_value": 0.0, "actual_value": 0.0}
+            for q in (1, 2)]
+    drawn = print_charts.svg(charts.trajectory_fig(ind, rows, "2026-27-Q2", {"value": 0.0, "period": "2024-25"}))
+    assert drawn.count(f">{0:.{ind.decimals}f}</tspan>") >= 2 and "Quarterly target" in drawn
 
 
 def _classic_pdf(objects: dict[int, bytes]) -> bytes:
