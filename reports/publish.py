@@ -385,19 +385,48 @@ def _one_pdf(chromium: str, html: Path, timeout: float) -> Path | None:
 PRINT_WIDTH_PX = 718    # 190 mm at 96 px per inch
 
 
+def _write_pdf(path: Path, data: bytes) -> None:
+    """Write a PDF as chromium made it, its structure tree and other small objects packed into compressed
+    object streams (reports/pdf_compact.py: about a third of the bytes, the same objects)."""
+    from .pdf_compact import compact
+
+    path.write_bytes(compact(data))
+
+
+def _print_copy(html: Path) -> tuple[Path, bool]:
+    """The page to print for a pack: its print HTML (charts as static SVG, no plotly), written beside it so
+    that its links resolve as the pack's do; or, for a chart the SVG drawing does not cover, the pack itself
+    (drawn by plotly).  Returns (page, is_copy)."""
+    from .print_charts import Unsupported, print_html
+
+    try:
+        text = print_html(html.read_text(encoding="utf-8"))
+    except Unsupported as exc:
+        log.info("PDF of %s drawn with plotly: %s", html.name, exc)
+        return html, False
+    except Exception:  # a chart the SVG drawing gets wrong must not cost the pack its PDF: plotly draws it
+        log.warning("print charts failed for %s; PDF drawn with plotly", html.name, exc_info=True)
+        return html, False
+    copy = html.with_name(f".{html.stem}.print.html")
+    copy.write_text(text, encoding="utf-8")
+    return copy, True
+
+
 async def _print_pool(chromium: str, htmls: list[Path], timeout: float, pages: int) -> list[Path]:
-    """Print every pack from ONE browser through a pool of ``pages`` tabs: the browser starts once,
-    and chromium draws the tabs' charts in parallel renderer processes."""
+    """Print every pack from ONE browser through a pool of ``pages`` tabs: the browser starts once.  Each
+    pack is printed from its print HTML (static SVG charts, no script), made in a thread while other tabs
+    print."""
     import asyncio
 
     from playwright.async_api import async_playwright
 
     queue = list(reversed(htmls))
     done: list[Path] = []
+    loop = asyncio.get_running_loop()
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=[f for f in CHROMIUM_FLAGS if f != "--headless"
                                                                           and not f.startswith("--virtual")])
-        # drawn at the printed width (A4 less margins), so the charts fit the page as they are printed
+        # laid out at the printed width (A4 less margins), so the charts fit the page as they are printed
         context = await browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
 
         async def tab():
@@ -406,15 +435,21 @@ async def _print_pool(chromium: str, htmls: list[Path], timeout: float, pages: i
             while queue:
                 html = queue.pop()
                 tmp_out = html.with_name(html.stem + ".pdf.tmp")
+                source, is_copy = html, False
                 try:
-                    await page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
-                    await page.pdf(path=str(tmp_out), format="A4", print_background=True, tagged=True, outline=True,
-                                   margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+                    source, is_copy = await loop.run_in_executor(None, _print_copy, html)
+                    await page.goto(source.resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
+                    data = await page.pdf(format="A4", print_background=True, tagged=True, outline=True,
+                                          margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+                    await loop.run_in_executor(None, _write_pdf, tmp_out, data)
                     os.replace(tmp_out, html.with_suffix(".pdf"))
                     done.append(html.with_suffix(".pdf"))
                 except Exception as exc:  # one pack's PDF failing must not stop the others
                     log.warning("PDF failed for %s: %s", html, exc)
                     tmp_out.unlink(missing_ok=True)
+                finally:
+                    if is_copy:
+                        source.unlink(missing_ok=True)
             await page.close()
 
         await asyncio.gather(*(tab() for _ in range(pages)))
