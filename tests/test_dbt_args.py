@@ -101,3 +101,20 @@ def test_changed_las_tag_names_the_packs_to_re_render():
 
     assert changed_las({CHANGED_LAS_TAG: "886,308,308"}) == ["308", "886"]
     assert changed_las({}) is None and changed_las({CHANGED_LAS_TAG: ""}) is None
+
+
+def test_the_dbt_resource_skips_dagster_dbts_own_dbt_start_ups():
+    """No `dbt --version` subprocess and no in-process adapter before each build (about 2 s of CPU each);
+    the names overridden are dagster-dbt's own, so an upgrade that renames them fails here, not silently."""
+    import importlib.metadata
+
+    from dagster_dbt import DbtCliResource
+    from packaging import version
+
+    from pipeline.defs.resources import LsrpDbtCli
+
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(vars(DbtCliResource))
+    dbt = LsrpDbtCli(project_dir=str(paths.DBT_PROJECT_DIR), dbt_executable="/bin/false")  # would fail if started
+    assert dbt._cli_version == version.parse(importlib.metadata.version("dbt-core"))
+    assert dbt._cli_version.major < 2  # dbt Core, so dagster-dbt takes its dbt Core path
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None
