@@ -19,7 +19,7 @@ def test_build_args_select_and_exclude():
 def test_the_publication_builds_everything_but_dbt_unit_tests(tmp_path):
     args = dbt_args.publication_args("2026-27-Q2", tmp_path / "w.build.duckdb")
     assert args[:3] == dbt_args.build_args("2026-27-Q2", warehouse=tmp_path / "w.build.duckdb")
-    assert args[3:] == ["--exclude-resource-type", "unit_test"]
+    assert args[3:] == ["--exclude-resource-type", "unit_test", "--log-level-file", "info"]
     assert "--select" not in args and "--exclude" not in args  # every model, seed and data test
     assert "unit_test" not in " ".join(dbt_args.build_args("2026-27-Q2"))  # the tests' builds run them
 
