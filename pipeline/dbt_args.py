@@ -37,9 +37,11 @@ def vars_arg(quarter: str, warehouse: str | Path | None = None) -> str:
 
 
 def build_args(quarter: str, select: str | None = None, exclude: str | None = None,
-               command: str = "build", warehouse: str | Path | None = None) -> list[str]:
+               command: str = "build", warehouse: str | Path | None = None, unit_tests: bool = True) -> list[str]:
     """Arguments after `dbt`, e.g. ["build", "--vars", '{"quarter": "2026-27-Q2"}'].
 
+    ``unit_tests=False`` leaves dbt's unit tests out (they test the SQL on fixed inputs, not the data,
+    so the test suite runs them and the publication does not: publication_args).
     No --project-dir/--profiles-dir: dagster-dbt adds its own; use project_args() elsewhere.
     """
     if command not in ("build", "run", "test", "seed", "compile"):
@@ -49,7 +51,31 @@ def build_args(quarter: str, select: str | None = None, exclude: str | None = No
         args += ["--select", select]
     if exclude:
         args += ["--exclude", exclude]
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     return args
+
+
+def publication_args(quarter: str, warehouse: str | Path) -> list[str]:
+    """The publication's `dbt build` (Dagster's dbt assets): every model, seed and data test of
+    ``quarter`` into the build copy ``warehouse``; no unit tests, as dbt advises for production (the
+    test suite runs them against a real build: tests/sample_warehouse.py).  Dagster gets dbt's events
+    on stdout as before; only the file log is shorter."""
+    return [*build_args(quarter, warehouse=warehouse, unit_tests=False),
+            # dbt.log at info, not debug: a debug log of ~350 nodes is ~8 MB of JSON written each build
+            "--log-level-file", "info"]
+
+
+def state_path(quarter: str, home: str | Path | None = None) -> Path:
+    """dbt's target folder for the publication builds of ``quarter`` in one LSRP_HOME.
+
+    Kept from build to build so dbt's partial parsing works: dbt discards its saved parse whenever
+    the --vars or the profile (the warehouse path) differ from the parse that saved it, so the
+    manifest prepared without vars, or a fresh folder per run (dagster-dbt's default), means a full
+    parse of the project on every build.  The vars are the same for every build of one quarter in
+    one home, so from the second build on dbt re-reads only what changed.
+    """
+    return Path(home or paths.home()) / "dbt" / validate_quarter(quarter)
 
 
 def project_args(project_dir: str | Path | None = None) -> list[str]:

@@ -16,6 +16,35 @@ def test_build_args_select_and_exclude():
     assert args == ["build", "--vars", '{"quarter": "2027-28-Q1"}', "--select", "marts", "--exclude", "revisions"]
 
 
+def test_the_publication_builds_everything_but_dbt_unit_tests(tmp_path):
+    args = dbt_args.publication_args("2026-27-Q2", tmp_path / "w.build.duckdb")
+    assert args[:3] == dbt_args.build_args("2026-27-Q2", warehouse=tmp_path / "w.build.duckdb")
+    assert args[3:] == ["--exclude-resource-type", "unit_test", "--log-level-file", "info"]
+    assert "--select" not in args and "--exclude" not in args  # every model, seed and data test
+    assert "unit_test" not in " ".join(dbt_args.build_args("2026-27-Q2"))  # the tests' builds run them
+
+
+def test_state_path_is_one_folder_per_quarter_in_the_home(tmp_path):
+    """dbt keeps its parse there between builds: the same vars each time, so partial parsing holds."""
+    assert dbt_args.state_path("2026-27-Q2", tmp_path) == tmp_path / "dbt" / "2026-27-Q2"
+    assert dbt_args.state_path("2026-27-Q2", tmp_path) != dbt_args.state_path("2026-27-Q3", tmp_path)
+    with pytest.raises(ValueError):
+        dbt_args.state_path("../x", tmp_path)
+
+
+def test_the_sample_build_runs_every_dbt_unit_test(sample_warehouse):
+    """The publication leaves dbt's unit tests out, so the suite's real build must run them all (and a
+    failing one fails that build, and with it every test on the sample warehouse)."""
+    import yaml
+
+    defined = {t["name"] for f in (paths.DBT_PROJECT_DIR / "models").rglob("*.yml")
+               for t in (yaml.safe_load(f.read_text()) or {}).get("unit_tests", [])}
+    results = json.loads((sample_warehouse.parent / "target" / "run_results.json").read_text())["results"]
+    ran = {r["unique_id"].split(".")[-1]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert defined and set(ran) == defined, (defined, ran)
+    assert set(ran.values()) == {"pass"}
+
+
 def test_other_commands():
     assert dbt_args.build_args("2026-27-Q4", command="run")[0] == "run"
     with pytest.raises(ValueError):
@@ -72,3 +101,20 @@ def test_changed_las_tag_names_the_packs_to_re_render():
 
     assert changed_las({CHANGED_LAS_TAG: "886,308,308"}) == ["308", "886"]
     assert changed_las({}) is None and changed_las({CHANGED_LAS_TAG: ""}) is None
+
+
+def test_the_dbt_resource_skips_dagster_dbts_own_dbt_start_ups():
+    """No `dbt --version` subprocess and no in-process adapter before each build (about 2 s of CPU each);
+    the names overridden are dagster-dbt's own, so an upgrade that renames them fails here, not silently."""
+    import importlib.metadata
+
+    from dagster_dbt import DbtCliResource
+    from packaging import version
+
+    from pipeline.defs.resources import LsrpDbtCli
+
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(vars(DbtCliResource))
+    dbt = LsrpDbtCli(project_dir=str(paths.DBT_PROJECT_DIR), dbt_executable="/bin/false")  # would fail if started
+    assert dbt._cli_version == version.parse(importlib.metadata.version("dbt-core"))
+    assert dbt._cli_version.major < 2  # dbt Core, so dagster-dbt takes its dbt Core path
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline import paths, release, warehouse
+from pipeline import dbt_args, paths, release, warehouse
 
 
 def _holder(path: Path, seconds: float) -> subprocess.Popen:
@@ -177,7 +177,7 @@ def test_instance_config_turns_on_the_service_settings_and_respects_a_hand_writt
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
 
 
-def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
+def test_a_failed_build_keeps_the_live_warehouse_and_the_next_one_swaps_in(lsrp_home):
     """dbt builds in the copy; a failed test means no swap: the live file keeps its previous state."""
     from pipeline.definitions import defs
     from pipeline.defs.warehouse_dbt import lsrp_dbt_assets
@@ -195,6 +195,24 @@ def test_a_failing_dbt_test_leaves_the_live_warehouse_as_it_was(lsrp_home):
     with warehouse.session() as con:
         assert warehouse.table_counts(con) == before and not any(k.startswith("marts.") for k in before)
     assert not release.build_path().exists() and not (release.published_dir() / "warehouse.duckdb").exists()
+
+    # the same quarter again once the bad row is gone: it passes and swaps in; dbt reuses the parse the
+    # failed build saved in its state folder (same vars), and leaves the unit tests to the test suite
+    with warehouse.session() as con:
+        con.execute("delete from raw.run_failures")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([lsrp_dbt_assets], instance=instance, raise_on_error=False,
+                                resources={"dbt": defs.resources["dbt"]}, partition_key="2026-27-Q2")
+    assert result.success
+    target = dbt_args.state_path("2026-27-Q2")
+    events = [json.loads(line) for line in (target / "dbt.log").read_text().splitlines() if line.startswith("{")]
+    this_build = [e["info"] for e in events if e["info"]["invocation_id"] == events[-1]["info"]["invocation_id"]]
+    assert not [e["msg"] for e in this_build if e["code"] == "I024"]  # I024: "Unable to do partial parsing"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    assert results and not [r for r in results if r["unique_id"].startswith("unit_test.")]
+    with warehouse.session() as con:
+        assert con.execute("select count(*) from marts.run_failures").fetchone() == (0,)
+    assert (release.published_dir() / "warehouse.duckdb").exists()
 
 
 def test_a_resubmission_re_renders_one_pack_and_the_release_stays_atomic(sample_warehouse, tmp_path):

@@ -1,13 +1,16 @@
 """Resources: the DuckDB warehouse and the dbt CLI."""
 
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import tempfile
+from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 from pipeline.defs.dbt_project import dbt_executable, dbt_project
 
@@ -50,9 +53,28 @@ def dbt_bound_to_parent(dbt: str | None = None) -> str:
     return str(path)
 
 
+class LsrpDbtCli(DbtCliResource):
+    """dagster-dbt's dbt CLI resource without two dbt start-ups it pays in the run worker before each
+    command, each about 2 s of CPU (importing dbt): ``dbt --version`` in a subprocess, to tell dbt Core
+    from dbt Fusion, and an in-process dbt adapter (the project and profile loaded a second time) that
+    serves only row-count and column-metadata fetching, which the dbt assets do not use.  dbt itself
+    runs in its own process as before."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # dbt_executable() is this environment's dbt, so its version is the installed dbt-core's
+        try:
+            return version.parse(importlib.metadata.version("dbt-core"))
+        except importlib.metadata.PackageNotFoundError:  # not dbt Core: ask the executable, as dagster-dbt does
+            return super()._cli_version
+
+    def _initialize_dbt_core_adapter(self, args):  # dagster-dbt treats None as "no adapter"
+        return None
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(resources={
         "warehouse": WarehouseResource(),  # path resolved per run from LSRP_HOME / LSRP_WAREHOUSE
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_bound_to_parent()),
+        "dbt": LsrpDbtCli(project_dir=dbt_project, dbt_executable=dbt_bound_to_parent()),
     })

@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline import paths, release
-from pipeline.dbt_args import build_args, summarise_run_results, verdict
+from pipeline.dbt_args import publication_args, state_path, summarise_run_results, verdict
 from pipeline.defs.dbt_project import dbt_project
 from pipeline.defs.partitions import period_partitions
 
@@ -63,9 +63,11 @@ def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     live = paths.warehouse()
     build = release.stage_build(live)
     context.log.info(f"dbt build for {quarter} into {build.name}; it replaces {live.name} only if it passes")
+    target = state_path(quarter)
+    (target / "run_results.json").unlink(missing_ok=True)  # the verdict must be this build's, not the last one's
     invocation = None
     try:
-        invocation = dbt.cli(build_args(quarter, warehouse=build), context=context)
+        invocation = dbt.cli(publication_args(quarter, build), context=context, target_path=target)
         yield from invocation.stream()
     except BaseException:
         release.discard_build(live)
