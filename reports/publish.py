@@ -103,13 +103,14 @@ def _pack_files(stem: str) -> dict[str, str]:
             "xlsx": f"la/{stem}-figures.xlsx"}
 
 
-ALL_LAS_CSV = "all-las.csv"   # <period>/all-las.csv: every LA's values, once for all the packs
+ALL_LAS_CSV, ALL_LAS_XLSX = dl.ALL_LAS_CSV, dl.ALL_LAS_XLSX   # <period>/: every LA's values, once for all packs
 
 
 def _downloads(stem: str) -> dict[str, str]:
     return {"This report's figures as CSV": f"{stem}-figures.csv",
+            "This report's figures as Excel (XLSX)": f"{stem}-figures.xlsx",
             "Every local authority's values as CSV": f"../{ALL_LAS_CSV}",
-            "All figures as Excel (XLSX)": f"{stem}-figures.xlsx",
+            "Every local authority's values as Excel (XLSX)": f"../{ALL_LAS_XLSX}",
             "This report as PDF": f"{stem}.pdf"}
 
 
@@ -120,10 +121,9 @@ def _render_pack(issue: _Issue, las: dict, la_dir: Path) -> str:
     stem = model.slug
     rows = dl.figure_rows(model, las)
     dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
-    wide_head, wide_rows, wide_dec = dl.all_las_wide(model, las)
+    # every LA's values are in the period's shared all-las.xlsx (linked from the pack), not copied into each pack
     dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(model.period)} figures",
-                  [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec),
-                   *dl.plan_sheets(model)])
+                  [("Figures", dl.FIGURE_COLUMNS, rows, None), *dl.plan_sheets(model)])
     _atomic_write(la_dir / f"{stem}.html", render(model, issue.version, issue.issued, issue.changed, _downloads(stem)))
     stale_pdf = la_dir / f"{stem}.pdf"
     stale_pdf.unlink(missing_ok=True)   # the old PDF no longer matches; write_pdfs makes a new one
@@ -156,9 +156,9 @@ def render_packs(issues: list[_Issue], las: dict, la_dir: Path, workers: int | N
         list(ex.map(_render_chunk, [(c, las, str(la_dir)) for c in chunks]))
 
 
-def shared_all_las_rows(model, data) -> list[list]:
-    """Every LA's values per indicator as nobody's own pack shows them: each small count is c,
-    including one of the LA ``model`` was built for (its own values are in its figures CSV)."""
+def shared_model(model, data):
+    """``model`` with every LA's values as nobody's own pack shows them: each small count is c, including
+    one of the LA ``model`` was built for (its own values are in its figures CSV and XLSX)."""
     from dataclasses import replace
 
     from .pack import withheld
@@ -170,7 +170,17 @@ def shared_all_las_rows(model, data) -> list[list]:
             m = {**m, "distribution": [x for x in m["distribution"] if x["code"] != model.code],
                  "suppressed": sorted([*m["suppressed"], model.code])}
         inds[ind_id] = m
-    return dl.all_las_rows(replace(model, indicators=inds), data.las)
+    return replace(model, indicators=inds)
+
+
+def write_all_las(period_dir: Path, model, data) -> None:
+    """<period>/all-las.csv (tidy) and all-las.xlsx (one row per LA, a numeric column per indicator): every
+    LA's values once for all the packs, each small count c."""
+    shared = shared_model(model, data)
+    dl.write_csv(period_dir / ALL_LAS_CSV, dl.ALL_LAS_COLUMNS, dl.all_las_rows(shared, data.las))
+    head, rows, dec = dl.all_las_wide(shared, data.las)
+    dl.write_xlsx(period_dir / ALL_LAS_XLSX, f"Every local authority's values: {period_label(model.period)}",
+                  [("All LAs", head, rows, dec)], about=dl.ALL_LAS_ABOUT)
 
 
 def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str] | None = None,
@@ -214,11 +224,10 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
             result.versions[c] = packs[c]["version"]
         codes = [c for c in codes if c not in set(carried)]
     issues: list[_Issue] = []
-    shared_rows = None
+    first_model = None
     for code in codes:
         model = build_model(data, code)
-        if shared_rows is None:
-            shared_rows = shared_all_las_rows(model, data)
+        first_model = first_model or model
         files = _pack_files(model.slug)
         html_path = la_dir / f"{model.slug}.html"
         digest = model.figures_sha256()
@@ -251,8 +260,8 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         result.versions[code] = version
     clock("pack models")
     render_packs(issues, data.las, la_dir, workers)
-    if shared_rows is not None and (issues or not (period_dir / ALL_LAS_CSV).exists()):
-        dl.write_csv(period_dir / ALL_LAS_CSV, dl.ALL_LAS_COLUMNS, shared_rows)
+    if first_model is not None and (issues or not all((period_dir / f).exists() for f in (ALL_LAS_CSV, ALL_LAS_XLSX))):
+        write_all_las(period_dir, first_model, data)
     clock("render packs")
     _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
 

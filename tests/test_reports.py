@@ -306,7 +306,8 @@ def test_downloads_are_data(published):
     text = p.read_text(encoding="utf-8")
     for suffix in ("-figures.csv", "-figures.xlsx", ".pdf"):
         assert f'href="{p.stem}{suffix}"' in text
-    assert 'href="../all-las.csv"' in text and not p.with_name(p.stem + "-all-las.csv").exists()  # one, shared
+    for shared in ("all-las.csv", "all-las.xlsx"):   # every LA's values: one file each, shared by the packs
+        assert f'href="../{shared}"' in text and not p.with_name(f"{p.stem}-{shared}").exists()
     rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))
     assert list(rows[0])[:len(EES_HEAD)] == EES_HEAD
     for col in ("indicator", "value", "status", "rank", "quartile_band"):
@@ -338,8 +339,11 @@ def test_downloads_are_data(published):
     assert all(c.data_type == "n" for c in cells if c.value not in SYMBOLS)
     assert sum(1 for c in cells if c.data_type == "n") > 0.3 * len(cells)   # the rest: x for future quarters
     assert any(c.number_format.startswith("#,##0.") for c in cells if c.data_type == "n")
+    assert "All LAs" not in wb.sheetnames and "all-las.xlsx" in " ".join(str(c.value) for c in wb["About"]["A"])
     every = list(csv.DictReader(open(out / PERIOD / "all-las.csv", encoding="utf-8")))
-    wide = list(wb["All LAs"].iter_rows(min_row=2))
+    shared = load_workbook(out / PERIOD / "all-las.xlsx")
+    assert shared["All LAs"].freeze_panes == "A2" and shared["All LAs"].auto_filter.ref
+    wide = list(shared["All LAs"].iter_rows(min_row=2))
     assert len(every) == sum(1 for row in wide for c in row[5:] if c.value != "x")   # the same values
     assert all(c.data_type == "n" for row in wide for c in row[5:] if c.value not in SYMBOLS)
     assert all(r["value"] in SYMBOLS or float(r["value"]) is not None for r in every)
