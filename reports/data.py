@@ -111,7 +111,9 @@ class PeriodData:
         """LAs whose return for the period was accepted (with or without queries), in code order."""
         return sorted(c for c, s in self.status.items() if s.get("accepted"))
 
-    def la_values(self, indicator_id: str, period: str | None = None) -> dict[str, dict]:
+    def la_values(self, indicator_id: str, period: str | None = None, copy: bool = True) -> dict[str, dict]:
+        """LA code -> benchmark row for the indicator and period (the period's own by default); ``copy=False``
+        returns the shared index entry itself, for callers that only read it."""
         # indexed once: a scan of every benchmark row per call cost 3 ms, 3,000 times a publication,
         # and grew with every quarter of history
         index = self.__dict__.get("_la_values")
@@ -120,7 +122,8 @@ class PeriodData:
             for (code, ind, per), row in self.benchmark.items():
                 index.setdefault((ind, per), {})[code] = row
             self.__dict__["_la_values"] = index
-        return dict(index.get((indicator_id, period or self.period), {}))
+        found = index.get((indicator_id, period or self.period), {})
+        return dict(found) if copy else found
 
     # ---- every LA, with what DfE holds for those whose return was rejected or not received
     def all_las(self) -> list[str]:

@@ -230,7 +230,8 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         first_model = first_model or model
         files = _pack_files(model.slug)
         html_path = la_dir / f"{model.slug}.html"
-        digest = model.figures_sha256()
+        hashes = model.hashes()
+        digest = model.figures_sha256(hashes)
         prev = packs.get(code)
         ret_status = (data.status.get(code) or {}).get("status") or "not_received"
         if prev and prev.get("figures_sha256") == digest and _files_exist(period_dir, {**prev, "files": files}):
@@ -238,7 +239,6 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
             result.versions[code] = prev["version"]
             prev["status"] = ret_status
             continue
-        hashes = model.hashes()
         pack_issued = issued
         if prev and prev.get("figures_sha256") == digest:     # files lost: rewrite the same version
             version, changed = int(prev.get("version", 1)), prev.get("changed") or None
