@@ -350,6 +350,33 @@ def test_downloads_are_data(published):
     assert {r["old_la_code"] for r in every} >= set(RETURNED)
 
 
+def test_xlsx_rows_written_in_one_pass_read_back_as_written(tmp_path):
+    """downloads.write_xlsx writes data rows' XML itself (not xlsxwriter's per-cell path): every kind of cell
+    reads back with its type, value, number format and alignment; long text is cut to Excel's limit."""
+    from reports import downloads as dl
+
+    ind = catalogue.load().indicators[0]
+    head = ["indicator_id", "la_name", "value", "rank", "note"]
+    rows = [[ind.id, "Barking & <Dagenham>", 12.345, 3, None],
+            [ind.id, "x", "c", "z", True],
+            [ind.id, "'=SUM(A1)", float("nan"), 10, "y" * 40000],
+            [ind.id, "Bristol", -0.0, 0, 7]]
+    dl.write_xlsx(tmp_path / "t.xlsx", "Title", [("Figures", head, rows, None), ("Empty", ["a"], [], [None])])
+    wb = load_workbook(tmp_path / "t.xlsx")
+    ws = wb["Figures"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:E5" and ws.max_row == 5
+    got = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert got[0] == [ind.id, "Barking & <Dagenham>", 12.345, 3, ""]     # None: an empty text cell, as before
+    assert got[1] == [ind.id, "x", "c", "z", "True"] and got[3][:4] == [ind.id, "Bristol", 0, 0]
+    assert got[2][:4] == [ind.id, "'=SUM(A1)", "x", 10] and len(got[2][4]) == 32767   # NaN is x, not a number
+    value, rank = ws["C2"], ws["D2"]
+    assert value.data_type == "n" and value.number_format == "#,##0" + ("." + "0" * ind.decimals if ind.decimals else "")
+    assert rank.data_type == "n" and rank.number_format == "#,##0"
+    assert ws["C3"].data_type == "s" and ws["C3"].alignment.horizontal == "right"     # a symbol in a number column
+    assert ws["B3"].alignment.horizontal is None and ws["A1"].font.b
+    assert wb["Empty"].max_row == 1 and [c.value for c in wb["Empty"][1]] == ["a"]
+
+
 def test_overview_and_index(published):
     _, out, _ = published
     ov = (out / PERIOD / "overview.html").read_text(encoding="utf-8")
