@@ -171,7 +171,10 @@ class PeriodData:
         return {"mean": row.get("sn_mean"), "n": n, "n_suppressed": s, "n_missing": m, "of": total, "note": note}
 
 
-def load_period(warehouse_path: Path, period: str) -> PeriodData:
+def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | None = None) -> PeriodData:
+    """The period's marts.  ``trajectory_las``: the LAs whose whole trajectory is needed (the packs to be
+    looked at, e.g. a resubmission's); every other LA gets only its row for the period itself, which is all
+    the overview reads.  None: every LA's whole trajectory."""
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         las = {r["la_code"]: r for r in _rows(con, "select * from marts.local_authorities order by la_code")}
@@ -182,8 +185,10 @@ def load_period(warehouse_path: Path, period: str) -> PeriodData:
         year = period.split("-Q")[0]
         # year ends of this collection year and later are kept (3-year roadmap); earlier years are not read:
         # with years of history most rows are older, and turning rows into dicts is most of this load
-        traj_rows = _rows(con, "select * from marts.trajectory where substr(period, 1, 7) >= ? "
-                               "order by la_code, indicator_id", [year])
+        which = "" if trajectory_las is None else "and (period = ? or list_contains(?, la_code)) "
+        traj_rows = _rows(con, f"select * from marts.trajectory where substr(period, 1, 7) >= ? {which}"
+                               "order by la_code, indicator_id",
+                          [year] + ([] if trajectory_las is None else [period, list(trajectory_las)]))
         bench_rows = _rows(con, "select * from marts.benchmark where period <= ? and period like '%-Q%'", [period])
         find_rows = _rows(con, "select * from marts.outstanding_queries where period = ? "
                                "order by la_code, rule, cell", [period])

@@ -264,7 +264,10 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     clock = _Clock(result.stages)
     issued = issued or date.today()
     out_dir = Path(out_dir)
-    data = load_period(Path(warehouse_path), period)
+    # a resubmission (only_las) or a few packs (la_codes) need every LA's row for the period (the overview)
+    # but only their own whole trajectories
+    wanted_las = only_las if only_las is not None else la_codes
+    data = load_period(Path(warehouse_path), period, trajectory_las=wanted_las)
     cat = catalogue.load()
     period_dir = out_dir / period
     la_dir = period_dir / "la"
@@ -290,6 +293,8 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         for c in carried:
             result.versions[c] = packs[c]["version"]
         codes = [c for c in codes if c not in set(carried)]
+    if wanted_las is not None and not set(codes) <= set(wanted_las):   # e.g. another LA's pack files were lost
+        data = load_period(Path(warehouse_path), period)
     issues: list[_Issue] = []
     first_model = None
     with _Renderer(data.las, la_dir, workers) as renderer:

@@ -350,6 +350,20 @@ def test_downloads_are_data(published):
     assert {r["old_la_code"] for r in every} >= set(RETURNED)
 
 
+def test_resubmission_rewrites_a_lost_pack_of_another_la_in_full(published, tmp_path):
+    """A resubmission (only_las) reads only its LAs' whole trajectories; a pack of another LA whose file was
+    lost is rewritten too (same version), and must come out whole, not from the period's rows alone."""
+    wh, out, _ = published
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    lost = _pack(copy, "308")
+    before = lost.read_text(encoding="utf-8")
+    lost.unlink()
+    res = publish(wh, copy, PERIOD, la_codes=EVERY_LA, pdf=False, issued=date(2026, 11, 9), only_las=["301"])
+    assert [p.name for p in res.written] == [lost.name] and len(res.carried) == len(EVERY_LA) - 2
+    assert lost.read_text(encoding="utf-8") == before
+
+
 def test_xlsx_rows_written_in_one_pass_read_back_as_written(tmp_path):
     """downloads.write_xlsx writes data rows' XML itself (not xlsxwriter's per-cell path): every kind of cell
     reads back with its type, value, number format and alignment; long text is cut to Excel's limit."""
