@@ -25,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import plotly
@@ -391,8 +392,10 @@ def _periods(out_dir: Path) -> list[str]:
     return sorted((p.parent.name for p in out_dir.glob("*/manifest.json")), key=period_key, reverse=True)
 
 
+@lru_cache(maxsize=None)
 def _template(name: str):
-    """A Jinja2 template from reports/templates, autoescaped (page bodies; the shell is common.page)."""
+    """A Jinja2 template from reports/templates, autoescaped (page bodies; the shell is common.page); compiled
+    once per process."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),
