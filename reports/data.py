@@ -111,7 +111,9 @@ class PeriodData:
         """LAs whose return for the period was accepted (with or without queries), in code order."""
         return sorted(c for c, s in self.status.items() if s.get("accepted"))
 
-    def la_values(self, indicator_id: str, period: str | None = None) -> dict[str, dict]:
+    def la_values(self, indicator_id: str, period: str | None = None, copy: bool = True) -> dict[str, dict]:
+        """LA code -> benchmark row for the indicator and period (the period's own by default); ``copy=False``
+        returns the shared index entry itself, for callers that only read it."""
         # indexed once: a scan of every benchmark row per call cost 3 ms, 3,000 times a publication,
         # and grew with every quarter of history
         index = self.__dict__.get("_la_values")
@@ -120,7 +122,8 @@ class PeriodData:
             for (code, ind, per), row in self.benchmark.items():
                 index.setdefault((ind, per), {})[code] = row
             self.__dict__["_la_values"] = index
-        return dict(index.get((indicator_id, period or self.period), {}))
+        found = index.get((indicator_id, period or self.period), {})
+        return dict(found) if copy else found
 
     # ---- every LA, with what DfE holds for those whose return was rejected or not received
     def all_las(self) -> list[str]:
@@ -168,7 +171,10 @@ class PeriodData:
         return {"mean": row.get("sn_mean"), "n": n, "n_suppressed": s, "n_missing": m, "of": total, "note": note}
 
 
-def load_period(warehouse_path: Path, period: str) -> PeriodData:
+def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | None = None) -> PeriodData:
+    """The period's marts.  ``trajectory_las``: the LAs whose whole trajectory is needed (the packs to be
+    looked at, e.g. a resubmission's); every other LA gets only its row for the period itself, which is all
+    the overview reads.  None: every LA's whole trajectory."""
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         las = {r["la_code"]: r for r in _rows(con, "select * from marts.local_authorities order by la_code")}
@@ -177,7 +183,12 @@ def load_period(warehouse_path: Path, period: str) -> PeriodData:
         status = {r["la_code"]: r for r in _rows(
             con, "select * from marts.collection_status where period = ?", [period])}
         year = period.split("-Q")[0]
-        traj_rows = _rows(con, "select * from marts.trajectory order by la_code, indicator_id")
+        # year ends of this collection year and later are kept (3-year roadmap); earlier years are not read:
+        # with years of history most rows are older, and turning rows into dicts is most of this load
+        which = "" if trajectory_las is None else "and (period = ? or list_contains(?, la_code)) "
+        traj_rows = _rows(con, f"select * from marts.trajectory where substr(period, 1, 7) >= ? {which}"
+                               "order by la_code, indicator_id",
+                          [year] + ([] if trajectory_las is None else [period, list(trajectory_las)]))
         bench_rows = _rows(con, "select * from marts.benchmark where period <= ? and period like '%-Q%'", [period])
         find_rows = _rows(con, "select * from marts.outstanding_queries where period = ? "
                                "order by la_code, rule, cell", [period])
@@ -193,9 +204,6 @@ def load_period(warehouse_path: Path, period: str) -> PeriodData:
 
     trajectory: dict[tuple[str, str], list[dict]] = {}
     for r in traj_rows:
-        # year ends of this collection year and later are kept (3-year roadmap); earlier years are not
-        if r["period"][:7] < year:
-            continue
         trajectory.setdefault((r["la_code"], r["indicator_id"]), []).append(r)
     for v in trajectory.values():
         v.sort(key=lambda r: period_key(r["period"]))

@@ -8,6 +8,7 @@ applicable); status, rank and band in columns of their own.
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
 
@@ -152,6 +153,9 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     os.replace(tmp, path)
 
 
+ALL_LAS_CSV = "all-las.csv"     # <period>/all-las.csv: every LA's values, tidy, once for all the packs
+ALL_LAS_XLSX = "all-las.xlsx"   # <period>/all-las.xlsx: the same, one row per LA, once for all the packs
+
 ABOUT_LINES = [
     "Every figure shown in the pack, rounded as displayed, in the tidy layout of Explore education statistics.",
     "value is a number; a symbol stands only where no number is published: c suppressed (a small count about "
@@ -161,47 +165,127 @@ ABOUT_LINES = [
     "time_period 202627 with time_identifier 'Financial year Q2' is the quarter; 'Financial year' the year end.",
     "Milestones, Risks and Spend (when the return included them): the delivery plan as returned, spend in GBP "
     "thousands; text that a spreadsheet would run as a formula (starting =, +, - or @) starts with an apostrophe.",
+    f"Every local authority's values (one row per authority, one numeric column per indicator) are in {ALL_LAS_XLSX} "
+    "beside this quarter's reports, linked from the report: one file for every authority, in which each small count "
+    "is c, this authority's too (its own values are on the Figures sheet).",
+]
+ALL_LAS_ABOUT = [
+    "Every local authority's value per indicator, one row per authority and one numeric column per indicator, "
+    "rounded as displayed; the same file for every authority.",
+    "A symbol stands only where no number is published: c suppressed (a small count, or withheld so that one "
+    "cannot be worked back from a total or average), x not available, z not applicable.  An authority's own "
+    "values, small counts included, are in its own report's figures (CSV and XLSX).",
+    "Codes: region_code E12..., new_la_code E06/E08/E09/E10..., old_la_code (3 digits).",
 ]
 
+RANK_COLUMNS = ("rank", "n_ranked")
 
-def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[list], list[int] | None]]) -> None:
+
+def _fast_sheet_class():
+    """A worksheet class whose data rows are given as a whole and written to the sheet's XML in one pass.
+
+    xlsxwriter costs ~25 us a cell (write_string/write_number store a cell tuple, then ``_write_cell`` builds
+    the XML with attribute lists and escaping); a pack's tidy Figures sheet is ~9,000 cells, 153 packs a
+    quarter, and that was most of the packs step.  The rows here are plain numbers and shared strings, so
+    their XML is a few f-strings.  Everything else (header, formats, shared strings table, widths, frozen
+    pane, filter, the package) is xlsxwriter's own."""
+    from xlsxwriter.utility import xl_col_to_name
+    from xlsxwriter.worksheet import Worksheet
+
+    class FastRowsSheet(Worksheet):
+        rows_xml = ""
+
+        def set_rows(self, first_row: int, rows: list[list], styles) -> None:
+            """Rows from ``first_row`` (0-based) on; ``styles(row)`` gives (number style per column,
+            symbol style per column or None): xf indices, None for no style."""
+            if not rows:
+                return
+            sst = self.str_table._get_shared_string_index
+            width = max(len(r) for r in rows)
+            letters = [xl_col_to_name(c) for c in range(width)]
+            spans = f' spans="1:{width}"'
+            out = []
+            for i, row in enumerate(rows):
+                n = first_row + i + 1                      # Excel's 1-based row number
+                num_s, sym_s = styles(row)
+                out.append(f'<row r="{n}"{spans}>')
+                for c, v in enumerate(row):
+                    ref = f"{letters[c]}{n}"
+                    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                        s = num_s[c]
+                        out.append(f'<c r="{ref}" s="{s}"><v>{v:.16G}</v></c>' if s else
+                                   f'<c r="{ref}"><v>{v:.16G}</v></c>')
+                        continue
+                    text = "" if v is None else UNAVAILABLE if isinstance(v, float) else str(v)   # NaN: x
+                    if len(text) > 32767:
+                        text = text[:32767]
+                    s = sym_s[c]
+                    out.append(f'<c r="{ref}" s="{s}" t="s"><v>{sst(text)}</v></c>' if s else
+                               f'<c r="{ref}" t="s"><v>{sst(text)}</v></c>')
+                out.append("</row>")
+            self.rows_xml = "".join(out)
+            self._check_dimensions(first_row, 0)
+            self._check_dimensions(first_row + len(rows) - 1, width - 1)
+
+        def _write_sheet_data(self) -> None:
+            if not self.rows_xml:
+                return super()._write_sheet_data()
+            self._xml_start_tag("sheetData")
+            self._write_rows()              # the header, written through xlsxwriter's API
+            self.fh.write(self.rows_xml)
+            self._xml_end_tag("sheetData")
+
+    return FastRowsSheet
+
+
+_FAST_SHEET = None
+
+
+def write_xlsx(path: Path, title: str, sheets: list[tuple[str, list[str], list[list], list[int] | None]],
+               about: list[str] | None = None) -> None:
     """An XLSX of real numbers, each sheet with a frozen, filtered header and column widths.  A sheet is
     (name, header, rows, decimals per column); decimals None means a tidy sheet whose number format follows
-    each row's indicator_id."""
+    each row's indicator_id.  ``about``: the About sheet's lines (the pack's by default)."""
     import xlsxwriter
 
+    global _FAST_SHEET
+    _FAST_SHEET = _FAST_SHEET or _fast_sheet_class()
     decimals_of = {i.id: i.decimals for i in catalogue.load().indicators}
     tmp = path.with_name(path.name + ".tmp.xlsx")
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "nan_inf_to_errors": True,
                                          "in_memory": True})  # no temporary file per sheet
     bold = wb.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
-    fmts = {d: wb.add_format({"num_format": "#,##0" + ("." + "0" * d if d else "")}) for d in range(0, 5)}
+    fmts = [wb.add_format({"num_format": "#,##0" + ("." + "0" * d if d else "")}) for d in range(0, 5)]
     right = wb.add_format({"align": "right"})
-    about = wb.add_worksheet("About")
-    about.write(0, 0, title, wb.add_format({"bold": True, "font_size": 14}))
-    for i, line in enumerate(ABOUT_LINES, start=2):
-        about.write(i, 0, line)
-    about.set_column(0, 0, 120)
+    ws_about = wb.add_worksheet("About")
+    ws_about.write(0, 0, title, wb.add_format({"bold": True, "font_size": 14}))
+    for i, line in enumerate(ABOUT_LINES if about is None else about, start=2):
+        ws_about.write(i, 0, line)
+    ws_about.set_column(0, 0, 120)
+    xf = [f._get_xf_index() for f in fmts]    # the style ids the rows' XML refers to
+    right_xf = right._get_xf_index()
     for name, head, rows, col_dec in sheets:
-        ws = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, worksheet_class=_FAST_SHEET)
         ws.write_row(0, 0, head, bold)
         ind_col = head.index("indicator_id") if "indicator_id" in head else None
         numeric = [h in NUMERIC or bool(col_dec and col_dec[c] is not None) for c, h in enumerate(head)]
+        sym_s = [right_xf if is_num else None for is_num in numeric]
+        rank = [h in RANK_COLUMNS for h in head]
+        if col_dec:
+            fixed = ([xf[0] if rank[c] else (None if d is None else xf[min(d, 4)]) for c, d in enumerate(col_dec)],
+                     sym_s)
+            ws.set_rows(1, rows, lambda row: fixed)
+        else:
+            by_dec = {d: ([xf[0] if rank[c] else xf[min(d, 4)] for c in range(len(head))], sym_s) for d in range(5)}
+            ws.set_rows(1, rows, lambda row: by_dec[min(decimals_of.get(row[ind_col], 1), 4)] if ind_col is not None
+                        else by_dec[1])
         widths = [max(8, min(40, len(h) + 2)) for h in head]
-        for r, row in enumerate(rows, start=1):
-            d = decimals_of.get(row[ind_col], 1) if ind_col is not None else 1
-            for c, v in enumerate(row):
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    dc = 0 if head[c] in ("rank", "n_ranked") else (col_dec[c] if col_dec else d)
-                    ws.write_number(r, c, v, fmts[min(dc, 4)])
-                elif numeric[c]:
-                    ws.write_string(r, c, "" if v is None else str(v), right)   # a symbol: c, x or z
-                else:
-                    ws.write_string(r, c, "" if v is None else str(v))
-                    if v is not None and r <= 200:
-                        widths[c] = max(widths[c], min(40, len(str(v)) + 2))
-        for c, w in enumerate(widths):
-            ws.set_column(c, c, w)
+        for c in range(len(head)):
+            if not numeric[c]:
+                longest = max((len(str(row[c])) for row in rows[:200] if c < len(row) and row[c] is not None),
+                              default=0)
+                widths[c] = max(widths[c], min(40, longest + 2))
+            ws.set_column(c, c, widths[c])
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(rows), 1), len(head) - 1)
     wb.close()

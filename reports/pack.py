@@ -27,14 +27,30 @@ def _clean(v):
     return v
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
+def _walk(o):
+    # exact types first (most of a model), the general rule for anything else; the result, and so every
+    # published hash, is the same as the general rule's alone
+    t = type(o)
+    if t is dict:
+        return {k: _walk(v) for k, v in o.items()}
+    if t is float:
+        return float(f"{o:.10g}")
+    if t in _PLAIN:
+        return o
+    if t is list or t is tuple:
+        return [_walk(v) for v in o]
+    if isinstance(o, dict):
+        return {k: _walk(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_walk(v) for v in o]
+    return _clean(o) if not hasattr(o, "isoformat") else o.isoformat()
+
+
 def _canon(obj) -> str:
-    def walk(o):
-        if isinstance(o, dict):
-            return {k: walk(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)):
-            return [walk(v) for v in o]
-        return _clean(o) if not hasattr(o, "isoformat") else o.isoformat()
-    return json.dumps(walk(obj), sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(_walk(obj), sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _sha(obj) -> str:
@@ -80,8 +96,9 @@ class PackModel:
                 h[part] = _sha(rows)
         return h
 
-    def figures_sha256(self) -> str:
-        return _sha(self.hashes())
+    def figures_sha256(self, hashes: dict[str, str] | None = None) -> str:
+        """One hash of the per-indicator ``hashes`` (computed here when not given)."""
+        return _sha(self.hashes() if hashes is None else hashes)
 
 
 # ------------------------------------------------------------------ model
@@ -90,6 +107,40 @@ def withheld(row: dict) -> bool:
     if row.get("suppressed") is not None:
         return bool(row["suppressed"])
     return is_suppressed(row.get("numerator"), row.get("denominator"))
+
+
+def _shared_distribution(data: PeriodData, ind: Indicator) -> tuple[list[dict], list[str], set[str]]:
+    """Every LA with a published value in best-to-worst order, and the LAs withheld (c): the same for every
+    pack, so built once per period and indicator (the entries are shared by the packs' models)."""
+    cache = data.__dict__.setdefault("_distribution", {})
+    if ind.id not in cache:
+        dist, withheld_codes = [], []
+        for c, row in data.la_values(ind.id, copy=False).items():
+            if row.get("la_value") is None:
+                continue
+            if withheld(row):
+                withheld_codes.append(c)
+                continue
+            dist.append({"code": c, "name": row["la_name"], "value": row["la_value"]})
+        dist.sort(key=_dist_key, reverse=(ind.polarity == "high"))
+        cache[ind.id] = (dist, sorted(withheld_codes), set(withheld_codes))
+    return cache[ind.id]
+
+
+def _dist_key(x: dict):
+    return x["value"], x["code"]
+
+
+def _distribution(data: PeriodData, ind: Indicator, code: str) -> tuple[list[dict], list[str]]:
+    """The distribution a pack shows (its own LA always in it, even when others would see c) and the
+    codes of the LAs left out as withheld."""
+    dist, withheld_codes, withheld_set = _shared_distribution(data, ind)
+    if code not in withheld_set:
+        return list(dist), list(withheld_codes)
+    row = data.la_values(ind.id, copy=False)[code]
+    own = {"code": code, "name": row["la_name"], "value": row["la_value"]}
+    return (sorted([*dist, own], key=_dist_key, reverse=(ind.polarity == "high")),
+            [c for c in withheld_codes if c != code])
 
 
 def build_model(data: PeriodData, code: str) -> PackModel:
@@ -104,7 +155,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
         traj = data.trajectory.get((code, ind.id), []) if accepted else []
         cur = next((t for t in traj if t["period"] == period), None)
         bench = data.benchmark.get((code, ind.id, period)) or {}
-        others = data.la_values(ind.id)
+        others = data.la_values(ind.id, copy=False)
         # neighbours, with other LAs' small counts suppressed
         nbs = []
         for nb in data.neighbours.get(code, []):
@@ -117,15 +168,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             else:
                 val = row["la_value"]
             nbs.append({"code": nb, "name": name, "value": val})
-        dist, supp = [], []
-        for c, row in others.items():
-            if row.get("la_value") is None:
-                continue
-            if c != code and withheld(row):
-                supp.append(c)
-                continue
-            dist.append({"code": c, "name": row["la_name"], "value": row["la_value"]})
-        dist.sort(key=lambda x: (x["value"], x["code"]), reverse=(ind.polarity == "high"))
+        dist, supp = _distribution(data, ind, code)
         inds[ind.id] = {
             "baseline": {"value": traj[0]["baseline_value"], "period": traj[0]["baseline_period"]} if traj else None,
             "trajectory": [{k: t.get(k) for k in ("period", "period_type", "target_value", "actual_value",
@@ -142,7 +185,7 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             "neighbours": nbs,
             "distribution": dist,
             "n_suppressed": len(supp),
-            "suppressed": sorted(supp),
+            "suppressed": supp,
         }
     # upload counts and times are not figures: a resubmission with the same figures does not re-issue the pack
     dq = {

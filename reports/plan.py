@@ -93,7 +93,15 @@ def _to_date(rows: list[dict], period: str) -> list[dict]:
 
 def _contributors(plan, period: str, region: str | None = None) -> dict[str, int]:
     """Category -> number of LAs (in the region, or England) with an actual for it to date.  Counted from
-    the LA rows: the mart's n_las is per category, funding source and quarter, so it undercounts a category."""
+    the LA rows: the mart's n_las is per category, funding source and quarter, so it undercounts a category.
+    Counted once per period and region (every pack of the region asks the same)."""
+    cache = plan.__dict__.setdefault("_contributors", {})
+    if (period, region) not in cache:
+        cache[(period, region)] = _count_contributors(plan, period, region)
+    return cache[(period, region)]
+
+
+def _count_contributors(plan, period: str, region: str | None) -> dict[str, int]:
     las: dict[str, set] = {}
     for code, rows in plan.spend.items():
         for r in _to_date(rows, period):

@@ -25,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import plotly
@@ -103,13 +104,14 @@ def _pack_files(stem: str) -> dict[str, str]:
             "xlsx": f"la/{stem}-figures.xlsx"}
 
 
-ALL_LAS_CSV = "all-las.csv"   # <period>/all-las.csv: every LA's values, once for all the packs
+ALL_LAS_CSV, ALL_LAS_XLSX = dl.ALL_LAS_CSV, dl.ALL_LAS_XLSX   # <period>/: every LA's values, once for all packs
 
 
 def _downloads(stem: str) -> dict[str, str]:
     return {"This report's figures as CSV": f"{stem}-figures.csv",
+            "This report's figures as Excel (XLSX)": f"{stem}-figures.xlsx",
             "Every local authority's values as CSV": f"../{ALL_LAS_CSV}",
-            "All figures as Excel (XLSX)": f"{stem}-figures.xlsx",
+            "Every local authority's values as Excel (XLSX)": f"../{ALL_LAS_XLSX}",
             "This report as PDF": f"{stem}.pdf"}
 
 
@@ -120,45 +122,111 @@ def _render_pack(issue: _Issue, las: dict, la_dir: Path) -> str:
     stem = model.slug
     rows = dl.figure_rows(model, las)
     dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
-    wide_head, wide_rows, wide_dec = dl.all_las_wide(model, las)
+    # every LA's values are in the period's shared all-las.xlsx (linked from the pack), not copied into each pack
     dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(model.period)} figures",
-                  [("Figures", dl.FIGURE_COLUMNS, rows, None), ("All LAs", wide_head, wide_rows, wide_dec),
-                   *dl.plan_sheets(model)])
+                  [("Figures", dl.FIGURE_COLUMNS, rows, None), *dl.plan_sheets(model)])
     _atomic_write(la_dir / f"{stem}.html", render(model, issue.version, issue.issued, issue.changed, _downloads(stem)))
     stale_pdf = la_dir / f"{stem}.pdf"
     stale_pdf.unlink(missing_ok=True)   # the old PDF no longer matches; write_pdfs makes a new one
     return model.code
 
 
-def _render_chunk(job: tuple[list[_Issue], dict, str]) -> list[str]:
-    issues, las, la_dir = job
-    return [_render_pack(i, las, Path(la_dir)) for i in issues]
+# ------------------------------------------------------------------ rendering in worker processes
+_WORKER: dict = {}   # in a worker: the LAs and the folder, given once when it starts
+
+
+def _init_worker(las: dict, la_dir: str) -> None:
+    _WORKER.update(las=las, la_dir=Path(la_dir))
+
+
+def _render_batch(issues: list[_Issue]) -> list[str]:
+    return [_render_pack(i, _WORKER["las"], _WORKER["la_dir"]) for i in issues]
+
+
+def warm() -> None:
+    """Load what every pack render needs (the catalogue, the plan template, xlsxwriter, polars through the
+    plan's contracts).  Imported as ``reports.publish`` by the workers' forkserver and called there once, so
+    each worker forks with it loaded instead of loading it again."""
+    import xlsxwriter  # noqa: F401
+
+    from . import plan
+
+    catalogue.load()
+    plan._template()
+    dl._fast_sheet_class()
+
+
+class _Renderer:
+    """Renders each pack as soon as its model is decided: in worker processes (one per core) once ``START``
+    packs are waiting, here when fewer are to be rendered (a resubmission, or a republication where little
+    changed: starting workers would cost more than it saves).
+
+    The workers start after the first few models, so their start-up (a forkserver that imports and warms the
+    report modules once, then forks them) runs beside the rest of the models; packs go to them in small
+    batches, so they render while the models are still being built."""
+
+    START, BATCH = 8, 4
+
+    def __init__(self, las: dict, la_dir: Path, workers: int | None = None):
+        self.las, self.la_dir = las, la_dir
+        self.workers = max(1, workers or int(os.environ.get("LSRP_PACK_WORKERS", 0)) or (os.cpu_count() or 1))
+        self.pending: list[_Issue] = []
+        self.futures: list = []
+        self.ex = None
+
+    def _start(self) -> None:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # forkserver: the workers fork from a clean server that has imported the report modules once,
+        # not from this (threaded) Dagster process
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["reports._warm"])
+        self.ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_init_worker,
+                                      initargs=(self.las, str(self.la_dir)))
+
+    def _submit(self) -> None:
+        for k in range(0, len(self.pending), self.BATCH):
+            self.futures.append(self.ex.submit(_render_batch, self.pending[k:k + self.BATCH]))
+        self.pending = []
+
+    def add(self, issue: _Issue) -> None:
+        self.pending.append(issue)
+        if self.ex is None and self.workers > 1 and len(self.pending) >= self.START:
+            self._start()
+        if self.ex is not None and len(self.pending) >= self.BATCH:
+            self._submit()
+
+    def finish(self) -> None:
+        """Render what is still waiting and wait for every pack (a worker's exception is raised here)."""
+        if self.ex is None:
+            for i in self.pending:
+                _render_pack(i, self.las, self.la_dir)
+            self.pending = []
+            return
+        self._submit()
+        for f in self.futures:
+            f.result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.ex is not None:
+            self.ex.shutdown(wait=True, cancel_futures=exc[0] is not None)
 
 
 def render_packs(issues: list[_Issue], las: dict, la_dir: Path, workers: int | None = None) -> None:
-    """Render packs in worker processes (one per core).  A few packs (a resubmission) are rendered
-    here: starting workers would cost more than it saves."""
-    workers = max(1, min(workers or int(os.environ.get("LSRP_PACK_WORKERS", 0)) or (os.cpu_count() or 1),
-                         len(issues) // 8 or 1))
-    if workers == 1:
+    """Render packs in worker processes (one per core), or here for a few."""
+    with _Renderer(las, la_dir, workers) as r:
         for i in issues:
-            _render_pack(i, las, la_dir)
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    # forkserver: the workers fork from a clean server that has imported the report modules once,
-    # not from this (threaded) Dagster process
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["reports.publish"])
-    chunks = [issues[k::workers] for k in range(workers)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-        list(ex.map(_render_chunk, [(c, las, str(la_dir)) for c in chunks]))
+            r.add(i)
+        r.finish()
 
 
-def shared_all_las_rows(model, data) -> list[list]:
-    """Every LA's values per indicator as nobody's own pack shows them: each small count is c,
-    including one of the LA ``model`` was built for (its own values are in its figures CSV)."""
+def shared_model(model, data):
+    """``model`` with every LA's values as nobody's own pack shows them: each small count is c, including
+    one of the LA ``model`` was built for (its own values are in its figures CSV and XLSX)."""
     from dataclasses import replace
 
     from .pack import withheld
@@ -170,7 +238,17 @@ def shared_all_las_rows(model, data) -> list[list]:
             m = {**m, "distribution": [x for x in m["distribution"] if x["code"] != model.code],
                  "suppressed": sorted([*m["suppressed"], model.code])}
         inds[ind_id] = m
-    return dl.all_las_rows(replace(model, indicators=inds), data.las)
+    return replace(model, indicators=inds)
+
+
+def write_all_las(period_dir: Path, model, data) -> None:
+    """<period>/all-las.csv (tidy) and all-las.xlsx (one row per LA, a numeric column per indicator): every
+    LA's values once for all the packs, each small count c."""
+    shared = shared_model(model, data)
+    dl.write_csv(period_dir / ALL_LAS_CSV, dl.ALL_LAS_COLUMNS, dl.all_las_rows(shared, data.las))
+    head, rows, dec = dl.all_las_wide(shared, data.las)
+    dl.write_xlsx(period_dir / ALL_LAS_XLSX, f"Every local authority's values: {period_label(model.period)}",
+                  [("All LAs", head, rows, dec)], about=dl.ALL_LAS_ABOUT)
 
 
 def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str] | None = None,
@@ -187,7 +265,10 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     clock = _Clock(result.stages)
     issued = issued or date.today()
     out_dir = Path(out_dir)
-    data = load_period(Path(warehouse_path), period)
+    # a resubmission (only_las) or a few packs (la_codes) need every LA's row for the period (the overview)
+    # but only their own whole trajectories
+    wanted_las = only_las if only_las is not None else la_codes
+    data = load_period(Path(warehouse_path), period, trajectory_las=wanted_las)
     cat = catalogue.load()
     period_dir = out_dir / period
     la_dir = period_dir / "la"
@@ -213,46 +294,23 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         for c in carried:
             result.versions[c] = packs[c]["version"]
         codes = [c for c in codes if c not in set(carried)]
+    if wanted_las is not None and not set(codes) <= set(wanted_las):   # e.g. another LA's pack files were lost
+        data = load_period(Path(warehouse_path), period)
     issues: list[_Issue] = []
-    shared_rows = None
-    for code in codes:
-        model = build_model(data, code)
-        if shared_rows is None:
-            shared_rows = shared_all_las_rows(model, data)
-        files = _pack_files(model.slug)
-        html_path = la_dir / f"{model.slug}.html"
-        digest = model.figures_sha256()
-        prev = packs.get(code)
-        ret_status = (data.status.get(code) or {}).get("status") or "not_received"
-        if prev and prev.get("figures_sha256") == digest and _files_exist(period_dir, {**prev, "files": files}):
-            result.skipped.append(html_path)
-            result.versions[code] = prev["version"]
-            prev["status"] = ret_status
-            continue
-        hashes = model.hashes()
-        pack_issued = issued
-        if prev and prev.get("figures_sha256") == digest:     # files lost: rewrite the same version
-            version, changed = int(prev.get("version", 1)), prev.get("changed") or None
-            pack_issued = date.fromisoformat(prev.get("issued", issued.isoformat()))
-        elif prev:
-            version = int(prev.get("version", 1)) + 1
-            old = prev.get("indicators", {})
-            changed = [names.get(k, k) for k in hashes if old.get(k) != hashes[k]]
-        else:
-            version, changed = 1, None
-        for old_file in (prev or {}).get("files", {}).values():   # e.g. the per-pack all-LAs CSV of old
-            if old_file not in files.values():
-                (period_dir / old_file).unlink(missing_ok=True)
-        issues.append(_Issue(model, version, pack_issued, changed))
-        packs[code] = {"version": version, "issued": pack_issued.isoformat(), "la_name": model.name,
-                       "figures_sha256": digest, "indicators": hashes, "files": files,
-                       "changed": changed or [], "status": ret_status}
-        result.written.append(html_path)
-        result.versions[code] = version
-    clock("pack models")
-    render_packs(issues, data.las, la_dir, workers)
-    if shared_rows is not None and (issues or not (period_dir / ALL_LAS_CSV).exists()):
-        dl.write_csv(period_dir / ALL_LAS_CSV, dl.ALL_LAS_COLUMNS, shared_rows)
+    first_model = None
+    with _Renderer(data.las, la_dir, workers) as renderer:
+        for code in codes:
+            model = build_model(data, code)
+            first_model = first_model or model
+            issue = _decide(model, packs, data, period_dir, issued, names, result)
+            if issue is not None:
+                issues.append(issue)
+                renderer.add(issue)
+        clock("pack models")
+        shared = (ALL_LAS_CSV, ALL_LAS_XLSX)
+        if first_model is not None and (issues or not all((period_dir / f).exists() for f in shared)):
+            write_all_las(period_dir, first_model, data)   # while the workers render
+        renderer.finish()
     clock("render packs")
     _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
 
@@ -270,6 +328,43 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     result.total_bytes = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dict,
+            result: PublishResult) -> _Issue | None:
+    """Skip a pack whose figures are unchanged and whose files are all there; else its version and what
+    changed (updating its entry in the manifest's ``packs``, and ``result``)."""
+    code = model.code
+    prev = packs.get(code)
+    files = _pack_files(model.slug)
+    html_path = period_dir / "la" / f"{model.slug}.html"
+    hashes = model.hashes()
+    digest = model.figures_sha256(hashes)
+    ret_status = (data.status.get(code) or {}).get("status") or "not_received"
+    if prev and prev.get("figures_sha256") == digest and _files_exist(period_dir, {**prev, "files": files}):
+        result.skipped.append(html_path)
+        result.versions[code] = prev["version"]
+        prev["status"] = ret_status
+        return None
+    pack_issued = issued
+    if prev and prev.get("figures_sha256") == digest:     # files lost: rewrite the same version
+        version, changed = int(prev.get("version", 1)), prev.get("changed") or None
+        pack_issued = date.fromisoformat(prev.get("issued", issued.isoformat()))
+    elif prev:
+        version = int(prev.get("version", 1)) + 1
+        old = prev.get("indicators", {})
+        changed = [names.get(k, k) for k in hashes if old.get(k) != hashes[k]]
+    else:
+        version, changed = 1, None
+    for old_file in (prev or {}).get("files", {}).values():   # e.g. the per-pack all-LAs CSV of old
+        if old_file not in files.values():
+            (period_dir / old_file).unlink(missing_ok=True)
+    packs[code] = {"version": version, "issued": pack_issued.isoformat(), "la_name": model.name,
+                   "figures_sha256": digest, "indicators": hashes, "files": files,
+                   "changed": changed or [], "status": ret_status}
+    result.written.append(html_path)
+    result.versions[code] = version
+    return _Issue(model, version, pack_issued, changed)
 
 
 def _files_exist(period_dir: Path, entry: dict) -> bool:
@@ -297,8 +392,10 @@ def _periods(out_dir: Path) -> list[str]:
     return sorted((p.parent.name for p in out_dir.glob("*/manifest.json")), key=period_key, reverse=True)
 
 
+@lru_cache(maxsize=None)
 def _template(name: str):
-    """A Jinja2 template from reports/templates, autoescaped (page bodies; the shell is common.page)."""
+    """A Jinja2 template from reports/templates, autoescaped (page bodies; the shell is common.page); compiled
+    once per process."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),

@@ -476,12 +476,16 @@ def attack_pack(viewer: str, found: Found, truth: Truth) -> list[str]:
 
 
 def pack_files(period_dir: Path) -> dict[str, list[Path]]:
-    """Each LA's published files (HTML, CSV, XLSX), by the LA code their names start with."""
+    """Each LA's published files (HTML, CSV, XLSX), by the LA code their names start with, and the
+    period's all-las.xlsx that every pack links (read as part of every LA's publication)."""
     out: dict[str, list[Path]] = {}
     for f in sorted((period_dir / "la").iterdir()):
         m = re.match(r"^(\d{3})-", f.name)
         if m and f.suffix in (".html", ".csv", ".xlsx"):
             out.setdefault(m.group(1), []).append(f)
+    shared = period_dir / "all-las.xlsx"      # every LA's values, one file linked from every pack
+    for files in out.values():
+        files.extend([shared] if shared.exists() else [])
     return out
 
 

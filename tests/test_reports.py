@@ -306,7 +306,8 @@ def test_downloads_are_data(published):
     text = p.read_text(encoding="utf-8")
     for suffix in ("-figures.csv", "-figures.xlsx", ".pdf"):
         assert f'href="{p.stem}{suffix}"' in text
-    assert 'href="../all-las.csv"' in text and not p.with_name(p.stem + "-all-las.csv").exists()  # one, shared
+    for shared in ("all-las.csv", "all-las.xlsx"):   # every LA's values: one file each, shared by the packs
+        assert f'href="../{shared}"' in text and not p.with_name(f"{p.stem}-{shared}").exists()
     rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))
     assert list(rows[0])[:len(EES_HEAD)] == EES_HEAD
     for col in ("indicator", "value", "status", "rank", "quartile_band"):
@@ -338,12 +339,56 @@ def test_downloads_are_data(published):
     assert all(c.data_type == "n" for c in cells if c.value not in SYMBOLS)
     assert sum(1 for c in cells if c.data_type == "n") > 0.3 * len(cells)   # the rest: x for future quarters
     assert any(c.number_format.startswith("#,##0.") for c in cells if c.data_type == "n")
+    assert "All LAs" not in wb.sheetnames and "all-las.xlsx" in " ".join(str(c.value) for c in wb["About"]["A"])
     every = list(csv.DictReader(open(out / PERIOD / "all-las.csv", encoding="utf-8")))
-    wide = list(wb["All LAs"].iter_rows(min_row=2))
+    shared = load_workbook(out / PERIOD / "all-las.xlsx")
+    assert shared["All LAs"].freeze_panes == "A2" and shared["All LAs"].auto_filter.ref
+    wide = list(shared["All LAs"].iter_rows(min_row=2))
     assert len(every) == sum(1 for row in wide for c in row[5:] if c.value != "x")   # the same values
     assert all(c.data_type == "n" for row in wide for c in row[5:] if c.value not in SYMBOLS)
     assert all(r["value"] in SYMBOLS or float(r["value"]) is not None for r in every)
     assert {r["old_la_code"] for r in every} >= set(RETURNED)
+
+
+def test_resubmission_rewrites_a_lost_pack_of_another_la_in_full(published, tmp_path):
+    """A resubmission (only_las) reads only its LAs' whole trajectories; a pack of another LA whose file was
+    lost is rewritten too (same version), and must come out whole, not from the period's rows alone."""
+    wh, out, _ = published
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    lost = _pack(copy, "308")
+    before = lost.read_text(encoding="utf-8")
+    lost.unlink()
+    res = publish(wh, copy, PERIOD, la_codes=EVERY_LA, pdf=False, issued=date(2026, 11, 9), only_las=["301"])
+    assert [p.name for p in res.written] == [lost.name] and len(res.carried) == len(EVERY_LA) - 2
+    assert lost.read_text(encoding="utf-8") == before
+
+
+def test_xlsx_rows_written_in_one_pass_read_back_as_written(tmp_path):
+    """downloads.write_xlsx writes data rows' XML itself (not xlsxwriter's per-cell path): every kind of cell
+    reads back with its type, value, number format and alignment; long text is cut to Excel's limit."""
+    from reports import downloads as dl
+
+    ind = catalogue.load().indicators[0]
+    head = ["indicator_id", "la_name", "value", "rank", "note"]
+    rows = [[ind.id, "Barking & <Dagenham>", 12.345, 3, None],
+            [ind.id, "x", "c", "z", True],
+            [ind.id, "'=SUM(A1)", float("nan"), 10, "y" * 40000],
+            [ind.id, "Bristol", -0.0, 0, 7]]
+    dl.write_xlsx(tmp_path / "t.xlsx", "Title", [("Figures", head, rows, None), ("Empty", ["a"], [], [None])])
+    wb = load_workbook(tmp_path / "t.xlsx")
+    ws = wb["Figures"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:E5" and ws.max_row == 5
+    got = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert got[0] == [ind.id, "Barking & <Dagenham>", 12.345, 3, ""]     # None: an empty text cell, as before
+    assert got[1] == [ind.id, "x", "c", "z", "True"] and got[3][:4] == [ind.id, "Bristol", 0, 0]
+    assert got[2][:4] == [ind.id, "'=SUM(A1)", "x", 10] and len(got[2][4]) == 32767   # NaN is x, not a number
+    value, rank = ws["C2"], ws["D2"]
+    assert value.data_type == "n" and value.number_format == "#,##0" + ("." + "0" * ind.decimals if ind.decimals else "")
+    assert rank.data_type == "n" and rank.number_format == "#,##0"
+    assert ws["C3"].data_type == "s" and ws["C3"].alignment.horizontal == "right"     # a symbol in a number column
+    assert ws["B3"].alignment.horizontal is None and ws["A1"].font.b
+    assert wb["Empty"].max_row == 1 and [c.value for c in wb["Empty"][1]] == ["a"]
 
 
 def test_overview_and_index(published):
