@@ -372,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.append((measure, figure, goal, met))
 
     sample = workdir / "sample" if args.sample == "full" else REPO / "sample_returns"
-    if not (sample / PERIOD).exists():
+    needs_sample = not args.scale_only or args.history_years  # the synthetic mode generates its own
+    if needs_sample and not (sample / PERIOD).exists():
         from pipeline import sample as sample_mod
 
         print(f"Generating the full sample into {sample} (once) ...", flush=True)
