@@ -208,9 +208,11 @@ def project_copy(repo: Path, dest: Path) -> Path:
     return dest
 
 
-def free_codes(taken: set[str]) -> list[str]:
-    """3-digit codes no real LA uses (100-999 first, then 000-099): 847 of them."""
-    return [f"{i:03d}" for i in [*range(100, 1000), *range(100)] if f"{i:03d}" not in taken]
+def free_codes(taken: set[str], predecessors: set[str] = frozenset()) -> list[str]:
+    """3-digit codes no current LA uses: 100-999 first, then 000-099, and last the codes of the
+    predecessor authorities the neighbours file still lists (835 Dorset, 909 Cumbria, ...): 847."""
+    codes = [f"{i:03d}" for i in [*range(100, 1000), *range(100)] if f"{i:03d}" not in taken]
+    return [c for c in codes if c not in predecessors] + [c for c in codes if c in predecessors]
 
 
 def write_synthetic_reference(ref_dir: Path, n_las: int) -> list[str]:
@@ -224,9 +226,13 @@ def write_synthetic_reference(ref_dir: Path, n_las: int) -> list[str]:
         sn = list(csv.DictReader(fh))
     if n_las <= len(las):
         return [r["old_la_code"] for r in las]
-    codes = free_codes({r["old_la_code"] for r in las})
+    current = {r["old_la_code"] for r in las}
+    predecessors = {r["old_la_code"] for r in sn} - current
+    codes = free_codes(current, predecessors)
     if n_las > len(las) + len(codes):
         raise ValueError(f"at most {len(las) + len(codes)} LAs have distinct 3-digit codes; asked for {n_las}")
+    used = set(codes[:n_las - len(las)])
+    sn = [r for r in sn if r["old_la_code"] not in used]  # a reused predecessor code: its old rows go
     neighbours = {}
     for r in sn:
         neighbours.setdefault(r["old_la_code"], []).append(r)

@@ -154,6 +154,18 @@ def test_synthetic_reference(synthetic_project):
         scale.write_synthetic_reference(ref, 1001)
 
 
+def test_synthetic_reference_of_1000(tmp_path):
+    """Every 3-digit code in use, the predecessor authorities' codes (835 Dorset, ...) last: each LA
+    still has exactly one neighbour per rank (dbt's unique test on la_code and sn_rank)."""
+    for f in ("ref_las.csv", "ref_statistical_neighbours.csv"):
+        shutil.copy2(paths.REPO / "contracts" / "reference" / f, tmp_path / f)
+    codes = scale.write_synthetic_reference(tmp_path, 1000)
+    assert len(set(codes)) == 1000
+    with (tmp_path / "ref_statistical_neighbours.csv").open(newline="", encoding="utf-8") as fh:
+        keys = [(r["old_la_code"], r["sn_rank"]) for r in csv.DictReader(fh)]
+    assert len(keys) == len(set(keys)) == 10000
+
+
 def test_synthetic_return_validates_in_the_copy(synthetic_project, tmp_path):
     """A clone's generated return is accepted in the project copy (the real project does not know it)."""
     project, codes = synthetic_project
