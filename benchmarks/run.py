@@ -13,7 +13,9 @@ times come from the Dagster instance the cycle leaves behind (runs and step timi
 asset's own stage metadata), not from parsing its console, so they stay right whatever the ingest
 does inside (one run per return, or one per batch).  Peak memory is the largest resident set of
 any process the benchmark started.  Each `lsrp run` also reports its CPU time (its own and its
-children's), which a loaded machine disturbs less than the wall clock.
+children's), which a loaded machine disturbs less than the wall clock, but it misses processes
+`lsrp run` does not reap itself (a pool's workers under a forkserver), so the verdicts use the wall
+clock and say when the machine was busier than its cores.
 
 Medians: the cheap measures (bare reads, `lsrp validate`) are the median of --repeat runs (default
 3).  A cycle costs minutes, so cycles and their resubmissions run once unless --cycle-repeat asks
@@ -273,11 +275,14 @@ def history_mode(workdir: Path, sample: Path, years: int) -> dict:
     hist = newest_quarter(workdir, sample, years, workdir / "history-0y" / "warehouse.duckdb")
     ratio = {k: hist[k] / base[k] if base.get(k) and hist.get(k) is not None else None
              for k in ("ingest", "publish_run", "newest_quarter", "seconds", "cpu_seconds")}
-    # the wall clock is the measure; on a machine busier than its cores it mostly measures
-    # the other work, so the verdict then uses the CPU time of the quarter's `lsrp run` instead
-    judged = "cpu_seconds" if loaded() else "newest_quarter"
-    return {"without": base, "with": hist, "ratio": ratio, "judged_on": judged,
-            "flat": bool(base["ok"] and hist["ok"] and ratio[judged] is not None and ratio[judged] <= 1.2)}
+    # judged on the wall clock, the measure.  CPU time is shown beside it but does not judge:
+    # it misses processes `lsrp run` does not reap itself (a pool's workers under a forkserver)
+    return {"without": base, "with": hist, "ratio": ratio, "loaded": loaded(),
+            "flat": bool(base["ok"] and hist["ok"] and ratio["newest_quarter"] is not None
+                         and ratio["newest_quarter"] <= 1.2)}
+
+
+LOADED_NOTE = " (the machine was busier than its cores: wall times are noisy)"
 
 
 def loaded() -> bool:
@@ -328,12 +333,10 @@ def synthetic_mode(workdir: Path, n: int, seed: int = 2026) -> dict:
     cpu_growth = (last["cpu_seconds"] / last["las"]) / (first["cpu_seconds"] / first["las"])
     marginal = ((last["returns_run"] or last["ingest"]) - (first["returns_run"] or first["ingest"])) / (
         last["las"] - first["las"])
-    # on a loaded machine the wall clock of the ingest mostly measures the other work: the verdict
-    # then uses the CPU time of the whole `lsrp run` (ingest and publication) per LA
-    judged = cpu_growth if loaded() else growth
+    # judged on the wall clock of the ingest (CPU time misses pool workers: see history_mode)
     return {"las": n, "points": points, "per_return_growth": growth, "cpu_per_la_growth": cpu_growth,
-            "marginal_per_return": marginal, "judged_on": "cpu" if loaded() else "wall",
-            "linear": bool(all(p["ok"] for p in points) and judged is not None and judged <= 1.25)}
+            "marginal_per_return": marginal, "loaded": loaded(),
+            "linear": bool(all(p["ok"] for p in points) and growth is not None and growth <= 1.25)}
 
 
 # ------------------------------------------------------------------ main
@@ -522,10 +525,9 @@ def history_rows(args, sample: Path, workdir: Path, figures: dict, row, target) 
     row(f"  ratio with/without {yrs} of history", None,
         f"ingest {fmt('ingest')}, publication {fmt('publish_run')}, both {fmt('newest_quarter')}; "
         f"`lsrp run` {fmt('seconds')}, CPU {fmt('cpu_seconds')}")
-    judged = ("wall clock" if h["judged_on"] == "newest_quarter" else
-              "CPU time of its `lsrp run`: the machine was loaded, wall clock " + fmt("newest_quarter"))
-    target(f"newest quarter with {yrs} of history", f"{fmt(h['judged_on'])} of the quarter alone ({judged}; "
-           f"ingest {fmt('ingest')}, publication {fmt('publish_run')})", "flat, within 20%", h["flat"])
+    target(f"newest quarter with {yrs} of history", f"{fmt('newest_quarter')} of the quarter alone (ingest "
+           f"{fmt('ingest')}, publication {fmt('publish_run')})" + LOADED_NOTE * h["loaded"], "flat, within 20%",
+           h["flat"])
     return h["without"]["ok"] and h["with"]["ok"]
 
 
@@ -542,9 +544,7 @@ def synthetic_rows(args, workdir: Path, figures: dict, row, target) -> bool:
     row(f"  per-return cost, {s['points'][-1]['las']} vs {s['points'][0]['las']} LAs", None,
         f"ingest {growth:.2f}x; marginal cost {s['marginal_per_return']:.3f} s a return; CPU of the whole "
         f"`lsrp run` per LA {s['cpu_per_la_growth']:.2f}x")
-    fig = (f"{growth:.2f}x the per-return ingest time at {s['points'][0]['las']} LAs" if s["judged_on"] == "wall" else
-           f"{s['cpu_per_la_growth']:.2f}x the CPU time per LA at {s['points'][0]['las']} LAs (the machine was "
-           f"loaded; wall clock of the ingest {growth:.2f}x)")
+    fig = f"{growth:.2f}x the per-return ingest time at {s['points'][0]['las']} LAs" + LOADED_NOTE * s["loaded"]
     target(f"ingest with {n} LAs grows linearly", fig, "linear (per-return cost within 25%)", s["linear"])
     return all(p["ok"] for p in s["points"])
 
