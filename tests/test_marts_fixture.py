@@ -379,3 +379,21 @@ def test_england_rates_recomputed_independently(marts):
     assert set(got) == set(expected)
     for k, (value, n) in expected.items():
         assert got[k] == (approx(value), n), k
+
+
+def test_contracted_marts_are_built_with_their_not_null_constraints(marts):
+    """A contracted mart's not-null columns are constraints of the table DuckDB builds (a null fails
+    the build, as a not_null test would, without a test query per column)."""
+    from contracts.yaml_file import read_yaml
+
+    wanted = set()
+    for yml in (paths.DBT_PROJECT_DIR / "models" / "marts").glob("*.yml"):
+        for model in (read_yaml(yml) or {}).get("models", []):
+            for col in model.get("columns", []):
+                if {"type": "not_null"} in (col.get("constraints") or []):
+                    wanted.add((model["name"], col["name"]))
+    con = marts
+    got = {(t, c) for t, cols in con.execute(
+        "select table_name, constraint_column_names from duckdb_constraints() "
+        "where schema_name = 'marts' and constraint_type = 'NOT NULL'").fetchall() for c in cols}
+    assert len(wanted) >= 60 and wanted <= got, sorted(wanted - got)
