@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first put a generated sample into the inbox (full = all 153 LAs)")
     r.add_argument("--quarter", default=None, help="quarter to publish (default: latest with returns)")
     r.add_argument("--no-pdf", action="store_true",
-                   help="skip the PDF version of each pack (about 3-4 s a pack)")
+                   help="skip the PDF version of each pack (about 2 min for 153 packs on 2 cores)")
     r.set_defaults(func=_cmd_run)
 
     sv = sub.add_parser("serve", help="run the collection as a service: Dagster daemon (inbox sensor, "
