@@ -414,9 +414,7 @@ def receive_many(files: list[tuple[str, Path]], known: dict[str, Event] | None =
 # ---------------------------------------------------------------------------------------------
 def mark_done(ev: Event, status: str, feedback: list[str]) -> None:
     """Written by the run after its warehouse commit and feedback files: the event is answered."""
-    write_json_atomic(done_dir() / f"{ev.event_id}.json",
-                      {"event_id": ev.event_id, "status": status, "feedback": feedback,
-                       "done_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    mark_done_many([(ev, status, feedback)])
 
 
 def mark_done_many(answers: list[tuple[Event, str, list[str]]]) -> None:

@@ -21,6 +21,7 @@ from functools import lru_cache
 from html import unescape
 
 from .common import BASE_LAYOUT, FONT, TEXT, merge
+from .charts import wrap
 
 # Chart widths in CSS px as printed (A4 less margins, less the container's padding); the area charts sit two
 # to a row (.area-grid).  The SVG scales to its container, so these only set the text size relative to it.
@@ -56,15 +57,7 @@ def _lines(text) -> list[str]:
 
 def rewrap(label: str, width: int) -> str:
     """A label's words on lines of up to ``width`` characters (plotly's <br> line breaks)."""
-    lines, cur = [], ""
-    for w in " ".join(_lines(label)).split():
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}".strip()
-    lines.append(cur)
-    return "<br>".join(lines)
+    return wrap(" ".join(_lines(label)), width)
 
 
 def text_width(text: str, size: float) -> float:
