@@ -66,6 +66,13 @@ def publication_args(quarter: str, warehouse: str | Path) -> list[str]:
             "--log-level-file", "info"]
 
 
+def publication_parse_args(quarter: str, warehouse: str | Path) -> list[str]:
+    """`dbt parse` with exactly the --vars of publication_args (dbt keeps a saved parse only for the
+    same vars and profile), so a publication that follows it in the same target folder (state_path)
+    re-reads nothing: `lsrp run` starts it while the inbox is ingested."""
+    return ["parse", "--vars", vars_arg(quarter, warehouse)]
+
+
 def state_path(quarter: str, home: str | Path | None = None) -> Path:
     """dbt's target folder for the publication builds of ``quarter`` in one LSRP_HOME.
 

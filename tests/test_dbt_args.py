@@ -118,3 +118,21 @@ def test_the_dbt_resource_skips_dagster_dbts_own_dbt_start_ups():
     assert dbt._cli_version == version.parse(importlib.metadata.version("dbt-core"))
     assert dbt._cli_version.major < 2  # dbt Core, so dagster-dbt takes its dbt Core path
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_background_parse_has_the_publications_vars(tmp_path):
+    """dbt reuses a saved parse only for the same --vars, so `lsrp run`'s early parse must match the build."""
+    build = dbt_args.publication_args("2026-27-Q2", tmp_path / "w.build.duckdb")
+    assert dbt_args.publication_parse_args("2026-27-Q2", tmp_path / "w.build.duckdb") == ["parse", *build[1:3]]
+
+
+def test_lsrp_run_expects_the_quarter_asked_for_else_the_newest_in_the_inbox(tmp_path, monkeypatch):
+    from pipeline.run import expected_quarter
+
+    monkeypatch.setenv("LSRP_HOME", str(tmp_path))
+    assert expected_quarter(None) is None  # no inbox yet: nothing to warm
+    for folder in ("2026-27-Q1", "2026-27-Q2", "dfe_held", "broken", "2099-00-Q9"):
+        (tmp_path / "inbox" / folder).mkdir(parents=True)
+    assert expected_quarter(None) == "2026-27-Q2"
+    assert expected_quarter("2026-27-Q1") == "2026-27-Q1"
+    assert expected_quarter("2030-31-Q5") is None  # not a quarter of the collection

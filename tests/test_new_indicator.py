@@ -164,3 +164,22 @@ def test_new_ees_measure_end_to_end(built):
     # validation took its baseline and target; packs show it
     assert all(ind["id"] in r["baselines"] for r in built["validated"])
     assert ind["short"] in _packs_text(built["tmp"])
+
+
+def test_lsrp_run_parses_the_dbt_project_while_it_ingests(built):
+    """`lsrp run` starts dbt's parse of the quarter's publication as ingest begins, with the build's own
+    --vars and target folder, so the build (a fresh home's first of this quarter) re-reads nothing
+    instead of parsing the whole project; and none of that parse's log reaches the console."""
+    by_invocation: dict[str, list[dict]] = {}
+    log = built["tmp"] / "home" / "dbt" / QUARTER / "dbt.log"
+    for line in log.read_text(encoding="utf-8").splitlines():
+        if line.startswith("{"):
+            info = json.loads(line)["info"]
+            by_invocation.setdefault(info["invocation_id"], []).append(info)
+    commands = [events[0]["msg"] for events in by_invocation.values()]
+    codes = [{e["code"] for e in events} for events in by_invocation.values()]
+    assert len(by_invocation) == 2, commands
+    parse, build = codes
+    assert "I024" in parse           # the parse found no saved parse: it parsed the project
+    assert "I024" not in build       # ("Unable to do partial parsing"): the build reused it
+    assert "partial parsing" not in built["run"]
