@@ -77,6 +77,19 @@ def test_partial_lock_and_incomplete_files_wait(lsrp_home, monkeypatch):
     assert ev.size == len(src) // 2
 
 
+def test_invariant_awaits_an_incomplete_upload_as_the_sensor_does(lsrp_home, monkeypatch):
+    """The checker and the sensor share one idea of "settled" (ledger.settle_state)."""
+    folder = paths.inbox() / "2026-27-Q2"
+    folder.mkdir(parents=True)
+    src = _one_return().read_bytes()
+    half = folder / "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx"
+    half.write_bytes(src[: len(src) // 2])  # a copy in progress: no end-of-central-directory record
+    os.utime(half, (time.time() - 60,) * 2)  # past the settle time, well inside LSRP_INCOMPLETE_SECONDS
+    assert ledger.invariant_problems() == []  # the sensor is rightly still waiting for it
+    monkeypatch.setenv("LSRP_INCOMPLETE_SECONDS", "30")  # given up on: the sensor would receive it now
+    assert ledger.invariant_problems() == [f"inbox/2026-27-Q2/{half.name}: settled but not received"]
+
+
 @pytest.mark.parametrize("folder,name,reason", [
     ("", "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx", "top of the inbox"),
     ("2026-27-Q9", "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx", "not a collection quarter"),
