@@ -138,6 +138,20 @@ def test_sensor_definition_evaluates_against_instance(lsrp_home):
         assert len(result) == 1 and result[0].job_name == "ingest_batch_job"
 
 
+def test_loading_the_definitions_prints_no_dagster_warning(lsrp_home):
+    """`lsrp run` loads the code location as this does: an analyst sees only our progress lines, not
+    Dagster's BetaWarning about the `owners` of the inbox sensor's copy (pipeline/definitions.py)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = subprocess.run([sys.executable, "-c", "from pipeline.definitions import defs; "
+                           "defs.resolve_job_def('ingest_batch_job'); defs.resolve_sensor_def('inbox_sensor')"],
+                          cwd=paths.REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("when,expected", [
     (datetime(2026, 10, 15, 7), "2026-27-Q2"),  # inside the Q2 window
     (datetime(2028, 10, 16, 7), "2028-29-Q2"),  # the plan's last year is in the calendar
