@@ -13,7 +13,7 @@ import polars as pl
 from contracts import layout, metadata
 from contracts.findings import ParsedReturn
 
-# the parts of a ParsedReturn that ingest stores (the plan parts are stored and checked apart):
+# the return's own parts of a ParsedReturn (this check does not read the plan parts back):
 # raw table -> (contract table, columns as the parsed table has them), from the raw tables' metadata
 RETURN_PARTS = ("values", "baselines", "targets")
 TABLES = {t.name: (part, [c.name for c in t.columns if c.parsed is not None])
