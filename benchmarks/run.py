@@ -11,8 +11,10 @@ Every cycle runs `lsrp run` as a fresh process on a fresh LSRP_HOME (the full sa
 2026-27 Q1 and Q2, generated once into --workdir and reused), exactly as an analyst would.  Stage
 times come from the Dagster instance the cycle leaves behind (runs and step timings, and the packs
 asset's own stage metadata), not from parsing its console, so they stay right whatever the ingest
-does inside (one run per return, or one per batch).  Peak memory is the largest resident set of
-any process the benchmark started.  Each `lsrp run` also reports its CPU time (its own and its
+does inside (one run per return, or one per batch).  Peak memory is sampled from /proc over the
+whole process tree of each `lsrp run` and `lsrp validate` (every 0.25 s): the largest resident set
+of one process, and of a tree at once (getrusage was dropped: it misses chromium's renderers, and
+counts every child the benchmark ever reaped, the warm-up and sample generation too).  Each `lsrp run` also reports its CPU time (its own and its
 children's), which a loaded machine disturbs less than the wall clock, but it misses processes
 `lsrp run` does not reap itself (a pool's workers under a forkserver), so the verdicts use the wall
 clock and say when the machine was busier than its cores.
@@ -93,12 +95,8 @@ def read_calamine(files: list[Path]) -> int:
 
 
 # ------------------------------------------------------------------ the cycle
-def _child_peak_mb() -> float:
-    return max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, _PEAK["process"] / 2**20)
-
-
-# getrusage sees only processes their parent waited for, so it misses chromium's renderers (a
-# grandchild's children): every `lsrp run` is also sampled from /proc, its whole process tree.
+# Sampled from /proc over each measured process's whole tree: getrusage sees only processes their
+# parent waited for, so it missed chromium's renderers (a grandchild's children).
 _PEAK = {"process": 0, "tree": 0}
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -133,6 +131,23 @@ def _sample_memory(proc: subprocess.Popen, every: float = 0.25) -> None:
         time.sleep(every)
 
 
+def peak_figures() -> dict[str, float]:
+    """MB: the largest process, and the largest sum over one measured process tree, so far."""
+    return {"peak_rss_mb": _PEAK["process"] / 2**20, "peak_tree_mb": _PEAK["tree"] / 2**20}
+
+
+def sampled(cmd: list[str], **popen_kw) -> subprocess.CompletedProcess:
+    """``subprocess.run(cmd, capture_output=True, text=True)`` with its process tree's memory sampled."""
+    import threading
+
+    popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kw)
+    sampler = threading.Thread(target=_sample_memory, args=(popen,), daemon=True)
+    sampler.start()
+    out, err = popen.communicate()
+    sampler.join()
+    return subprocess.CompletedProcess(popen.args, popen.returncode, out, err)
+
+
 def _env(home: Path, pdf: bool) -> dict:
     env = {**os.environ, "LSRP_HOME": str(home), "LSRP_WAREHOUSE": str(home / "warehouse.duckdb"),
            "DAGSTER_HOME": str(home / "dagster_home")}
@@ -152,15 +167,7 @@ def run_lsrp(home: Path, args: list[str], pdf: bool, cwd: Path = REPO,
     """`lsrp run` as a fresh process.  ``proc.cpu_seconds``: its CPU time and its children's (dbt,
     pack workers), a figure a loaded machine disturbs less than the wall clock."""
     t, cpu = time.perf_counter(), _children_cpu()
-    import threading
-
-    popen = subprocess.Popen([str(BIN / "lsrp"), "run", *args], cwd=cwd, env={**_env(home, pdf), **(extra_env or {})},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sampler = threading.Thread(target=_sample_memory, args=(popen,), daemon=True)
-    sampler.start()
-    out, err = popen.communicate()
-    sampler.join()
-    proc = subprocess.CompletedProcess(popen.args, popen.returncode, out, err)
+    proc = sampled([str(BIN / "lsrp"), "run", *args], cwd=cwd, env={**_env(home, pdf), **(extra_env or {})})
     secs = time.perf_counter() - t
     proc.cpu_seconds = _children_cpu() - cpu
     if proc.returncode != 0:
@@ -438,11 +445,10 @@ def main(argv: list[str] | None = None) -> int:
         ok &= history_rows(args, sample, workdir, figures, row, target)
     if args.synthetic_las:
         ok &= synthetic_rows(args, workdir, figures, row, target)
-    peak = _child_peak_mb()
-    figures["peak_rss_mb"] = peak
-    figures["peak_tree_mb"] = _PEAK["tree"] / 2**20
+    figures.update(peak_figures())
+    peak = figures["peak_rss_mb"]
     row("peak memory (largest process of any run above)", None,
-        f"{peak:.0f} MB; all of one `lsrp run`'s processes together at most {_PEAK['tree'] / 2**20:.0f} MB")
+        f"{peak:.0f} MB; all of one `lsrp run`'s processes together at most {figures['peak_tree_mb']:.0f} MB")
     target("peak memory of the cycle" + (" (here: of the scale runs)" if args.scale_only else ""), f"{peak:.0f} MB",
            "under 1.5 GB", peak < 1536)
     if not args.history_years:
@@ -472,8 +478,7 @@ def standard(args, sample: Path, q2: list[Path], every: list[Path], workdir: Pat
     row(f"bare calamine read, same {len(q2)} files", t_cal, f"median of {args.repeat}")
 
     def validate():
-        return subprocess.run([str(BIN / "lsrp"), "validate", "--format", "json", *map(str, q2)], cwd=REPO,
-                              capture_output=True, text=True)
+        return sampled([str(BIN / "lsrp"), "validate", "--format", "json", *map(str, q2)], cwd=REPO)
     t_val, proc = _median(validate, args.repeat)
     figures["validate_153"] = t_val
     row(f"`lsrp validate`, {len(q2)} returns in one process", t_val,

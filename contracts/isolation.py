@@ -2,9 +2,10 @@
 untrusted upload and the process that ingests it.
 
 A reader can die on a hostile or broken workbook in ways Python cannot catch (python-calamine
-aborts the whole process when it cannot allocate).  ``validate_isolated`` runs ``validate_file`` in a
-child with ``RLIMIT_AS`` and a wall-clock limit; a crash, an out-of-memory or a timeout there is a
-rejection of that one file (rule E25, with an "Action required"), never the end of the caller.
+aborts the whole process when it cannot allocate).  ``validate_many_isolated`` checks files in a
+child with ``RLIMIT_AS`` and a wall-clock limit per file; a crash, an out-of-memory or a timeout
+there is a rejection of the file it happened on (rule E25, with an "Action required"), never the end
+of the caller nor of the other files.  ``validate_isolated`` is a batch of one over the same protocol.
 
 Children fork from a multiprocessing fork server that has already imported the validator, so
 each check costs a fork (milliseconds), not a fresh interpreter.
@@ -45,25 +46,6 @@ def _mp_context():
     return _context
 
 
-def _child(conn, path: str, context, original_name: str | None, memory_bytes: int) -> None:
-    import resource
-
-    if memory_bytes > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    from contracts.validate import validate_file
-
-    try:
-        try:
-            outcome = validate_file(Path(path), context, original_name=original_name)
-        except MemoryError:
-            outcome = "memory"
-        conn.send(outcome)
-    except (BrokenPipeError, OSError):
-        pass  # the parent gave up waiting (timeout): nothing to report
-    finally:
-        conn.close()
-
-
 def _rejected(path: Path, name: str, detail: str) -> FileResult:
     from contracts import reader, rules
 
@@ -89,44 +71,13 @@ def _reap(proc, answered: bool) -> None:
 
 def validate_isolated(path: Path | str, context=None, original_name: str | None = None, *,
                       timeout: float | None = None, memory_bytes: int | None = None) -> FileResult:
-    """``contracts.validate.validate_file`` in a child process bounded in memory and time.
+    """``contracts.validate.validate_file`` in a child process bounded in memory and time: a batch
+    of one (``validate_many_isolated``, the one child protocol).
 
     Returns the child's FileResult, or a rejection (E25) naming the limit the file broke.
     """
-    path = Path(path)
-    name = original_name or path.name
-    timeout = parse_seconds() if timeout is None else timeout
-    memory_bytes = parse_memory_bytes() if memory_bytes is None else memory_bytes
-    ctx = _mp_context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(sender, str(path), context, original_name, memory_bytes),
-                       daemon=True)
-    proc.start()
-    sender.close()
-    outcome, timed_out = None, False
-    try:
-        if receiver.poll(timeout):
-            outcome = receiver.recv()
-        else:
-            timed_out = True
-    except (EOFError, OSError):
-        outcome = None  # the child died without answering
-    finally:
-        receiver.close()
-        _reap(proc, answered=outcome is not None)
-    if isinstance(outcome, FileResult):
-        return outcome
-    limit_mb = memory_bytes // (1024 * 1024)
-    if outcome == "memory":
-        detail = f"checking it needed more than the {limit_mb:,} MB allowed"
-    elif timed_out:
-        detail = f"checking it took longer than the {timeout:.0f} seconds allowed"
-    elif proc.exitcode and proc.exitcode < 0:
-        detail = (f"the reader stopped on it (signal {-proc.exitcode}), for example because it declares "
-                  f"far more cells than it holds or needs more than {limit_mb:,} MB")
-    else:
-        detail = f"the reader stopped on it (exit code {proc.exitcode})"
-    return _rejected(path, name, detail)
+    return validate_many_isolated([(path, context, original_name)], timeout=timeout,
+                                  memory_bytes=memory_bytes, workers=1)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +108,11 @@ def _batch_child(conn, tasks, memory_bytes: int) -> None:
                 conn.send(("memory", i))
                 return
         conn.send(("start", len(tasks)))  # the contracts over the whole batch
-        batch.run()
+        try:
+            batch.run()
+        except MemoryError:
+            conn.send(("memory", len(tasks)))
+            return
         conn.send(("done", results))
     except (BrokenPipeError, OSError):
         pass  # the parent gave up waiting: nothing to report
@@ -218,13 +173,13 @@ MIN_CHUNK = 16  # fewer files than this per child are not worth a second child (
 
 def validate_many_isolated(tasks, *, timeout: float | None = None, memory_bytes: int | None = None,
                            workers: int | None = None) -> list[FileResult]:
-    """``validate_isolated`` for many files at the cost of one child per core: each file's findings
-    are exactly what ``validate_isolated`` gives it alone (the pandera contracts run once per table
-    over each child's share).  ``tasks``: (path, context, original_name[, previous]) tuples.
+    """``validate_file`` for many files, each bounded, at the cost of one child per core: each
+    file's findings are exactly what ``validate_file`` gives it alone (the pandera contracts run
+    once per table over each child's share).  ``tasks``: (path, context, original_name[, previous]) tuples.
 
     The batch is cut into contiguous shares, one child each, run side by side (``parse_workers``;
     at least MIN_CHUNK files a share).  The limits hold per file: the time limit from the start of
-    each file, the memory limit for each child.  A file that breaks one is rejected (E25) and its
+    each file (and again for the share's contracts), the memory limit for each child.  A file that breaks one is rejected (E25) and its
     child is started again on the rest of its share, so one hostile file costs one extra child,
     never the batch.
     """

@@ -536,8 +536,9 @@ def invariant_problems(settle: float | None = None) -> list[str]:
     """Violations of: every file that entered the inbox has one ledger event per upload, an archive
     copy and a feedback file, and a ``raw.submissions`` row if it was routable.  Empty when whole.
 
-    Checks: no settled upload left in the inbox; one event per inbox file (no two events for the
-    same inbox file), its received copy, its archived bytes (hash verified), its done record and
+    Checks: no settled upload left in the inbox (settled as the inbox sensor judges it,
+    ``settle_state``: an incomplete zip is awaited for LSRP_INCOMPLETE_SECONDS); one event per
+    inbox file (no two events for the same inbox file), its received copy, its archived bytes (hash verified), its done record and
     feedback files; exactly one ``raw.submissions`` row per event (routable or quarantined), no
     row without an event, and each event mirrored in ``raw.upload_ledger``.
     """
@@ -551,7 +552,11 @@ def invariant_problems(settle: float | None = None) -> list[str]:
     settle = calendar.settle_seconds() if settle is None else settle
     now = time.time()
     for folder, p in inbox_files():
-        if now - p.stat().st_mtime >= settle:
+        try:  # judged as the inbox sensor judges it: an incomplete upload is still awaited
+            state = settle_state(p, settle, now)
+        except FileNotFoundError:  # received (moved out) while we looked
+            continue
+        if state != "waiting":
             problems.append(f"inbox/{printable(os.path.join(folder, p.name))[0]}: settled but not received")
     evs = events()
     seen_keys: dict[str, str] = {}

@@ -10,45 +10,37 @@ from __future__ import annotations
 
 import polars as pl
 
-from contracts import schemas
+from contracts import layout, metadata
 from contracts.findings import ParsedReturn
 
-# raw table -> (contract table, columns as the parsed table has them)
-TABLES = {
-    "return_values": ("values", ["item_id", "quarter", "value", "note", "cell"]),
-    "return_baselines": ("baselines", ["indicator_id", "baseline_value", "baseline_period", "note", "cell"]),
-    "return_targets": ("targets", ["indicator_id", "target_period", "target_value", "cell"]),
-}
+# the return's own parts of a ParsedReturn (this check does not read the plan parts back):
+# raw table -> (contract table, columns as the parsed table has them), from the raw tables' metadata
+RETURN_PARTS = ("values", "baselines", "targets")
+TABLES = {t.name: (part, [c.name for c in t.columns if c.parsed is not None])
+          for part, t in metadata.parsed_tables().items() if part in RETURN_PARTS}
 
 
 def _parsed(parsed: ParsedReturn, table: str) -> pl.DataFrame:
-    df = {"values": parsed.values, "baselines": parsed.baselines, "targets": parsed.targets}[table]
+    df = getattr(parsed, table)
     return df.filter(pl.col("value").is_not_null()) if table == "values" else df   # empty cells are not stored
 
 
-def _sorted(df: pl.DataFrame) -> list[tuple]:
-    return sorted(df.rows(), key=lambda r: tuple("" if v is None else str(v) for v in r))
+def _where(raw: str, cell: str | None) -> str:
+    """Where a finding points: the raw table, and the sheet and cell of the return it came from."""
+    return f"raw.{raw}, {layout.RETURN}!{cell}" if cell else f"raw.{raw}, {layout.RETURN}"
 
 
 def loaded_problems(con, loaded: list[tuple[str, ParsedReturn]]) -> list[str]:
-    """Problems with the raw rows of each (submission_id, parsed return) just loaded; [] when whole."""
-    problems: list[str] = []
-    for sid, parsed in loaded:
-        for raw, (table, cols) in TABLES.items():
-            want = _parsed(parsed, table).select(cols)
-            rows = con.execute(f"select {', '.join(cols)} from raw.{raw} where submission_id = ?", [sid]).fetchall()
-            got = pl.DataFrame(rows, schema=want.schema, orient="row")
-            problems += [f"{sid} raw.{raw} {f.cell or ''}: {f.message}" for f in schemas.validate_table(got, table)]
-            if _sorted(got) != _sorted(want):
-                problems.append(f"{sid} raw.{raw}: {got.height} rows loaded, not the {want.height} rows parsed "
-                                f"from the return (or not the same rows)")
-    return problems
+    """Problems with the raw rows of each (submission_id, parsed return) just loaded; [] when whole.
+    ``problems_by_submission``, flattened."""
+    return [p for found in problems_by_submission(con, loaded).values() for p in found]
 
 
 def problems_by_submission(con, loaded: list[tuple[str, ParsedReturn]]) -> dict[str, list[str]]:
-    """``loaded_problems`` for a whole batch, by submission: one query per table for all of them,
-    the rows compared with what was parsed as multisets (row counts joined both ways, one polars
-    join per table, not a sort per submission), and the contracts run once per table over the batch
+    """Problems with the raw rows of each (submission_id, parsed return) just loaded, by submission
+    ([] each when whole): one query per table for all of them, the rows compared with what was
+    parsed as multisets (row counts joined both ways, one polars join per table, not a sort per
+    submission), and the contracts run once per table over the batch
     (``contracts.validate.ContractBatch``: a pandera call costs ~8 ms, and uniqueness stays within
     each return)."""
     from contracts.findings import FileResult
@@ -58,7 +50,7 @@ def problems_by_submission(con, loaded: list[tuple[str, ParsedReturn]]) -> dict[
     if not loaded:
         return out
     sids = [sid for sid, _ in loaded]
-    got: dict[str, list[tuple[pl.DataFrame, str]]] = {sid: [] for sid in sids}
+    batch, holders = ContractBatch(), []
     for raw, (table, cols) in TABLES.items():
         wants = [_parsed(parsed, table).select(cols) for _, parsed in loaded]
         schema = wants[0].schema
@@ -67,8 +59,9 @@ def problems_by_submission(con, loaded: list[tuple[str, ParsedReturn]]) -> dict[
                            "where submission_id in (select unnest(?))", [sids]).fetchall()
         rows = pl.DataFrame(rows, schema={"_sid": pl.String, **schema}, orient="row")
         by_sid = rows.partition_by("_sid", as_dict=True, include_key=False)
-        for sid, w in zip(sids, wants):
-            got[sid].append((by_sid.get((sid,), w.clear()), table))
+        for sid, w in zip(sids, wants):  # each return's rows as loaded, under its own contract
+            holders.append((sid, raw, FileResult(file=sid)))
+            batch.add(holders[-1][2], [(by_sid.get((sid,), w.clear()), table)])
         # the same rows, each as many times: counts per distinct row, joined both ways
         keys = ["_sid", *cols]
         counts = rows.group_by(keys).len("got").join(want.group_by(keys).len("want"), on=keys, how="full",
@@ -79,11 +72,7 @@ def problems_by_submission(con, loaded: list[tuple[str, ParsedReturn]]) -> dict[
                 n = by_sid[(sid,)].height if (sid,) in by_sid else 0
                 out[sid].append(f"{sid} raw.{raw}: {n} rows loaded, not the {w.height} rows parsed "
                                 f"from the return (or not the same rows)")
-    batch, holders = ContractBatch(), {}
-    for sid in sids:
-        holders[sid] = FileResult(file=sid)
-        batch.add(holders[sid], got[sid])
     batch.run()
-    for sid, h in holders.items():
-        out[sid] += [f"{sid} {f.sheet or ''} {f.cell or ''}: {f.message}" for f in h.findings]
+    for sid, raw, h in holders:
+        out[sid] += [f"{sid} {_where(raw, f.cell)}: {f.message}" for f in h.findings]
     return out

@@ -19,10 +19,7 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -447,9 +444,8 @@ def write_dfe_index(out_dir: Path) -> Path:
 
 
 # ------------------------------------------------------------------ PDF
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync", "--no-pdf-header-footer",
-                  "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000"]
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw"]
 
 
 def find_chromium() -> str | None:
@@ -458,25 +454,6 @@ def find_chromium() -> str | None:
         if p:
             return p
     return None
-
-
-def _one_pdf(chromium: str, html: Path, timeout: float) -> Path | None:
-    out = html.with_suffix(".pdf")
-    tmp_out = html.with_name(html.stem + ".pdf.tmp")
-    with tempfile.TemporaryDirectory(prefix="lsrp-chromium-") as profile:
-        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={tmp_out}",
-               html.resolve().as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("PDF timed out for %s", html)
-            return None
-    if proc.returncode != 0 or not tmp_out.exists() or tmp_out.stat().st_size == 0:
-        log.warning("PDF failed for %s: %s", html, proc.stderr.decode(errors="replace")[-500:])
-        tmp_out.unlink(missing_ok=True)
-        return None
-    os.replace(tmp_out, out)
-    return out
 
 
 PRINT_WIDTH_PX = 718    # 190 mm at 96 px per inch
@@ -527,8 +504,7 @@ async def _print_pool(chromium: str, htmls: list[Path], timeout: float, pages: i
     done: list[Path] = []
     loop = asyncio.get_running_loop()
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=[f for f in CHROMIUM_FLAGS if f != "--headless"
-                                                                          and not f.startswith("--virtual")])
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         # laid out at the printed width (A4 less margins), so the charts fit the page as they are printed
         context = await browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
 
@@ -569,8 +545,9 @@ async def _print_pool(chromium: str, htmls: list[Path], timeout: float, pages: i
 
 
 def write_pdfs(paths: list[Path], workers: int | None = None, timeout: float = 120) -> list[Path]:
-    """Print each pack HTML to a PDF beside it with headless chromium (one browser, a pool of pages,
-    one page per core).  Skips (with a warning) when chromium is absent; returns the PDFs written."""
+    """Print each pack HTML to a PDF beside it with headless chromium driven by Python playwright (one
+    browser, a pool of pages, one page per core; a locked dependency, so there is no other way to print).
+    Skips (with a warning) when chromium or playwright is absent; returns the PDFs written."""
     import asyncio
 
     paths = [Path(p) for p in paths]
@@ -583,8 +560,8 @@ def write_pdfs(paths: list[Path], workers: int | None = None, timeout: float = 1
     workers = max(1, min(workers or (os.cpu_count() or 2), len(paths)))
     try:
         import playwright  # noqa: F401
-    except ImportError:  # fall back to a chromium process per pack
-        with ThreadPoolExecutor(max_workers=workers) as ex:
-            done = list(ex.map(lambda p: _one_pdf(chromium, p, timeout), paths))
-        return [p for p in done if p is not None]
+    except ImportError:  # a broken install: `uv sync` installs it
+        log.warning("Python playwright not installed (uv sync --frozen installs it): %d PDF(s) not written",
+                    len(paths))
+        return []
     return asyncio.run(_print_pool(chromium, paths, timeout, workers))

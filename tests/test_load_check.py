@@ -42,8 +42,17 @@ def test_a_load_bug_fails_it(loaded, bug, sql):
     con.execute(sql)
     problems = loaded_problems(con, subs)
     assert problems and all(p.startswith("sub-1 raw.return_") for p in problems), (bug, problems)
-    batch = problems_by_submission(con, subs)["sub-1"]
-    assert any(p.startswith("sub-1 raw.return_") for p in batch), (bug, batch)
+    assert problems_by_submission(con, subs)["sub-1"] == problems  # one check, worded once
+
+
+def test_a_contract_finding_names_the_sheet_and_cell_to_open(loaded):
+    con, subs = loaded
+    (cell,) = con.execute("update raw.return_baselines set indicator_id = 'not_an_indicator' "
+                          "where rowid = (select min(rowid) from raw.return_baselines) returning cell").fetchone()
+    found = [p for p in loaded_problems(con, subs) if "failed a check" in p]
+    assert found and found[0].startswith(
+        f"sub-1 raw.return_baselines, Quarterly Return Template!{cell}: The baselines table read from the return "
+        "failed a check"), found
 
 
 def test_the_blocking_check_fails_the_ingest_run_on_a_load_bug(lsrp_home, dagster_instance, good_return,

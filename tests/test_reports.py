@@ -488,6 +488,17 @@ def test_write_pdfs_without_chromium_warns(tmp_path, monkeypatch, caplog):
     assert "chromium not found" in caplog.text
 
 
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not on PATH")
+def test_write_pdfs_without_playwright_warns_and_prints_nothing(tmp_path, monkeypatch, caplog):
+    """Python playwright is a locked dependency, so there is no second way to print (the old chromium
+    command-line fallback printed the plotly page and skipped the repack)."""
+    monkeypatch.setitem(sys.modules, "playwright", None)  # `import playwright` raises ImportError
+    html = tmp_path / "x.html"
+    html.write_text("<html lang=en><title>x</title></html>")
+    assert write_pdfs([html]) == [] and not html.with_suffix(".pdf").exists()
+    assert "playwright not installed" in caplog.text
+
+
 def _pdf_objects(data: bytes) -> bytes:
     """A PDF's bytes with its compressed object streams inflated (where the structure tree's objects are)."""
     import zlib

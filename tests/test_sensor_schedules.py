@@ -77,6 +77,19 @@ def test_partial_lock_and_incomplete_files_wait(lsrp_home, monkeypatch):
     assert ev.size == len(src) // 2
 
 
+def test_invariant_awaits_an_incomplete_upload_as_the_sensor_does(lsrp_home, monkeypatch):
+    """The checker and the sensor share one idea of "settled" (ledger.settle_state)."""
+    folder = paths.inbox() / "2026-27-Q2"
+    folder.mkdir(parents=True)
+    src = _one_return().read_bytes()
+    half = folder / "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx"
+    half.write_bytes(src[: len(src) // 2])  # a copy in progress: no end-of-central-directory record
+    os.utime(half, (time.time() - 60,) * 2)  # past the settle time, well inside LSRP_INCOMPLETE_SECONDS
+    assert ledger.invariant_problems() == []  # the sensor is rightly still waiting for it
+    monkeypatch.setenv("LSRP_INCOMPLETE_SECONDS", "30")  # given up on: the sensor would receive it now
+    assert ledger.invariant_problems() == [f"inbox/2026-27-Q2/{half.name}: settled but not received"]
+
+
 @pytest.mark.parametrize("folder,name,reason", [
     ("", "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx", "top of the inbox"),
     ("2026-27-Q9", "lsrp-quarterly-return-September-2026-301-barking-and-dagenham.xlsx", "not a collection quarter"),
@@ -123,6 +136,20 @@ def test_sensor_definition_evaluates_against_instance(lsrp_home):
         _drop(_one_return(), "2026-27-Q2")
         result = sensor(dg.build_sensor_context(instance=instance))
         assert len(result) == 1 and result[0].job_name == "ingest_batch_job"
+
+
+def test_loading_the_definitions_prints_no_dagster_warning(lsrp_home):
+    """`lsrp run` loads the code location as this does: an analyst sees only our progress lines, not
+    Dagster's BetaWarning about the `owners` of the inbox sensor's copy (pipeline/definitions.py)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = subprocess.run([sys.executable, "-c", "from pipeline.definitions import defs; "
+                           "defs.resolve_job_def('ingest_batch_job'); defs.resolve_sensor_def('inbox_sensor')"],
+                          cwd=paths.REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("when,expected", [

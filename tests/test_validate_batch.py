@@ -74,6 +74,7 @@ def test_one_child_checks_many_files_and_a_crash_rejects_only_its_file():
     crashed = results[1]
     assert crashed.status == "rejected" and crashed.errors[0].rule == "E25" and "signal 9" in crashed.errors[0].message
     assert crashed.file == "crashing.xlsx"
+    assert validate_isolated(files[0], _KillsTheChild(), "crashing.xlsx").to_dict() == crashed.to_dict()  # a batch of one
 
 
 
