@@ -3,7 +3,8 @@
     test would be several; the same rule as the dbt_constraints package's primary_key test.
     Fails with one row per bad key: its columns, the reason ('null key' when any key column is
     NULL, else 'duplicate key') and how many rows hold it.  A model with a second key (an LA's
-    new code beside its old one) has a second primary_key test.
+    new code beside its old one) has a second primary_key test.  A contracted mart declares its key
+    as a primary_key constraint instead (DuckDB enforces it when it builds the table: no test node).
 
       data_tests:
         - primary_key:
