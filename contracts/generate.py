@@ -75,6 +75,8 @@ def sources_yml() -> str:
         entry = {"name": t.name}
         if t.doc:
             entry["description"] = t.doc
+        if t.key:
+            entry["data_tests"] = [{"primary_key": {"arguments": {"columns": list(t.key)}}}]
         tables.append(entry | {"columns": cols})
     for ds in metadata.ees_datasets().values():
         cols = [{"name": c, "data_type": typ.lower()} for c, typ in metadata.ees_table_columns(ds).items()]
@@ -140,10 +142,23 @@ def marts_section(root: Path) -> str:
             desc = " ".join((model.get("description") or "").split())
             enforced = (model.get("config") or {}).get("contract", {}).get("enforced", False)
             cols = ", ".join(_mart_column(c) for c in model.get("columns", []))
+            key = ", ".join(f"`{c}`" for c in mart_key(model))
             lines.append(f"- `marts.{model['name']}`{' (contract enforced)' if enforced else ''}: {desc}"
-                         + (f" Columns: {cols}." if cols else ""))
+                         + (f" Key: {key}." if key else "") + (f" Columns: {cols}." if cols else ""))
     lines.append(MARTS_END)
     return "\n".join(lines)
+
+
+def mart_key(model: dict) -> list[str]:
+    """The columns of a model's primary key as its yml declares it: a primary_key constraint (a contracted
+    mart, enforced by DuckDB) or else its first primary_key test."""
+    for c in model.get("constraints") or []:
+        if c.get("type") == "primary_key":
+            return list(c["columns"])
+    for t in model.get("data_tests") or []:
+        if isinstance(t, dict) and "primary_key" in t:
+            return list((t["primary_key"].get("arguments") or t["primary_key"])["columns"])
+    return []
 
 
 def _mart_column(c: dict) -> str:

@@ -156,7 +156,7 @@ def test_synthetic_reference(synthetic_project):
 
 def test_synthetic_reference_of_1000(tmp_path):
     """Every 3-digit code in use, the predecessor authorities' codes (835 Dorset, ...) last: each LA
-    still has exactly one neighbour per rank (dbt's unique test on la_code and sn_rank)."""
+    still has exactly one neighbour per rank (dbt's primary_key test on la_code and sn_rank)."""
     for f in ("ref_las.csv", "ref_statistical_neighbours.csv"):
         shutil.copy2(paths.REPO / "contracts" / "reference" / f, tmp_path / f)
     codes = scale.write_synthetic_reference(tmp_path, 1000)

@@ -135,7 +135,8 @@ def _load_fixture(con) -> None:
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory):
+def marts_build(tmp_path_factory) -> Path:
+    """The folder of the fixture's warehouse.duckdb, built by dbt, and dbt's target/."""
     tmp = tmp_path_factory.mktemp("marts")
     db = tmp / "warehouse.duckdb"
     con = warehouse.connect(db)
@@ -147,7 +148,12 @@ def marts(tmp_path_factory):
         env=dbt_args.dbt_env(db, target_path=tmp / "target"), capture_output=True, text=True,
         cwd=paths.DBT_PROJECT_DIR, timeout=600)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    con = duckdb.connect(str(db), read_only=True)
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def marts(marts_build):
+    con = duckdb.connect(str(marts_build / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()
 
@@ -397,3 +403,46 @@ def test_contracted_marts_are_built_with_their_not_null_constraints(marts):
         "select table_name, constraint_column_names from duckdb_constraints() "
         "where schema_name = 'marts' and constraint_type = 'NOT NULL'").fetchall() for c in cols}
     assert len(wanted) >= 60 and wanted <= got, sorted(wanted - got)
+
+
+def test_contracted_marts_are_built_with_their_primary_keys(marts):
+    """A contracted mart's key is a primary_key constraint of the table DuckDB builds: a duplicate or
+    NULL key fails the model (and the publication) without a test query and a Dagster check."""
+    from contracts.generate import mart_key
+    from contracts.yaml_file import read_yaml
+
+    wanted = {}
+    for yml in (paths.DBT_PROJECT_DIR / "models" / "marts").glob("*.yml"):
+        for model in (read_yaml(yml) or {}).get("models", []):
+            if (model.get("config") or {}).get("contract", {}).get("enforced"):
+                wanted[model["name"]] = mart_key(model)
+    got = dict(marts.execute("select table_name, constraint_column_names from duckdb_constraints() "
+                             "where schema_name = 'marts' and constraint_type = 'PRIMARY KEY'").fetchall())
+    assert len(wanted) >= 10 and all(wanted.values()) and got == wanted
+    assert got["trajectory"] == ["la_code", "indicator_id", "period"]
+
+
+def test_the_primary_key_test_returns_each_duplicate_and_null_key_with_its_reason(marts_build):
+    """dbt's primary_key test as this build compiled it, run on a copy of its model with bad rows: one
+    failing row per bad key, with the key and the reason, where it took a unique test and a not_null
+    test per key column before (dbt counts the rows it returns as the test's failures)."""
+    import json
+
+    manifest = json.loads((marts_build / "target" / "manifest.json").read_text())
+    tests = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    node = tests["primary_key_int_latest_uploads_la_code__period"]
+    assert node["test_metadata"]["kwargs"]["columns"] == ["la_code", "period"] and node["compiled_code"]
+    assert "primary_key_int_latest_uploads_submission_id" in tests  # its second key: a test of its own
+    assert not [n for n in tests if n.startswith(("unique_int_latest", "not_null_int_latest"))]
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as warehouse")
+    con.execute("create schema warehouse.intermediate")
+    con.execute("""create table warehouse.intermediate.int_latest_uploads as select * from (values
+        ('301', '2026-27-Q1', 'a'), ('301', '2026-27-Q2', 'b'), ('301', '2026-27-Q2', 'c'),
+        (null, '2026-27-Q2', 'd'), ('313', null, 'e'), ('313', '2026-27-Q1', 'f')) t(la_code, period, submission_id)""")
+    got = con.execute(node["compiled_code"] + " order by reason, la_code nulls first").fetchall()
+    assert got == [("301", "2026-27-Q2", "duplicate key", 2), (None, "2026-27-Q2", "null key", 1),
+                   ("313", None, "null key", 1)]
+    con.execute("delete from warehouse.intermediate.int_latest_uploads where submission_id in ('c', 'd', 'e')")
+    assert con.execute(node["compiled_code"]).fetchall() == []  # a good table passes

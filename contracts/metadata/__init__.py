@@ -38,6 +38,7 @@ class Table:
     doc: str | None
     columns: tuple[Column, ...]
     parsed: dict | None = None  # {table: values, unique: [...]}: the parsed table this one stores
+    key: tuple[str, ...] = ()  # dbt's primary_key test: no NULL in these columns, no two rows alike
 
     @property
     def types(self) -> dict[str, str]:
@@ -70,7 +71,8 @@ def raw_tables() -> dict[str, Table]:
         cols = tuple(Column(name=c["name"], type=c["type"], doc=c.get("doc"), tests=tuple(c.get("tests", ())),
                             parsed=c.get("parsed")) for c in t["columns"])
         out[t["name"]] = Table(name=t["name"], doc=(t.get("doc") or "").strip() or None, columns=cols,
-                               parsed=t.get("parsed"))
+                               parsed=t.get("parsed"), key=tuple(t.get("key", ())))
+        assert set(out[t["name"]].key) <= {c.name for c in cols}, f"raw.{t['name']}: key names an unknown column"
     return out
 
 
