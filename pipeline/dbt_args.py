@@ -120,6 +120,19 @@ def summarise_run_results(run_results: dict) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def not_built(run_results: dict) -> list[str]:
+    """The models and seeds dbt could not build, each with the first line of its error (a contracted
+    mart whose key or not-null constraint fails is one of these, not a failed test)."""
+    out = []
+    for r in run_results.get("results", []):
+        if r.get("status") == "error":
+            lines = [line.strip() for line in (r.get("message") or "error").splitlines() if line.strip()]
+            # dbt's first line only says where ("Runtime Error in model x (path)"); the next says what
+            what = " ".join(lines[1:] if len(lines) > 1 and " Error in " in lines[0] else lines)
+            out.append(f"{r['unique_id'].split('.')[-1]} ({what[:160]})")
+    return out
+
+
 def verdict(counts: dict[str, int]) -> str:
     """One line for the console, e.g. 'passed: 152 ok, 2 warn' or 'FAILED: 1 fail, 3 skipped of 156'."""
     total = sum(counts.values())

@@ -199,15 +199,32 @@ def finish_dbt_parse(invocation) -> None:
             invocation.wait()
 
 
-def dbt_verdict(result) -> str:
+def dbt_verdict(result, run_results: dict | None = None) -> str:
     """dbt's outcome from the run's structured events (one asset check per dbt test, one
-    materialisation per model or seed), not from its console text."""
+    materialisation per model or seed) and from dbt's run_results.json for the models it could not
+    build, not from its console text."""
     checks = result.get_asset_check_evaluations()
     failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
     built = sum(1 for e in result.get_asset_materialization_events()
                 if e.asset_key and e.asset_key.path[0] not in ("raw", "benchmark_packs"))
+    from pipeline.dbt_args import not_built
+
+    errors = not_built(run_results or {})
     words = f"{built} models/seeds built, {len(checks) - len(failed)} of {len(checks)} tests passed"
-    return words + (f"; failed: {', '.join(failed[:5])}" if failed else "")
+    return (words + (f"; not built: {', '.join(errors[:5])}" if errors else "")
+            + (f"; failed: {', '.join(failed[:5])}" if failed else ""))
+
+
+def _run_results(quarter: str) -> dict:
+    """The quarter's last dbt build's run_results.json ({} when dbt did not write one)."""
+    import json
+
+    from pipeline.dbt_args import state_path
+
+    try:
+        return json.loads((state_path(quarter) / "run_results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def publish(instance, defs, quarter: str, log=print, tags: dict | None = None):
@@ -220,7 +237,7 @@ def publish(instance, defs, quarter: str, log=print, tags: dict | None = None):
     with open(log_path, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
                                         partition_key=quarter, tags={**(tags or {}), "lsrp/trigger": "lsrp run"})
-    log(f"  dbt build: {dbt_verdict(result)} (full log: {log_path})")
+    log(f"  dbt build: {dbt_verdict(result, _run_results(quarter))} (full log: {log_path})")
     if result.success:
         from pipeline import release
 

@@ -136,3 +136,20 @@ def test_lsrp_run_expects_the_quarter_asked_for_else_the_newest_in_the_inbox(tmp
     assert expected_quarter(None) == "2026-27-Q2"
     assert expected_quarter("2026-27-Q1") == "2026-27-Q1"
     assert expected_quarter("2030-31-Q5") is None  # not a quarter of the collection
+
+
+def test_the_console_names_a_mart_dbt_could_not_build():
+    """A contracted mart whose key constraint fails is a dbt error, not a failed test: `lsrp run` names it."""
+    from types import SimpleNamespace
+
+    from pipeline.run import dbt_verdict
+
+    results = {"results": [
+        {"unique_id": "model.lsrp.trajectory", "status": "success"},
+        {"unique_id": "model.lsrp.run_failures", "status": "error",
+         "message": 'Runtime Error in model run_failures\nConstraint Error: duplicate key "r1"'},
+        {"unique_id": "test.lsrp.x", "status": "skipped"}]}
+    assert dbt_args.not_built(results) == ['run_failures (Constraint Error: duplicate key "r1")']
+    run = SimpleNamespace(get_asset_check_evaluations=lambda: [], get_asset_materialization_events=lambda: [])
+    assert dbt_verdict(run, results).endswith('; not built: run_failures (Constraint Error: duplicate key "r1")')
+    assert "not built" not in dbt_verdict(run, {})
