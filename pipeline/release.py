@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from pipeline.ledger import fsync as _fsync
 
 MART_SCHEMA = "marts"
 PACK_DIR = "la"  # <period>/la/ holds the packs' files (reports/publish.py)
+PARQUET_WRITERS = 2
 
 
 def _wal(db: Path) -> Path:
@@ -95,17 +97,15 @@ def publish_copy(source: Path, out: Path | None = None) -> Path:
     parquet.mkdir(parents=True, exist_ok=True)
     tmp = out / f".warehouse.duckdb.tmp-{os.getpid()}"
     shutil.copyfile(source, tmp)
-    written = set()
     with duckdb.connect(str(tmp), read_only=True) as con:
         marts = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
             [MART_SCHEMA]).fetchall()]
-        for mart in marts:
-            part = parquet / f".{mart}.parquet.tmp"
-            con.execute(f"COPY (SELECT * FROM {MART_SCHEMA}.\"{mart}\") TO '{part}' (FORMAT parquet)")
-            _fsync(part)
-            os.replace(part, parquet / f"{mart}.parquet")
-            written.add(f"{mart}.parquet")
+        # two at a time: a mart of fewer than ~120,000 rows is one Parquet row group, which DuckDB writes
+        # on one thread, so one COPY after another left a core idle (with 10 years of history, the marts'
+        # export went from 0.3 to 1 s of the publication)
+        with ThreadPoolExecutor(max_workers=PARQUET_WRITERS) as pool:
+            written = set(pool.map(lambda mart: _export_mart(con, mart, parquet), marts))
     for old in parquet.glob("*.parquet"):  # a mart that no longer exists
         if old.name not in written:
             old.unlink()
@@ -114,6 +114,16 @@ def publish_copy(source: Path, out: Path | None = None) -> Path:
     os.replace(tmp, out / "warehouse.duckdb")
     _fsync(out)
     return out / "warehouse.duckdb"
+
+
+def _export_mart(con, mart: str, parquet: Path) -> str:
+    """One mart to ``parquet``/<mart>.parquet, written under a temporary name, fsynced and renamed."""
+    part = parquet / f".{mart}.parquet.tmp"
+    with con.cursor() as cur:  # a cursor per thread: DuckDB runs each on its own connection to the one database
+        cur.execute(f"COPY (SELECT * FROM {MART_SCHEMA}.\"{mart}\") TO '{part}' (FORMAT parquet)")
+    _fsync(part)
+    os.replace(part, parquet / f"{mart}.parquet")
+    return f"{mart}.parquet"
 
 
 # ------------------------------------------------------------------ packs

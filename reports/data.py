@@ -97,7 +97,7 @@ class PeriodData:
     las: dict[str, dict]                       # code -> marts.local_authorities row (names, codes, region)
     status: dict[str, dict]                    # code -> collection_status row for the period
     trajectory: dict[tuple[str, str], list[dict]]   # (la, indicator) -> rows in period order
-    benchmark: dict[tuple[str, str, str], dict]     # (la, indicator, period) -> row
+    benchmark: dict[tuple[str, str, str], dict]     # (la, indicator, period) -> row, the period's rows only
     bench_periods: list[str]                   # quarters with benchmark rows, up to the period
     findings: dict[str, list[dict]]            # la -> unresolved queries on its latest submission
     revisions: dict[str, list[dict]]           # la -> revisions up to the period
@@ -106,6 +106,9 @@ class PeriodData:
     run_failures: list[dict] = field(default_factory=list)   # failed pipeline runs (marts.run_failures), newest first
     indicators: dict[str, dict] = field(default_factory=dict)  # indicator_id -> marts.indicators row
     plan: PlanData = field(default_factory=lambda: PlanData())  # milestones, spend, risks (issue 10 marts)
+    # indicator -> {quarter: (England value, LAs contributing)} up to the period, where England is shown
+    # in some LA's row (the overview's national trend)
+    england: dict[str, dict[str, tuple]] = field(default_factory=dict)
 
     def returned(self) -> list[str]:
         """LAs whose return for the period was accepted (with or without queries), in code order."""
@@ -189,7 +192,12 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
         traj_rows = _rows(con, f"select * from marts.trajectory where substr(period, 1, 7) >= ? {which}"
                                "order by la_code, indicator_id",
                           [year] + ([] if trajectory_las is None else [period, list(trajectory_las)]))
-        bench_rows = _rows(con, "select * from marts.benchmark where period <= ? and period like '%-Q%'", [period])
+        # the period's rows only: every earlier quarter's (all of them with years of history) is one
+        # row per indicator and quarter below, which is all the overview's England trend reads
+        bench_rows = _rows(con, "select * from marts.benchmark where period = ?", [period])
+        england_rows = con.execute(
+            "select indicator_id, period, max(england_value), max(england_n_las) filter (where england_value is not null) "
+            "from marts.benchmark where period <= ? and period like '%-Q%' group by all", [period]).fetchall()
         find_rows = _rows(con, "select * from marts.outstanding_queries where period = ? "
                                "order by la_code, rule, cell", [period])
         rev_rows = _optional(con, "select * from marts.revisions where quarter_period <= ? "
@@ -209,7 +217,13 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
         v.sort(key=lambda r: period_key(r["period"]))
 
     benchmark = {(r["la_code"], r["indicator_id"], r["period"]): r for r in bench_rows}
-    bench_periods = sorted({r["period"] for r in bench_rows}, key=period_key)
+    bench_periods = sorted({r[1] for r in england_rows}, key=period_key)
+    # England's pooled value is one figure per indicator and quarter, NULL only in the rows where it is
+    # withheld, so the largest non-NULL value is the figure every other row shows
+    england: dict[str, dict[str, tuple]] = {}
+    for ind, per, value, n_las in england_rows:
+        if value is not None:
+            england.setdefault(ind, {})[per] = (value, n_las)
 
     findings: dict[str, list[dict]] = {}
     for r in find_rows:
@@ -221,4 +235,4 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
     return PeriodData(period=period, las=las, status=status, trajectory=trajectory, benchmark=benchmark,
                       bench_periods=bench_periods, findings=findings, revisions=revisions,
                       neighbours=neighbours, quarantined=quarantined, run_failures=run_failures,
-                      indicators=indicators, plan=plan)
+                      indicators=indicators, plan=plan, england=england)

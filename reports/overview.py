@@ -99,10 +99,7 @@ def _indicator(data: PeriodData, ind) -> str:
     d = ind.decimals
     q = period_label(data.period)
     # national trend: England pooled value by quarter
-    eng = {}
-    for (la, iid, p), row in data.benchmark.items():
-        if iid == ind.id and p not in eng and row.get("england_value") is not None:
-            eng[p] = (row["england_value"], row.get("england_n_las"))
+    eng = data.england.get(ind.id, {})
     periods = [p for p in data.bench_periods if p in eng]
     vals = [eng[p][0] for p in periods]
     out = []

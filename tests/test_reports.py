@@ -408,6 +408,24 @@ def test_overview_and_index(published):
     assert "support" not in idx.lower()                # DfE's support view is not one click from the packs either
 
 
+def test_load_period_reads_one_quarter_of_benchmark_rows_and_englands_trend(sample_warehouse):
+    """Earlier quarters' benchmark rows (years of them with history) are not loaded; the overview's England
+    trend is one figure per indicator and quarter, as every row that shows it has it."""
+    from reports.data import load_period
+
+    data = load_period(sample_warehouse, PERIOD)
+    assert data.benchmark and {k[2] for k in data.benchmark} == {PERIOD}
+    rows = _rows(sample_warehouse, "select distinct indicator_id, period, england_value, england_n_las "
+                                   "from marts.benchmark where period <= ? and england_value is not null", PERIOD)
+    expected: dict = {}
+    for r in rows:
+        assert r["period"] not in expected.get(r["indicator_id"], {}), "one England figure per indicator and quarter"
+        expected.setdefault(r["indicator_id"], {})[r["period"]] = (r["england_value"], r["england_n_las"])
+    assert data.england == expected and any(len(v) == 2 for v in expected.values())
+    quarters = _rows(sample_warehouse, "select distinct period from marts.benchmark where period <= ? order by 1", PERIOD)
+    assert data.bench_periods == [r["period"] for r in quarters] and len(quarters) > 1
+
+
 def test_index_lists_all_153_las(sample_warehouse, tmp_path):
     out = tmp_path / "out"
     res = publish(sample_warehouse, out, PERIOD, pdf=False, issued=ISSUED)

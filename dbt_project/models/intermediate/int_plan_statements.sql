@@ -4,6 +4,10 @@
 -- and int_plan_targets pick the standing value from here, and plan_changes chains the periods.
 -- is_initial: from the initial return (period YYYY-YY-Q0, config/collection_calendar.yaml kind: initial),
 -- whose values are locked once it is accepted.
+-- A view, not a table like the other intermediate models: every return restates every target, so with
+-- years of history this is over a million rows, and writing them cost more than its few readers (which
+-- each keep a small part: the standing values, the chains that vary) and tests spend reading the view.
+{{ config(materialized='view') }}
 with per_period as (
     select la_code, year, period, submission_id, received_at
     from {{ ref('int_accepted_submissions') }}

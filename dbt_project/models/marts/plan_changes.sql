@@ -8,6 +8,18 @@ with locked_las as (
     select distinct la_code from {{ ref('int_plan_statements') }} where is_initial
 ),
 
+-- Baseline and target chains whose values are not all the same: only they can hold a change (a
+-- chain of equal values yields no row below), so only their statements are chained.  With years of
+-- history nearly every chain is constant, and putting all of them in period order (over a million
+-- statements with 10 years) was most of this model's cost; this is one hash aggregate.  The columns
+-- are the chain key's parts, none NULL but target_period (a baseline's), which groups as the key does.
+varying_statements as (
+    select la_code, kind, indicator_id, target_period
+    from {{ ref('int_plan_statements') }}
+    group by all
+    having min(value) <> max(value)
+),
+
 statements as (
     select
         la_code, year, period, submission_id, received_at, kind as item_type,
@@ -18,7 +30,10 @@ statements as (
         cast(null as varchar) as spend_quarter,
         value, cast(null as date) as date_value,
         la_code || '|' || kind || '|' || indicator_id || '|' || coalesce(target_period, '') as chain_key
-    from {{ ref('int_plan_statements') }}
+    from {{ ref('int_plan_statements') }} as st
+    semi join varying_statements as v
+        on v.la_code = st.la_code and v.kind = st.kind and v.indicator_id = st.indicator_id
+       and v.target_period is not distinct from st.target_period
 ),
 
 milestones as (
