@@ -49,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -122,13 +123,13 @@ def _tree_rss(root: int) -> list[int]:
     return [rss[p] for p in tree if p in rss]
 
 
-def _sample_memory(proc: subprocess.Popen, every: float = 0.25) -> None:
-    while proc.poll() is None:
+def _sample_memory(proc: subprocess.Popen, done: threading.Event, every: float = 0.25) -> None:
+    while proc.poll() is None and not done.is_set():
         sizes = _tree_rss(proc.pid)
         if sizes:
             _PEAK["process"] = max(_PEAK["process"], max(sizes))
             _PEAK["tree"] = max(_PEAK["tree"], sum(sizes))
-        time.sleep(every)
+        done.wait(every)  # not time.sleep: the caller's clock must not wait out a sampling interval
 
 
 def peak_figures() -> dict[str, float]:
@@ -138,12 +139,12 @@ def peak_figures() -> dict[str, float]:
 
 def sampled(cmd: list[str], **popen_kw) -> subprocess.CompletedProcess:
     """``subprocess.run(cmd, capture_output=True, text=True)`` with its process tree's memory sampled."""
-    import threading
-
     popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kw)
-    sampler = threading.Thread(target=_sample_memory, args=(popen,), daemon=True)
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_memory, args=(popen, done), daemon=True)
     sampler.start()
     out, err = popen.communicate()
+    done.set()
     sampler.join()
     return subprocess.CompletedProcess(popen.args, popen.returncode, out, err)
 
