@@ -121,8 +121,8 @@ def summarise_run_results(run_results: dict) -> dict[str, int]:
 
 
 def not_built(run_results: dict) -> list[str]:
-    """The models and seeds dbt could not build, each with the first line of its error (a contracted
-    mart whose key or not-null constraint fails is one of these, not a failed test)."""
+    """The models and seeds dbt could not build, each with what its error says (a contracted mart
+    whose key or not-null constraint fails is one of these, not a failed test)."""
     out = []
     for r in run_results.get("results", []):
         if r.get("status") == "error":

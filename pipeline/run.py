@@ -203,12 +203,12 @@ def dbt_verdict(result, run_results: dict | None = None) -> str:
     """dbt's outcome from the run's structured events (one asset check per dbt test, one
     materialisation per model or seed) and from dbt's run_results.json for the models it could not
     build, not from its console text."""
+    from pipeline.dbt_args import not_built
+
     checks = result.get_asset_check_evaluations()
     failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
     built = sum(1 for e in result.get_asset_materialization_events()
                 if e.asset_key and e.asset_key.path[0] not in ("raw", "benchmark_packs"))
-    from pipeline.dbt_args import not_built
-
     errors = not_built(run_results or {})
     words = f"{built} models/seeds built, {len(checks) - len(failed)} of {len(checks)} tests passed"
     return (words + (f"; not built: {', '.join(errors[:5])}" if errors else "")

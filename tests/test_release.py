@@ -190,7 +190,10 @@ def test_a_failed_build_keeps_the_live_warehouse_and_the_next_one_swaps_in(lsrp_
     with dg.instance_for_test() as instance:
         result = dg.materialize([lsrp_dbt_assets], instance=instance, raise_on_error=False,
                                 resources={"dbt": defs.resources["dbt"]}, partition_key="2026-27-Q2")
+        logs = [e.user_message for e in instance.all_logs(result.run_id)]
     assert not result.success
+    # the step's own log names the mart dbt could not build and why (in the Dagster UI, not only in lsrp run)
+    assert any("dbt could not build run_failures" in m and 'duplicate key "r1"' in m for m in logs), logs[-5:]
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "marts/run_failures" not in built and "marts/trajectory" in built  # that mart alone failed
     assert not [e for e in result.get_asset_check_evaluations() if not e.passed]

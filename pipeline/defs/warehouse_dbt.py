@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline import paths, release
-from pipeline.dbt_args import publication_args, state_path, summarise_run_results, verdict
+from pipeline.dbt_args import not_built, publication_args, state_path, summarise_run_results, verdict
 from pipeline.defs.dbt_project import dbt_project
 from pipeline.defs.partitions import period_partitions
 
@@ -46,11 +46,14 @@ def latest_period_with_returns() -> str | None:
 def _log_results(context, invocation, quarter: str) -> None:
     """dbt's verdict from its run_results.json (absent when dbt was killed before writing it)."""
     try:
-        counts = summarise_run_results(invocation.get_artifact("run_results.json"))
+        run_results = invocation.get_artifact("run_results.json")
+        counts = summarise_run_results(run_results)
     except Exception as exc:  # the build's own error says more than a missing artifact
         context.log.warning(f"dbt run_results.json unreadable: {exc}")
         return
     context.log.info(f"dbt build {quarter}: {verdict(counts)}")
+    for model in not_built(run_results):  # a failed constraint fails its model, not a check: name it here too
+        context.log.error(f"dbt could not build {model}")
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL,
