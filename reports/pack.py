@@ -708,8 +708,8 @@ def render(model: PackModel, version: int, issued: date, changed: list[str] | No
                 f"figure in a table.</p>{sections}")
     body.append('<h2 id="quality">Appendix B: data quality</h2>' + data_quality_html(model))
     body.append('<h2 id="about">Appendix C: about these figures</h2>' + ABOUT + "</div>")
-    nav = [("glance", "Progress on the metrics"), ("attention", "What needs attention"),
-           ("areas", "Each area at a glance"), *plan_mod.nav(plan, model.accepted),
+    nav = [("glance", "1. Progress on the metrics"), ("attention", "2. What needs attention"),
+           ("areas", "3. Each area at a glance"), *plan_mod.nav(plan, model.accepted),  # numbered as their headings
            ("appendix", "Appendix A: detail for each indicator"),
            *area_nav, ("quality", "Appendix B: data quality"), ("about", "Appendix C: about these figures")]
     return page(f"{model.name}: {q} quarterly data report - Local SEND Reform Plans", "".join(body), nav,
