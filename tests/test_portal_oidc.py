@@ -178,23 +178,36 @@ def test_pkce_verifier_is_checked_by_the_provider(client, issuer, caplog):
     assert "PKCE" in caplog.text
 
 
-@pytest.mark.parametrize(("misbehave", "reason"), [
-    ("wrong_issuer", "id_token_invalid"),
-    ("wrong_audience", "id_token_invalid"),
-    ("multi_aud_no_azp", "id_token_invalid"),
-    ("expired", "id_token_expired"),
-    ("future_iat", "id_token_invalid"),
-    ("wrong_nonce", "nonce_mismatch"),
-    ("no_nonce", "nonce_mismatch"),
-    ("bad_signature", "id_token_invalid"),
-    ("unknown_kid", "id_token_invalid"),
-    ("alg_none", "id_token_invalid"),
-    ("hs256_public_key", "id_token_invalid"),
+@pytest.mark.parametrize(("misbehave", "reason", "logged"), [
+    ("wrong_issuer", "id_token_invalid", "Invalid claim: 'iss'"),
+    ("wrong_audience", "id_token_invalid", "Invalid claim: 'aud'"),
+    ("multi_aud_no_azp", "id_token_invalid", "azp None is not this client"),
+    ("expired", "id_token_expired", "expired"),
+    ("future_iat", "id_token_invalid", "issued in the future"),
+    ("wrong_nonce", "nonce_mismatch", "nonce does not match"),
+    ("no_nonce", "nonce_mismatch", "nonce does not match"),
+    ("bad_signature", "id_token_invalid", "BadSignatureError"),
+    ("unknown_kid", "id_token_invalid", "No key for kid: 'rsa-other'"),
+    ("alg_none", "id_token_invalid", "'none' is not allowed"),
+    ("hs256_public_key", "id_token_invalid", "'HS256' is not allowed"),
 ])
-def test_bad_id_token_is_refused(client, misbehave, reason):
-    error = refused(client, *authorize(client, misbehave=misbehave))
+def test_bad_id_token_is_refused(client, misbehave, reason, logged, caplog):
+    with caplog.at_level(logging.WARNING, logger="portal.oidc"):
+        error = refused(client, *authorize(client, misbehave=misbehave))
     assert error.reason == reason
+    assert logged in caplog.text
     assert str(error) == "Sign-in failed. Please try again."
+
+
+def test_unknown_kid_fetches_the_jwks_again_then_refuses(issuer):
+    fresh = OidcClient(config(issuer))
+    assert fresh.finish(*authorize(fresh)).la_code == "202"
+    fetched = fresh._jwks_at
+    assert refused(fresh, *authorize(fresh, misbehave="unknown_kid")).reason == "id_token_invalid"
+    assert fresh._jwks_at == fetched            # fetched again at most once a minute
+    fresh._jwks_at -= 120
+    assert refused(fresh, *authorize(fresh, misbehave="unknown_kid")).reason == "id_token_invalid"
+    assert fresh._jwks_at > fetched             # a rotated key would have been found
 
 
 def test_userinfo_for_another_subject_is_refused(client):
@@ -209,6 +222,15 @@ def test_replayed_pending_is_refused(client):
     assert refused(client, params, pending).reason == "replay"
     # a copy without the "used" mark (say, a session restored from before) is caught by the state set
     assert refused(client, params, copy).reason == "replay"
+
+
+def test_provider_codes_are_one_time(client, issuer):
+    params, pending = authorize(client)
+    copy = dict(pending)
+    client.finish(params, pending)
+    other_process = OidcClient(config(issuer))   # knows nothing of the states used here
+    assert refused(other_process, params, copy).reason == "token_refused"
+    assert last_token_request(issuer)["error"] == "invalid_grant"
 
 
 def test_tampered_or_missing_state_is_refused(client):
