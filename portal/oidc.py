@@ -216,8 +216,15 @@ class OidcClient:
         self._registry = JWSRegistry(algorithms=list(ALGORITHMS))
 
     def close(self) -> None:
+        """Close the HTTP client, when the OidcClient made it."""
         if self._own_http:
             self._http.close()
+
+    def __enter__(self) -> OidcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- provider metadata ------------------------------------------------------------------------
 

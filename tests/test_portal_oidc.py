@@ -66,9 +66,21 @@ def config(issuer: str, **changes) -> OidcConfig:
 
 @pytest.fixture(scope="module")
 def client(issuer):
-    c = OidcClient(config(issuer))
-    yield c
-    c.close()
+    with OidcClient(config(issuer)) as c:
+        yield c
+
+
+@pytest.fixture
+def make_client(issuer):
+    """A new OidcClient (its own caches and used states), closed after the test."""
+    made = []
+
+    def make(**changes) -> OidcClient:
+        made.append(OidcClient(config(**{"issuer": issuer, **changes})))
+        return made[-1]
+    yield make
+    for c in made:
+        c.close()
 
 
 def authorize(client: OidcClient, **test_params) -> tuple[dict, dict]:
@@ -134,10 +146,10 @@ def test_happy_path(client, issuer):
     assert last_token_request(issuer) == {"ok": True, "auth_method": "client_secret_post"}
 
 
-def test_client_secret_basic_when_it_is_the_only_method(issuer):
+def test_client_secret_basic_when_it_is_the_only_method(issuer, make_client):
     httpx.post(f"{issuer}/_control", json={"auth_methods": ["client_secret_basic"]})
     try:
-        basic = OidcClient(config(issuer))
+        basic = make_client()
         assert basic.finish(*authorize(basic)).la_code == "202"
         assert last_token_request(issuer) == {"ok": True, "auth_method": "client_secret_basic"}
     finally:
@@ -154,8 +166,8 @@ def test_also_accepted(client, misbehave):
     assert client.finish(*authorize(client, misbehave=misbehave)).la_code == "202"
 
 
-def test_another_la_claim_path(issuer):
-    legacy = OidcClient(config(issuer, la_claim="organisation.legacyId"))
+def test_another_la_claim_path(make_client):
+    legacy = make_client(la_claim="organisation.legacyId")
     assert legacy.finish(*authorize(legacy)).la_code == "1031237"
 
 
@@ -199,8 +211,8 @@ def test_bad_id_token_is_refused(client, misbehave, reason, logged, caplog):
     assert str(error) == "Sign-in failed. Please try again."
 
 
-def test_unknown_kid_fetches_the_jwks_again_then_refuses(issuer):
-    fresh = OidcClient(config(issuer))
+def test_unknown_kid_fetches_the_jwks_again_then_refuses(make_client):
+    fresh = make_client()
     assert fresh.finish(*authorize(fresh)).la_code == "202"
     fetched = fresh._jwks_at
     assert refused(fresh, *authorize(fresh, misbehave="unknown_kid")).reason == "id_token_invalid"
@@ -224,11 +236,11 @@ def test_replayed_pending_is_refused(client):
     assert refused(client, params, copy).reason == "replay"
 
 
-def test_provider_codes_are_one_time(client, issuer):
+def test_provider_codes_are_one_time(client, issuer, make_client):
     params, pending = authorize(client)
     copy = dict(pending)
     client.finish(params, pending)
-    other_process = OidcClient(config(issuer))   # knows nothing of the states used here
+    other_process = make_client()   # knows nothing of the states used here
     assert refused(other_process, params, copy).reason == "token_refused"
     assert last_token_request(issuer)["error"] == "invalid_grant"
 
@@ -258,8 +270,8 @@ def test_pending_older_than_ten_minutes_is_refused(client):
     assert error.reason == "pending_expired" and "expired" in str(error)
 
 
-def test_discovery_naming_another_issuer_is_refused(issuer):
-    wrong = OidcClient(config(f"{issuer}/mismatch"))
+def test_discovery_naming_another_issuer_is_refused(issuer, make_client):
+    wrong = make_client(issuer=f"{issuer}/mismatch")
     error = refused(wrong, {"state": "s", "code": "c"}, {"state": "s", "nonce": "n", "code_verifier": "v" * 43,
                                                          "created_at": time.time()})
     assert error.reason == "discovery_issuer_mismatch"
