@@ -115,3 +115,26 @@ def write_feedback(result: FileResult, out_dir: Path | str, stem: str | None = N
     html_path.write_text(render_html(result), encoding="utf-8")
     json_path.write_text(json.dumps(feedback_json(result), indent=2, ensure_ascii=False), encoding="utf-8")
     return html_path, json_path
+
+
+HELD_MARK = '<div class="panel held" role="alert" id="held">'
+
+
+def annotate_held(paths: list[str | Path], reason: str, held_at: str) -> None:
+    """Say in an accepted upload's feedback that a publication held it back (pipeline/holds.py): the
+    JSON gains ``held`` {at, reason}; the HTML a notice after its heading.  Idempotent."""
+    for p in map(Path, paths):
+        if not p.exists():
+            continue
+        if p.suffix == ".json":
+            doc = json.loads(p.read_text(encoding="utf-8"))
+            doc["held"] = {"at": held_at, "reason": reason}
+            p.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+        elif p.suffix == ".html":
+            html = p.read_text(encoding="utf-8")
+            if HELD_MARK in html:
+                continue
+            notice = (f"{HELD_MARK}<p class=\"status\">Held back by DfE's warehouse checks ({_esc(held_at[:10])})</p>"
+                      f"<p>{_esc(reason)}</p><p>The quarter was published without this return: your pack shows "
+                      "your previous accepted return for the quarter, or only the data DfE holds.</p></div>")
+            p.write_text(html.replace("</h1>", "</h1>" + notice, 1), encoding="utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, Catalogue, load
@@ -17,7 +18,7 @@ from contracts.reader import PlanRow, read_plan_rows, text, to_date, to_number
 from contracts.rules import Header, finding, fmt, period_label
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PLAN_ERROR_RULES = ("E27", "E28", "E29", "E30", "E31", "E32", "E33", "E34")
+PLAN_ERROR_RULES = ("E27", "E28", "E29", "E30", "E31", "E32", "E33", "E34", "E40")
 MAX_FINDINGS_PER_RULE = 20
 QUARTER_END = {"Q0": (0, 3, 31), "Q1": (0, 6, 30), "Q2": (0, 9, 30), "Q3": (0, 12, 31), "Q4": (1, 3, 31)}
 WHAT = {  # field -> how a message names it
@@ -69,7 +70,39 @@ def check_plan(wb, head: Header, cat: Catalogue | None = None) -> list[Finding]:
     out += _milestones(rows, head, plan)
     out += _spend(rows, head, plan)
     out += _risks(rows, plan)
+    out += _distinct(rows)
     return _capped(out)
+
+
+# The parsed table each list of plan rows becomes (contracts/reader.py parse_plan).
+_ROWS_OF_TABLE = {"milestones": "workstreams", "spend": "spend", "risks": "risks", "signatories": "signatories"}
+
+
+def name_key(value) -> str:
+    """How the warehouse tells two names apart, made coarser so that anything it would take as the
+    same name (lower(trim(x)) in stg_plan_milestones) is the same here: case folded, every run of
+    whitespace one space, Unicode compatibility forms folded."""
+    return " ".join(unicodedata.normalize("NFKC", text(value)).casefold().split())
+
+
+def _distinct(rows) -> list[Finding]:
+    """E40: a column raw_tables.yaml marks `distinct` repeats a name within the return."""
+    from contracts import metadata
+
+    out: list[Finding] = []
+    for table_name, table in metadata.parsed_tables().items():
+        for column in (table.parsed or {}).get("distinct", []):
+            seen: dict[str, PlanRow] = {}
+            for r in getattr(rows, _ROWS_OF_TABLE[table_name], []):
+                key = name_key(r.raw.get(column))
+                if not key:
+                    continue
+                if key in seen:
+                    out.append(finding("E40", sheet=r.sheet, cell=r.cells[column], value=r.text(column),
+                                       what=_what(column), first_row=seen[key].row))
+                else:
+                    seen[key] = r
+    return out
 
 
 def _capped(found: list[Finding]) -> list[Finding]:

@@ -172,6 +172,13 @@ _R = [
     Rule("E34", ERROR, "Email not valid",
          "{sheet} cell {cell} ({what}) is not an email address ('{value}'). "
          "Action required: enter the signatory's work email address."),
+    # The warehouse keys plan changes on a workstream's name (marts.plan_changes, stg_plan_milestones'
+    # unique test): two workstreams of one return with the same name, ignoring case and spaces, would
+    # be one chain of changes.  Which columns must be distinct is data: raw_tables.yaml `distinct`.
+    Rule("E40", ERROR, "Name used twice",
+         "{sheet} cell {cell}: the {what} '{value}' is already used in row {first_row}; each {what} in a return "
+         "needs a name of its own (capitals and spaces do not count as a difference). "
+         "Action required: rename one of them, or merge the two rows into one."),
     Rule("Q06", QUERY, "Risk RAG differs from the Annex C matrix",
          "Risk {n} ('{risk}') is rated {stated} {when}, but the Annex C matrix gives {expected} for "
          "{impact} impact and {likelihood} likelihood. Action required: check the rating; if {stated} "

@@ -245,7 +245,7 @@ def publish(instance, defs, quarter: str, log=print, tags: dict | None = None):
     return result
 
 
-def summary(quarter: str) -> str:
+def summary(quarter: str, published: bool = True) -> str:
     from pipeline import warehouse
     from pipeline.defs.partitions import la_codes
 
@@ -256,6 +256,8 @@ def summary(quarter: str) -> str:
                  from raw.submissions where la_code is not null)
                select period, status, count(*) from latest where n = 1 group by 1, 2 order by 1, 2""").fetchall()
         total = con.execute("select count(*) from raw.submissions").fetchall()[0][0]
+        held = con.execute("select la_code, period, hold_test from raw.submissions where held_at is not null "
+                           "and period <= ? order by period, la_code", [quarter]).fetchall()
     by_period: dict[str, dict[str, int]] = {}
     for period, status, n in rows:
         by_period.setdefault(period, {})[status] = n
@@ -266,7 +268,14 @@ def summary(quarter: str) -> str:
         lines.append(f"  {period}: {received} of {n_las} LAs returned; accepted {counts.get('accepted', 0)}, "
                      f"accepted with queries {counts.get('accepted_with_queries', 0)}, "
                      f"rejected {counts.get('rejected', 0)}")
-    lines.append(f"  Packs for {quarter}: {paths.packs() / 'index.html'}")
+    for la, period, test in held:
+        lines.append(f"  Held back: LA {la}'s {period} return passed validation but failed the warehouse check "
+                     f"{test}; published without it (its pack and feedback say why).")
+    index = paths.packs() / "index.html"
+    if published and index.exists():
+        lines.append(f"  Packs for {quarter}: {index}")
+    else:
+        lines.append(f"  No packs were published for {quarter} (the previous release, if any, stands).")
     lines.append(f"  Feedback per return: {paths.feedback()}")
     return "\n".join(lines)
 
@@ -352,7 +361,7 @@ def main(args) -> int:
 
     again = next((r for r in republish_requests(instance) if r.partition_key == quarter), None)
     result = publish(instance, defs, quarter, tags=again.tags if again else None)
-    print(summary(quarter))
+    print(summary(quarter, published=result.success))
     print(f"Done in {time.time() - t0:.0f} s.")
     if failed or not result.success:
         print(f"{failed} ingest run(s) failed{'' if result.success else ' and the publication run failed'}; "

@@ -14,7 +14,7 @@ from .data import PeriodData
 from .pack import SERVICE
 
 STATUS_ORDER = [("accepted", "Accepted"), ("accepted_with_queries", "Accepted with queries"),
-                ("rejected", "Rejected")]
+                ("rejected", "Rejected"), ("held", "Held back (a warehouse check failed on it)")]
 
 
 def _names(data: PeriodData, codes) -> str:
@@ -48,8 +48,16 @@ def _service_alerts(data: PeriodData) -> str:
     failed = [[esc(str(r.get("failed_at") or "")[:16]), esc(r.get("job_name") or ""),
                esc(" ".join(x for x in (r.get("la_code"), r.get("period")) if x) or "-"),
                esc((r.get("message") or "")[:200])] for r in data.run_failures if not r.get("will_retry")]
+    held = [[esc(_names(data, [c])), esc(s.get("status") or ""),
+             esc(s.get("hold_reason") or (s.get("later_upload_reason") if s.get("later_upload_status") == "held" else "")
+                 or "")] for c, s in sorted(data.status.items())
+            if s.get("status") == "held" or s.get("later_upload_status") == "held"]
     out = ["<p>Uploads that could not be filed under an LA and quarter were archived and rejected with "
-           "feedback; failed runs listed here will not be retried automatically. Both need a person.</p>"]
+           "feedback; returns held back passed validation but failed a check in the warehouse, so the quarter "
+           "was published without them; failed runs listed here will not be retried automatically. Each needs "
+           "a person.</p>"]
+    out.append(table(f"Returns held back ({len(held)})", ["Local authority", "Standing status", "Why"], held,
+                     raw_cols={0, 1, 2}) if held else "<p>No return is held back.</p>")
     out.append(table(f"Uploads not filed ({len(quarantined)})", ["Received", "File name", "Folder", "Reason"],
                      quarantined, raw_cols={0, 1, 2, 3}) if quarantined else "<p>No upload is waiting to be filed.</p>")
     out.append(table(f"Failed runs not retried ({len(failed)})", ["Failed at", "Job", "LA and quarter", "Message"],

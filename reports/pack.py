@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from contracts import catalogue
@@ -77,6 +77,9 @@ class PackModel:
     data_quality: dict
     accepted: bool = True           # False: rejected or not received; the pack shows what DfE holds, no trajectory
     plan: dict | None = None        # milestones, risks, spend (reports.plan.build_plan); None: no plan marts read
+    # what the status line says beyond the standing return's status: a hold's reason, a later upload that
+    # was rejected or held.  Not a figure, so not hashed: it never re-issues a pack as a new version
+    notice: dict = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
@@ -197,7 +200,33 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                       for v in data.revisions.get(code, [])],
     }
     return PackModel(code=code, name=la["la_name"], region=la["region_name"], period=period, indicators=inds,
-                     data_quality=dq, accepted=accepted, plan=plan_mod.build_plan(data, code, accepted))
+                     data_quality=dq, accepted=accepted, plan=plan_mod.build_plan(data, code, accepted),
+                     notice=status_notice(st))
+
+
+def status_notice(st: dict) -> dict:
+    """The collection_status facts the status line adds (marts.collection_status: hold_reason and
+    later_upload_*); empty when there is nothing to add."""
+    out = {}
+    if st.get("hold_reason"):
+        out["hold_reason"] = str(st["hold_reason"])
+    if st.get("later_upload_status"):
+        out["later"] = {"status": str(st["later_upload_status"]), "at": str(st.get("later_upload_at") or "")[:10],
+                        "why": str(st.get("later_upload_reason") or "")}
+    return out
+
+
+def _notice_words(model: PackModel) -> str:
+    """'A later upload on 2026-10-20 was rejected (E02).' and the like, said beside the status."""
+    later = model.notice.get("later")
+    if not later:
+        return ""
+    if later["status"] == "held":
+        return (f" A later upload on {later['at']} was accepted by the checks but held back by DfE's warehouse "
+                f"checks: {later['why']}")
+    why = f" ({later['why']})" if later["why"] else ""
+    return (f" A later upload on {later['at']} was {later['status']}{why}; see its feedback. "
+            "The figures here are from the accepted return.")
 
 
 # ------------------------------------------------------------------ page one: the review's agenda
@@ -290,8 +319,18 @@ def status_line(model: PackModel) -> str:
     st = (model.data_quality.get("status") or "not_received")
     if model.accepted:
         words = "accepted with queries" if st == "accepted_with_queries" else "accepted"
+        later = _notice_words(model)
+        if later:
+            return (f'<div class="notice status-line" role="note"><p>Return for {esc(q)}: <strong>{esc(words)}'
+                    f"</strong>. This report shows the authority's own figures, its trajectory targets and "
+                    f"DfE-held data.{esc(later)}</p></div>")
         return (f'<p class="status-line">Return for {esc(q)}: <strong>{esc(words)}</strong>. This report shows '
                 "the authority's own figures, its trajectory targets and DfE-held data.</p>")
+    if st == "held":
+        return (f'<div class="notice status-line" role="note"><p>Return for {esc(q)}: <strong>held back</strong>. '
+                "It passed the return's checks, but a check in DfE's warehouse failed on it: "
+                f"{esc(model.notice.get('hold_reason') or 'DfE will say why')} This report shows only the data "
+                "DfE holds (attendance and exclusions) until a corrected return is accepted.</p></div>")
     words = "rejected" if st == "rejected" else "not received"
     return (f'<div class="notice status-line" role="note"><p>Return for {esc(q)}: {esc(words)}. This report shows '
             "only the data DfE holds (attendance and exclusions); figures from the return are not available (x) "

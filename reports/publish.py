@@ -338,13 +338,15 @@ def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dic
     hashes = model.hashes()
     digest = model.figures_sha256(hashes)
     ret_status = (data.status.get(code) or {}).get("status") or "not_received"
-    if prev and prev.get("figures_sha256") == digest and _files_exist(period_dir, {**prev, "files": files}):
+    notice = model.notice or {}
+    if (prev and prev.get("figures_sha256") == digest and _files_exist(period_dir, {**prev, "files": files})
+            and (prev.get("notice") or {}) == notice):
         result.skipped.append(html_path)
         result.versions[code] = prev["version"]
         prev["status"] = ret_status
         return None
     pack_issued = issued
-    if prev and prev.get("figures_sha256") == digest:     # files lost: rewrite the same version
+    if prev and prev.get("figures_sha256") == digest:     # files lost or the status note changed: same version
         version, changed = int(prev.get("version", 1)), prev.get("changed") or None
         pack_issued = date.fromisoformat(prev.get("issued", issued.isoformat()))
     elif prev:
@@ -358,7 +360,7 @@ def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dic
             (period_dir / old_file).unlink(missing_ok=True)
     packs[code] = {"version": version, "issued": pack_issued.isoformat(), "la_name": model.name,
                    "figures_sha256": digest, "indicators": hashes, "files": files,
-                   "changed": changed or [], "status": ret_status}
+                   "changed": changed or [], "status": ret_status, "notice": notice}
     result.written.append(html_path)
     result.versions[code] = version
     return _Issue(model, version, pack_issued, changed)
@@ -382,7 +384,8 @@ class _Clock:
 
 
 STATUS_WORDS = {"accepted": "Accepted", "accepted_with_queries": "Accepted with queries",
-                "rejected": "Rejected: DfE-held data only", "not_received": "Not received: DfE-held data only"}
+                "rejected": "Rejected: DfE-held data only", "held": "Held back: DfE-held data only",
+                "not_received": "Not received: DfE-held data only"}
 
 
 def _periods(out_dir: Path) -> list[str]:

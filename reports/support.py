@@ -38,6 +38,7 @@ REASONS = {  # key -> label, in the review meeting's order
     "red_residual_risks": "Red residual risks",
     "spend_variance": "Spend above projection",
     "return_missing_or_rejected": "Return not received or rejected",
+    "return_held": "Return held back by a warehouse check",
     "queries_without_reason": "Queries without a reason",
     "plan_parts_missing": "Plan parts not returned",
 }
@@ -86,7 +87,8 @@ def assess(con, period: str, thresholds: dict | None = None) -> list[LASupport]:
     """Every LA for the period with its flags (an empty list when none applies), sorted by LA code."""
     th = thresholds or load_thresholds()
     las = _rows(con, "select la_code, la_name, region_name, status, accepted, n_unresolved_queries, "
-                     "latest_submission_id from marts.collection_status where period = ? order by la_code",
+                     "latest_submission_id, hold_reason, later_upload_status, later_upload_reason "
+                     "from marts.collection_status where period = ? order by la_code",
                 [period]) or []
     headline = list(th["off_trajectory"]["headline_indicators"])
     missed = _by_la(_rows(con, "select la_code, indicator_id, actual_value, comparable_target from marts.trajectory "
@@ -138,6 +140,9 @@ def assess(con, period: str, thresholds: dict | None = None) -> list[LASupport]:
                                   r["actual"], r["variance_pct"]] for r in ov],
                                 ["Category", "Funding source", "Quarter", "Projected (GBP k)", "Actual (GBP k)",
                                  "Variance (%)"]))
+        if la["status"] == "held" or la.get("later_upload_status") == "held":
+            why = la.get("hold_reason") or la.get("later_upload_reason") or ""
+            s.flags.append(Flag("return_held", f"Latest return held back: a warehouse check failed on it ({why[:200]})"))
         if la["status"] in th["return_missing_or_rejected"]["statuses"] and not la["accepted"]:
             words = "No return received" if la["status"] == "not_received" else "Latest return rejected"
             s.flags.append(Flag("return_missing_or_rejected", words))
@@ -237,6 +242,7 @@ def _threshold_words(key: str, th: dict) -> str:
         "red_residual_risks": f"at least {t.get('min_red')} risk red after mitigation",
         "spend_variance": f"at least {t.get('min_lines_over')} spend line above projection by more than the margin",
         "return_missing_or_rejected": f"return status {' or '.join(t.get('statuses', []))}",
+        "return_held": "a return that passed validation failed a warehouse check and was held back (always flagged)",
         "queries_without_reason": f"at least {t.get('min_unresolved')} query without a reason",
         "plan_parts_missing": "accepted return without plan parts" if t.get("enabled") else "off",
     }[key]

@@ -154,6 +154,11 @@ def _bad_email(p):
     p["signatories"][0]["email"] = "not an email"
 
 
+def _same_workstream_twice(p):
+    # the hostile-return case that once stopped a national publication: the same name, other case and spaces
+    p["workstreams"][1]["workstream"] = "  " + p["workstreams"][0]["workstream"].upper() + " "
+
+
 def _overspend_with_reason(p):
     p["spend"][0]["actual"]["Q2"] = p["spend"][0]["projected"]["Q2"] * 1.5
     p["spend"][0]["notes"] = "Recruitment brought forward from Q3"
@@ -175,6 +180,7 @@ CASES = [
     ("negative_spend", "Q2", (), _negative_spend, "E32", ERROR),
     ("risk_incomplete", "Q2", (), _incomplete_risk, "E33", ERROR),
     ("email_not_valid", "Q2", (), _bad_email, "E34", ERROR),
+    ("workstream_named_twice", "Q2", (), _same_workstream_twice, "E40", ERROR),
 ]
 
 

@@ -18,7 +18,10 @@ CREATE TABLE IF NOT EXISTS raw.submissions (
     "loaded_at" TIMESTAMP,
     "event_seq" BIGINT,
     "sha256" VARCHAR,
-    "quarantine_reason" VARCHAR
+    "quarantine_reason" VARCHAR,
+    "held_at" TIMESTAMP,
+    "hold_reason" VARCHAR,
+    "hold_test" VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS raw.upload_ledger (

@@ -61,22 +61,85 @@ def _log_results(context, invocation, quarter: str) -> None:
             dagster_dbt_translator=LsrpTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)))
 def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """One partition per quarter: dbt's var ``quarter`` is the partition key (as dagster-dbt
-    documents), so each quarter's marts are a materialisation Dagster can show."""
+    documents), so each quarter's marts are a materialisation Dagster can show.
+
+    A test that fails on one LA's rows holds that LA's return back and the build runs again without
+    it (pipeline/holds.py), so one LA's file never stops the other LAs' publication.  The events of
+    a build that is followed by another are not reported: Dagster sees the build that counts."""
     quarter = context.partition_key
     live = paths.warehouse()
     build = release.stage_build(live)
     context.log.info(f"dbt build for {quarter} into {build.name}; it replaces {live.name} only if it passes")
-    target = state_path(quarter)
-    (target / "run_results.json").unlink(missing_ok=True)  # the verdict must be this build's, not the last one's
-    invocation = None
+    held = []
     try:
-        invocation = dbt.cli(publication_args(quarter, build), context=context, target_path=target)
-        yield from invocation.stream()
+        events, run_results, ok = _build(context, dbt, quarter, build)
+        for _ in range(_HOLD_ROUNDS):
+            if ok:
+                break
+            more = _hold(context, build, run_results, quarter)
+            if not more:
+                break
+            held += more
+            events, run_results, ok = _build(context, dbt, quarter, build)
+        if not ok:
+            raise dg.Failure(description=_failure_words(quarter, run_results))
     except BaseException:
         release.discard_build(live)
         raise
-    finally:
-        if invocation is not None:
-            _log_results(context, invocation, quarter)
+    yield from events
     release.swap_in(build, live)
     context.log.info(f"Swapped the new build in; analysts' copy refreshed in {release.published_dir()}")
+    if held:
+        from pipeline import holds
+
+        holds.tell(held)  # only now: a hold is real once the build that made it is live
+        context.log.warning(f"Published without {len(held)} held-back return(s); their feedback, packs and "
+                            f"marts.collection_status say why: {holds.describe(held)}")
+
+
+# A hold cures the rows it names; a second round catches a test that only ran once the first
+# failure's downstream models were built.  More than that is not one LA's data.
+_HOLD_ROUNDS = 2
+
+
+def _build(context, dbt: DbtCliResource, quarter: str, build) -> tuple[list, dict, bool]:
+    """One `dbt build` into the build copy: (its Dagster events, run_results.json, passed)."""
+    target = state_path(quarter)
+    (target / "run_results.json").unlink(missing_ok=True)  # the verdict must be this build's, not the last one's
+    invocation = dbt.cli(publication_args(quarter, build), context=context, target_path=target,
+                         raise_on_error=False)
+    try:
+        events = list(invocation.stream())
+    finally:
+        _log_results(context, invocation, quarter)
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except Exception:  # dbt killed before writing it: nothing to attribute
+        run_results = {}
+    return events, run_results, invocation.is_successful()
+
+
+def _hold(context, build, run_results: dict, quarter: str) -> list:
+    """Hold back the returns whose rows failed a test (the holds); [] when the failure is not one LA's."""
+    from pipeline import holds, warehouse
+
+    with warehouse.session(build) as con:
+        found = holds.attribute(con, run_results, quarter)
+        if found.unattributed or not found.holds or len(found.holds) > holds.max_held():
+            context.log.error("A warehouse test failed and no single LA's return explains it: "
+                              + ("; ".join(found.unattributed) or f"{len(found.holds)} LAs' rows")[:2000])
+            return []
+        holds.record(con, found.holds)
+    context.log.warning(f"Held back {len(found.holds)} return(s) a warehouse test failed on; publishing "
+                        f"without them: {holds.describe(found.holds)}")
+    return found.holds
+
+
+def _failure_words(quarter: str, run_results: dict) -> str:
+    """What the run says when the quarter cannot be published (no stack trace is needed to read it)."""
+    from pipeline import holds
+
+    nodes = [f"{holds.test_name(n)} ({n.get('status')})" for n in holds.failed_nodes(run_results)]
+    return (f"The warehouse for {quarter} was not published: dbt failed on "
+            f"{', '.join(nodes[:8]) or 'an error before it wrote its results'}, and no single LA's return "
+            f"explains it. The previous release stands. See the dbt log in {state_path(quarter)}.")

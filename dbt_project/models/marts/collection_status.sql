@@ -1,7 +1,10 @@
 -- Every one of the 153 LAs for every quarter of the collection up to the quarter being built,
--- whether or not it sent a return.  Status, counts and ids are those of the LA's latest upload
--- for the period (int_latest_uploads); `accepted` is true if any upload for the period was accepted.
--- An LA that sent nothing has status 'not_received' and zero counts.
+-- whether or not it sent a return.  Status, counts and ids are those of the upload that stands
+-- (int_latest_uploads: the newest accepted, else the newest); `accepted` is true if an upload for
+-- the period is accepted and not held.  An LA that sent nothing has status 'not_received' and zero
+-- counts.  When a newer upload than the standing one was rejected or held, `later_upload_*` say
+-- when, what became of it and why (error rule ids, or the hold's reason), so every view can say
+-- "a later upload on <date> was rejected (E02)" beside the accepted figures.
 with subs as (
     select *
     from {{ ref('stg_submissions') }}
@@ -37,6 +40,25 @@ agg as (
 
 latest as (
     select * from {{ ref('int_latest_uploads') }}
+),
+
+-- the newest upload of each LA and quarter, when it is newer than the standing one
+newest as (
+    select *
+    from subs
+    qualify row_number() over (partition by la_code, period order by received_at desc, submission_id desc) = 1
+),
+
+later as (
+    select
+        n.la_code, n.period, n.received_at, n.status,
+        coalesce(n.hold_reason,
+                 (select string_agg(distinct f.rule, ', ' order by f.rule)
+                  from {{ ref('stg_findings') }} as f
+                  where f.submission_id = n.submission_id and f.level = 'error')) as why
+    from newest as n
+    join latest as s on s.la_code = n.la_code and s.period = n.period
+    where n.submission_id <> s.submission_id
 )
 
 select
@@ -53,8 +75,13 @@ select
     cast(coalesce(a.n_submissions, 0) as integer) as n_submissions,
     cast(greatest(coalesce(a.n_submissions, 0) - 1, 0) as integer) as n_resubmissions,
     cast(s.received_at as timestamp) as latest_submission_at,
-    cast(s.submission_id as varchar) as latest_submission_id
+    cast(s.submission_id as varchar) as latest_submission_id,
+    cast(s.hold_reason as varchar) as hold_reason,
+    cast(lt.received_at as timestamp) as later_upload_at,
+    cast(lt.status as varchar) as later_upload_status,
+    cast(lt.why as varchar) as later_upload_reason
 from {{ ref('stg_las') }} as l
 cross join periods as p
 left join agg as a on a.la_code = l.la_code and a.period = p.period
 left join latest as s on s.la_code = l.la_code and s.period = p.period
+left join later as lt on lt.la_code = l.la_code and lt.period = p.period

@@ -5,3 +5,4 @@ select
     icb_name,
     sro
 from {{ source('raw', 'plan_cover') }}
+where {{ not_held() }}

@@ -16,3 +16,4 @@ select
     trajectory,
     note
 from {{ source('raw', 'plan_milestones') }}
+where {{ not_held() }}

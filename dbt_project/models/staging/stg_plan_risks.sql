@@ -14,3 +14,4 @@ select
     residual_rag,
     note
 from {{ source('raw', 'plan_risks') }}
+where {{ not_held() }}

@@ -9,3 +9,4 @@ select
     name,
     cast(signed_on as date) as signed_on
 from {{ source('raw', 'plan_signatories') }}
+where {{ not_held() }}

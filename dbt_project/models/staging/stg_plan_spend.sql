@@ -11,3 +11,4 @@ select
     cast(actual as double) as actual,
     note
 from {{ source('raw', 'plan_spend') }}
+where {{ not_held() }}

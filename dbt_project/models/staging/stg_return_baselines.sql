@@ -5,3 +5,4 @@ select
     cast(baseline_value as double) as baseline_value,
     baseline_period
 from {{ source('raw', 'return_baselines') }}
+where {{ not_held() }}

@@ -5,3 +5,4 @@ select
     target_period,
     cast(target_value as double) as target_value
 from {{ source('raw', 'return_targets') }}
+where {{ not_held() }}

@@ -9,3 +9,4 @@ select
     note,
     cell
 from {{ source('raw', 'return_values') }}
+where {{ not_held() }}
