@@ -9,7 +9,7 @@ from contracts import metadata, plan_checks
 from pipeline import paths
 
 # parsed table -> (staging model, the column holding the warehouse's key for the name)
-STAGING = {"milestones": ("stg_plan_milestones", "workstream_key")}
+STAGING = {"milestones": ("stg_plan_milestones", "workstream_key"), "risks": ("stg_plan_risks", "risk_key")}
 
 
 def _staging_tests(model: str) -> list[dict]:
@@ -20,15 +20,16 @@ def _staging_tests(model: str) -> list[dict]:
 
 def test_every_distinct_column_has_its_rule_and_its_dbt_test():
     declared = {(t, c) for t, table in metadata.parsed_tables().items() for c in (table.parsed or {}).get("distinct", [])}
-    assert declared == {("milestones", "workstream")}   # add the new one to STAGING when this grows
+    assert declared == {("milestones", "workstream"), ("risks", "description")}  # add new ones to STAGING
     for table, column in declared:
         assert table in plan_checks._ROWS_OF_TABLE
         model, key = STAGING[table]
         combos = [t["unique_combination_of_columns"]["arguments"]["combination_of_columns"]
                   for t in _staging_tests(model) if "unique_combination_of_columns" in t]
         assert any("submission_id" in c and key in c for c in combos), (model, combos)
-    sql = (paths.DBT_PROJECT_DIR / "models" / "staging" / "stg_plan_milestones.sql").read_text()
-    assert "lower(trim(workstream)) as workstream_key" in sql
+    for model, expr in (("stg_plan_milestones", "lower(trim(workstream)) as workstream_key"),
+                        ("stg_plan_risks", "lower(trim(description)) as risk_key")):
+        assert expr in (paths.DBT_PROJECT_DIR / "models" / "staging" / f"{model}.sql").read_text()
 
 
 def test_the_rule_folds_at_least_what_the_warehouse_folds():

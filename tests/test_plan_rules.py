@@ -159,6 +159,10 @@ def _same_workstream_twice(p):
     p["workstreams"][1]["workstream"] = "  " + p["workstreams"][0]["workstream"].upper() + " "
 
 
+def _same_risk_twice(p):
+    p["risks"][1]["description"] = p["risks"][0]["description"] + "  "
+
+
 def _overspend_with_reason(p):
     p["spend"][0]["actual"]["Q2"] = p["spend"][0]["projected"]["Q2"] * 1.5
     p["spend"][0]["notes"] = "Recruitment brought forward from Q3"
@@ -181,6 +185,7 @@ CASES = [
     ("risk_incomplete", "Q2", (), _incomplete_risk, "E33", ERROR),
     ("email_not_valid", "Q2", (), _bad_email, "E34", ERROR),
     ("workstream_named_twice", "Q2", (), _same_workstream_twice, "E40", ERROR),
+    ("risk_named_twice", "Q2", (), _same_risk_twice, "E40", ERROR),
 ]
 
 
