@@ -18,7 +18,7 @@ from contracts.reader import PlanRow, read_plan_rows, text, to_date, to_number
 from contracts.rules import Header, finding, fmt, period_label
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PLAN_ERROR_RULES = ("E27", "E28", "E29", "E30", "E31", "E32", "E33", "E34", "E40")
+PLAN_ERROR_RULES = ("E27", "E28", "E29", "E30", "E31", "E32", "E33", "E34", "E44")
 MAX_FINDINGS_PER_RULE = 20
 QUARTER_END = {"Q0": (0, 3, 31), "Q1": (0, 6, 30), "Q2": (0, 9, 30), "Q3": (0, 12, 31), "Q4": (1, 3, 31)}
 WHAT = {  # field -> how a message names it
@@ -86,7 +86,7 @@ def name_key(value) -> str:
 
 
 def _distinct(rows) -> list[Finding]:
-    """E40: a column raw_tables.yaml marks `distinct` repeats a name within the return."""
+    """E44: a column raw_tables.yaml marks `distinct` repeats a name within the return."""
     from contracts import metadata
 
     out: list[Finding] = []
@@ -98,7 +98,7 @@ def _distinct(rows) -> list[Finding]:
                 if not key:
                     continue
                 if key in seen:
-                    out.append(finding("E40", sheet=r.sheet, cell=r.cells[column], value=r.text(column),
+                    out.append(finding("E44", sheet=r.sheet, cell=r.cells[column], value=r.text(column),
                                        what=_what(column), first_row=seen[key].row))
                 else:
                     seen[key] = r

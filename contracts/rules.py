@@ -175,7 +175,7 @@ _R = [
     # The warehouse keys plan changes on a workstream's name (marts.plan_changes, stg_plan_milestones'
     # unique test): two workstreams of one return with the same name, ignoring case and spaces, would
     # be one chain of changes.  Which columns must be distinct is data: raw_tables.yaml `distinct`.
-    Rule("E40", ERROR, "Name used twice",
+    Rule("E44", ERROR, "Name used twice",
          "{sheet} cell {cell}: the {what} '{value}' is already used in row {first_row}; each {what} in a return "
          "needs a name of its own (capitals and spaces do not count as a difference). "
          "Action required: rename one of them, or merge the two rows into one."),

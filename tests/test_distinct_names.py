@@ -1,5 +1,5 @@
 """The names the warehouse keys on are checked at the door: every `distinct` column in
-contracts/metadata/raw_tables.yaml has both the validation rule (E40, contracts/plan_checks.py) and a
+contracts/metadata/raw_tables.yaml has both the validation rule (E44, contracts/plan_checks.py) and a
 dbt test on its staging model, so the two cannot drift apart."""
 from __future__ import annotations
 

@@ -184,8 +184,8 @@ CASES = [
     ("negative_spend", "Q2", (), _negative_spend, "E32", ERROR),
     ("risk_incomplete", "Q2", (), _incomplete_risk, "E33", ERROR),
     ("email_not_valid", "Q2", (), _bad_email, "E34", ERROR),
-    ("workstream_named_twice", "Q2", (), _same_workstream_twice, "E40", ERROR),
-    ("risk_named_twice", "Q2", (), _same_risk_twice, "E40", ERROR),
+    ("workstream_named_twice", "Q2", (), _same_workstream_twice, "E44", ERROR),
+    ("risk_named_twice", "Q2", (), _same_risk_twice, "E44", ERROR),
 ]
 
 
