@@ -18,7 +18,7 @@ import io
 import os
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -195,10 +195,13 @@ def _parse_xml_safely(xml: bytes) -> None:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Grid:
-    """One sheet's cells, addressed as in Excel (1-based row and column)."""
+    """One sheet's cells, addressed as in Excel (1-based row and column).  ``formulas``: the cells
+    that hold a formula, (row, col) -> (formula text, whether a value was saved with it): calamine
+    reads a formula's saved value only, and a formula saved without one reads as empty."""
 
     name: str
     rows: list[list]
+    formulas: dict = field(default_factory=dict)
 
     def get(self, row: int, col: int) -> object:
         """The cell's value, or None if empty.  Strings are returned as typed (not trimmed)."""
@@ -234,13 +237,67 @@ def read_workbook(data: bytes, name: str) -> tuple[Workbook | None, list[Finding
 
     try:
         cwb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        formulas = formula_cells(data)
         sheets = {}
         for sheet_name in cwb.sheet_names:
             rows = cwb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-            sheets[sheet_name] = Grid(sheet_name, rows)
+            sheets[sheet_name] = Grid(sheet_name, rows, formulas.get(sheet_name, {}))
         return Workbook(name, sheets), []
     except Exception as exc:
         return None, [R.finding("E25", value=name, name=name, detail=_short(exc))]
+
+
+_SHEET_RE = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_REL_RE = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"'
+                     rb'|<(?:\w+:)?Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_CELL_RE = re.compile(rb'<(?:\w+:)?c\s([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
+_REF_RE = re.compile(rb'\br="\$?([A-Z]{1,3})\$?(\d{1,7})"')
+_F_RE = re.compile(rb'<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)', re.S)
+_V_RE = re.compile(rb'<(?:\w+:)?v>(.+?)</(?:\w+:)?v>', re.S)
+
+
+def formula_cells(data: bytes) -> dict[str, dict[tuple[int, int], tuple[str, bool]]]:
+    """Sheet name -> the cells holding a formula: (row, col) -> (formula text, saved value present).
+
+    Read from the sheets' XML because calamine gives a formula's saved value only.  Templates hold no
+    formulas, so a sheet without ``<f`` costs one substring search.  Only called on bytes that passed
+    ``check_bytes`` (a bounded, valid zip), so expanding each sheet again is safe."""
+    import html
+
+    out: dict[str, dict] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        if "xl/_rels/workbook.xml.rels" not in names:
+            return out
+        rels = {}
+        for m in _REL_RE.finditer(zf.read("xl/_rels/workbook.xml.rels")):
+            rid, target = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(4), m.group(3))
+            target = target.decode("utf-8", "replace").lstrip("/")
+            rels[rid] = target if target.startswith("xl/") else f"xl/{target}"
+        for m in _SHEET_RE.finditer(zf.read("xl/workbook.xml")):
+            member = rels.get(m.group(2))
+            if member not in names:
+                continue
+            xml = zf.read(member)
+            if b"<f" not in xml and b":f" not in xml:
+                continue
+            out[html.unescape(m.group(1).decode("utf-8", "replace"))] = _sheet_formulas(xml)
+    return out
+
+
+def _sheet_formulas(xml: bytes) -> dict[tuple[int, int], tuple[str, bool]]:
+    import html
+
+    found = {}
+    for m in _CELL_RE.finditer(xml):
+        body = m.group(2)
+        f = _F_RE.search(body) if body else None
+        ref = _REF_RE.search(m.group(1)) if f else None
+        if ref is None:
+            continue
+        text_ = html.unescape((f.group(1) or b"").decode("utf-8", "replace"))
+        found[(int(ref.group(2)), _col_number(ref.group(1).decode()))] = (text_, bool(_V_RE.search(body)))
+    return found
 
 
 def _short(exc: Exception) -> str:
