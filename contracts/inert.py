@@ -60,10 +60,14 @@ def visible(s: str) -> str:
     return "".join(c if c.isprintable() else code_point(c) for c in s)
 
 
-def clean(s: str | None) -> str | None:
-    """``s`` without control and bidi characters, line breaks and tabs as spaces: for an output that
-    shows text from the marts (validation keeps them out; this holds whatever got in)."""
+_OTHER_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean(s: str | None, keep_lines: bool = False) -> str | None:
+    """``s`` without control and bidi characters, tabs and line breaks as spaces (kept with
+    ``keep_lines``): for an output that shows text from the marts (validation keeps them out; this
+    holds whatever got in)."""
     if s is None:
         return None
-    s = re.sub("[\t\n\r]", " ", str(s))
-    return _BIDI_RE.sub("", _CONTROL_RE.sub("", s))
+    s = str(s) if keep_lines else re.sub("[\t\n\r]", " ", str(s))
+    return _BIDI_RE.sub("", _OTHER_CONTROL_RE.sub("", s))
