@@ -51,15 +51,20 @@ def text_cells(wb: Workbook, cat: Catalogue | None = None) -> list[TextCell]:
     """Every free-text cell of the workbook's return, cover and plan sheets (those present)."""
     cat = cat or load()
     cells = list(_fixed_cells(cat))
-    cols = plan_columns(cat) if cat.plan is not None else {}
-    for table, fields in _PLAN_TEXT.items():
+    for table in _PLAN_TEXT:
         ws = wb.sheets.get(_PLAN_SHEET[table])
-        if ws is None or table not in cols:
-            continue
-        text_cols = [(f, c) for f, c in cols[table].items() if _base(f) in fields]
-        for row in range(L.PLAN_FIRST_ROW, ws.n_rows + 1):
-            cells += [TextCell(ws.name, row, c, fields[_base(f)], _what(f)) for f, c in text_cols]
+        if ws is not None and cat.plan is not None:
+            cells += _plan_cells(cat, table, ws.n_rows)
     return cells
+
+
+@lru_cache(maxsize=256)
+def _plan_cells(cat: Catalogue, table: str, n_rows: int) -> tuple[TextCell, ...]:
+    """A plan table's text cells, every row from the first entry row to the sheet's last."""
+    fields = _PLAN_TEXT[table]
+    text_cols = [(f, c) for f, c in plan_columns(cat)[table].items() if _base(f) in fields]
+    return tuple(TextCell(_PLAN_SHEET[table], row, c, fields[_base(f)], _what(f))
+                 for row in range(L.PLAN_FIRST_ROW, n_rows + 1) for f, c in text_cols)
 
 
 @lru_cache(maxsize=None)
@@ -110,19 +115,22 @@ def check_text(wb: Workbook, cat: Catalogue | None = None) -> list[Finding]:
 
 
 def _check_cell(tc: TextCell, ws, cat: Catalogue) -> list[Finding]:
-    where = {"sheet": tc.sheet, "cell": tc.ref, "what": tc.what}
     formula = ws.formulas.get((tc.row, tc.col))
+    v = ws.get(tc.row, tc.col)
+    if formula is None and not isinstance(v, str):
+        return []
+    where = {"sheet": tc.sheet, "cell": tc.ref, "what": tc.what}
     if formula is not None:
         return [finding("E42", **where, value=None, formula=_shown(formula[0]))]
-    v = ws.get(tc.row, tc.col)
     if not isinstance(v, str):
         return []
-    multiline = tc.field in (cat.plan.multiline_text if cat.plan else ())
     out = []
-    for rule, chars in (("E40", inert.controls(v, multiline)), ("E41", inert.bidi(v))):
-        if chars:
-            out.append(finding(rule, **where, value=_shown(v), chars=inert.names(chars),
-                               s="s" if len(chars) > 1 else "", them="them" if len(chars) > 1 else "it"))
+    if not v.isprintable():   # the usual text is printable: controls and bidi characters are not
+        multiline = tc.field in (cat.plan.multiline_text if cat.plan else ())
+        for rule, chars in (("E40", inert.controls(v, multiline)), ("E41", inert.bidi(v))):
+            if chars:
+                out.append(finding(rule, **where, value=_shown(v), chars=inert.names(chars),
+                                   s="s" if len(chars) > 1 else "", them="them" if len(chars) > 1 else "it"))
     limit = cat.plan.limit(tc.field) if cat.plan else None
     n = len(v.strip())
     if limit is not None and n > limit:

@@ -42,6 +42,7 @@ def la_email_domain(la_name: str) -> str:
     return "".join(ch for ch in la_name.lower() if ch.isalnum())[:20] + ".gov.uk"
 
 
+@lru_cache(maxsize=1)
 def la_email_domains() -> dict[str, str]:
     """Known LA email domain -> old 3-digit LA code (one per LA; see ``la_email_domain``)."""
     return {la_email_domain(name): code for code, name in la_names().items()}
