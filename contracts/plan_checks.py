@@ -158,7 +158,9 @@ def _emails(signatories: list[PlanRow], head: Header) -> list[Finding]:
                                reason=problem))
         other = emails.other_la(email, head.la_code) if email and not problem else None
         if other:
-            out.append(finding("Q15", sheet=r.sheet, cell=r.cells["email"], value=email, role=role or "signatory",
+            # the value is the domain, not the address: queries reach the LA's pack, and emails never do
+            out.append(finding("Q15", sheet=r.sheet, cell=r.cells["email"], value=emails.domain(email),
+                               role=role or "signatory",
                                domain=emails.domain(email), other=f"{other} {la_names()[other]}",
                                la=f"{head.la_code} {head.la_name}" if head.la_code else "this local authority"))
         seen = first.setdefault(role.lower(), r) if role else r

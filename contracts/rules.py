@@ -213,7 +213,7 @@ _R = [
          "{sheet} cell {cell} holds a formula ('={formula}') with no saved value, so it reads as empty. "
          "Action required: type the value, not a formula."),
     Rule("Q15", QUERY, "Signatory email on another local authority's domain",
-         "{sheet} cell {cell}: the email of the {role} ('{value}') is on {domain}, the email domain of "
+         "{sheet} cell {cell}: the email of the {role} is on {domain}, the email domain of "
          "{other}, not of {la}. Action required: check the address and enter the signatory's own work "
          "email; if it is right, tell DfE why when you upload the return."),
     Rule("Q16", QUERY, "Signatory role listed twice",

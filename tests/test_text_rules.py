@@ -120,6 +120,7 @@ def test_another_las_domain_is_queried(tmp_path):
     r = validate_file(write_return(tmp_path, plan=p))
     f = _one(r, "Q15", COV, SIGNATORY_EMAIL)
     assert "308 Enfield" in f.message and "LA Chief Executive" in f.message and r.status == "accepted_with_queries"
+    assert "ann.ray" not in f.message + str(f.value)   # queries reach the LA's pack; emails never do
     assert emails.other_la("a@send.enfield.gov.uk", "301") == "308"       # a subdomain too
     assert emails.other_la("a@barkinganddagenham.gov.uk", "301") is None  # its own
     assert emails.other_la("a@nhs.net", "301") is None
