@@ -204,7 +204,8 @@ def render_html(period: str, rows: list[LASupport], n_las: int, thresholds: dict
             f'<td>{esc((a.return_status or "").replace("_", " "))}</td>'
             f'<td class="num" data-sort="{len(a.flags)}">{len(a.flags)}</td><td>{links}</td></tr>')
     table = ('<div class="table-scroll" role="region" tabindex="0" aria-label="Local authorities that may need '
-             'support"><table class="sortable"><caption>Local authorities that meet at least one threshold, most reasons '
+             'support"><table class="sortable"><caption>Local authorities that meet at least one threshold, '
+             'most reasons '
              'first (select a column heading to sort)</caption><thead><tr>'
              + "".join(f'<th scope="col"{" class=num" if i == 3 else ""}>{esc(h)}</th>' for i, h in enumerate(head))
              + "</tr></thead><tbody>" + "".join(body_rows) + "</tbody></table></div>")

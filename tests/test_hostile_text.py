@@ -1,6 +1,6 @@
-"""Returns filled as a hostile LA would fill them (issue 18): every free-text field of a sample return, in
-turn, holds script, template syntax, a formula, Typst and LaTeX, control characters (NUL, BEL, an ESC
-sequence, Excel's _x001B_), a right-to-left override, and text at its length bound.
+"""Returns filled as a hostile LA would fill them (issue 18): every free-text field of a sample return holds,
+one payload after another, script, template syntax, a formula, Typst and LaTeX, control characters (NUL,
+BEL, an ESC sequence, as Excel saves them: _x001B_), a right-to-left override, and text at its length bound.
 
 Checked: the feedback (HTML and JSON) and `lsrp validate`'s text output for each payload; then, from one
 warehouse built the way the product builds it (the committed sample, with 301's Q2 return hostile but
@@ -15,14 +15,13 @@ import re
 import shutil
 import sys
 import zipfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from contracts import layout as L
 from contracts import reader
 from contracts.catalogue import load
 from contracts.feedback import write_feedback
