@@ -268,3 +268,45 @@ def test_no_page_scrolls_sideways_and_print_fits_the_page(built, tmp_path):
             assert widest <= 718 and page.evaluate("document.documentElement.scrollWidth") <= 718
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not on PATH")
+def test_printed_pack_is_not_shrunk_and_its_text_has_no_control_character(built, tmp_path):
+    """The PDF, printed the product's way (reports.publish.write_pdfs): every page draws CSS pixels at
+    0.75 pt (chromium scales the whole page down when content is wider than A4), and no glyph's text
+    (the ToUnicode maps a reader extracts text with) is a control or bidi character."""
+    import zlib
+
+    from reports.publish import write_pdfs
+
+    _, out, _ = built
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (pdf,) = write_pdfs([_pack(copy, "301")])
+    data = pdf.read_bytes()
+    streams = []
+    for m in re.finditer(rb"stream\r?\n", data):
+        try:
+            streams.append(zlib.decompressobj().decompress(data[m.end():data.find(b"endstream", m.end())]))
+        except zlib.error:
+            pass
+    pages = [s for s in streams if s.startswith(b".23999999 0 0 -.23999999")]   # Skia: 1/300 in, flipped
+    assert pages
+    for page in pages:   # the flip, then the first scale to CSS pixels: 0.24 x 3.125 = 0.75 pt a pixel
+        scale = float(re.search(rb"cm\s+q\s+([\d.]+) 0 0 ([\d.]+) [-\d.]+ [-\d.]+ cm", page).group(1))
+        assert 0.24 * scale == pytest.approx(0.75, abs=0.01), "the page was shrunk to fit"
+    text = [c for cmap in streams if b"begincmap" in cmap for c in _to_unicode(cmap)]
+    assert text and not [hex(c) for c in text if RAW.match(chr(c))]
+
+
+def _to_unicode(cmap: bytes) -> list[int]:
+    """The code points a ToUnicode CMap maps glyphs to (bfchar pairs and bfrange triples; the first UTF-16
+    unit of each, which is where a control or bidi character would be)."""
+    out = []
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        out += [int(dst[:4], 16) for dst in re.findall(rb"<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]+)>", block)]
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for lo, hi, dst in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            start = int(dst[:4], 16)
+            out += range(start, start + int(hi, 16) - int(lo, 16) + 1)
+    return out
