@@ -1,7 +1,7 @@
 """Text from a return is data, never markup, code or terminal commands: what counts as a control or a
 bidirectional character, and how each output shows one.
 
-The rules refuse control characters (E35) and bidirectional overrides and isolates (E36) in every text
+The rules refuse control characters (E40) and bidirectional overrides and isolates (E41) in every text
 cell, so an accepted return carries none into the warehouse or the packs.  A finding still quotes the
 offending value back to the LA (feedback HTML and JSON, ``lsrp validate``'s terminal output, the
 warehouse's findings, the DfE views): ``visible`` writes each such character as ``[U+001B]``, so the
