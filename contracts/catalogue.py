@@ -100,6 +100,7 @@ class PlanParts:
     statutory_roles: tuple[str, ...]
     max_signatories: int
     text_limits: dict
+    multiline_text: tuple[str, ...] = ()  # text_limits keys whose cells may hold tabs and line breaks
 
     def matrix_rag(self, impact: str, likelihood: str) -> str | None:
         """Annex C's RAG for an impact and likelihood; None if either is not on the matrix."""
@@ -113,7 +114,7 @@ class PlanParts:
 
 def _plan_parts(raw: dict) -> PlanParts:
     tuples = ("milestone_quarters", "statuses", "spend_categories", "funding_sources", "impacts",
-              "likelihoods", "rags", "statutory_roles")
+              "likelihoods", "rags", "statutory_roles", "multiline_text")
     d = {k: (tuple(v) if k in tuples else v) for k, v in raw.items()}
     d["risk_matrix"] = {k: tuple(v) for k, v in raw["risk_matrix"].items()}
     d["spend_variance_margin_pct"] = float(raw["spend_variance_margin_pct"])

@@ -134,9 +134,12 @@ _WHAT = {
 
 
 def _finding(rule: str, file: str, cell: str | None, value, message: str) -> Finding:
+    from contracts import inert
     from contracts.rules import RULES
 
-    return Finding(level=RULES[rule].level, rule=rule, message=message, sheet=file, cell=cell,
+    # A cell quoted back is shown, never acted on (contracts.inert), as in every other finding.
+    value = inert.visible(value) if isinstance(value, str) else value
+    return Finding(level=RULES[rule].level, rule=rule, message=inert.visible(message), sheet=file, cell=cell,
                    value=value, file=file)
 
 

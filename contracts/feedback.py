@@ -11,6 +11,7 @@ import html
 import json
 from pathlib import Path
 
+from contracts.inert import visible
 from contracts.findings import ACCEPTED, ACCEPTED_WITH_QUERIES, ERROR, QUERY, FileResult
 
 STATUS = {
@@ -25,7 +26,7 @@ STATUS = {
 
 CSS = """
 body{font-family:Arial,Helvetica,sans-serif;color:#0b0c0c;background:#fff;margin:0;line-height:1.4}
-main{max-width:1100px;margin:0 auto;padding:1.5rem}
+main{max-width:1100px;margin:0 auto;padding:1.5rem;overflow-wrap:anywhere}
 h1{font-size:2rem;margin:0 0 1rem}h2{font-size:1.5rem;margin:2rem 0 .75rem}
 .panel{border:5px solid #0b0c0c;padding:1rem 1.25rem;margin:1rem 0}
 .panel.accepted{border-color:#00703c}.panel.accepted_with_queries{border-color:#12436D}
@@ -37,13 +38,21 @@ th,td{border-bottom:1px solid #b1b4b6;padding:.5rem .6rem;text-align:left;vertic
 th{background:#f3f2f1}
 .tag{display:inline-block;padding:.1rem .4rem;font-weight:bold;border:2px solid currentColor}
 .tag.error{color:#942514}.tag.query{color:#12436D}
-dl{display:grid;grid-template-columns:max-content auto;gap:.25rem 1rem}dt{font-weight:bold}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}dt{font-weight:bold}
+dd{margin:0;min-width:0}
 code{font-family:Consolas,Menlo,monospace}
+.table-wrap{overflow-x:auto;max-width:100%}
+@media (max-width:640px){
+  main{padding:1rem .75rem}h1{font-size:1.5rem}
+  dl{grid-template-columns:minmax(0,1fr)}dd{margin-bottom:.5rem}
+  th,td{padding:.4rem .25rem;font-size:.9rem}
+}
 """
 
 
 def _esc(v: object) -> str:
-    return "" if v is None else html.escape(str(v))
+    """Escaped, and any control or bidi character (a file name's, say) shown as [U+XXXX]."""
+    return "" if v is None else html.escape(visible(str(v)))
 
 
 def _plural(level: str, n: int) -> str:
@@ -83,7 +92,7 @@ def render_html(result: FileResult) -> str:
                                   (QUERY, result.queries, "Queries: check, then amend or give a reason")):
         if not items:
             continue
-        parts += [f"<h2>{heading}</h2>", "<table>",
+        parts += [f"<h2>{heading}</h2>", '<div class="table-wrap">', '<table class="findings">',
                   f"<caption>{len(items)} {_plural(level, len(items))} in this return</caption>",
                   "<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in
                                           ("Level", "Rule", "Sheet", "Cell", "Value", "Message", "Reason given"))
@@ -92,11 +101,12 @@ def render_html(result: FileResult) -> str:
             reason = "Not applicable" if level == ERROR else ("Yes" if f.resolved else "No")
             parts.append(
                 "<tr>"
-                f'<td><span class="tag {level}">{level.title()}</span></td>'
-                f"<td>{_esc(f.rule)}</td><td>{_esc(f.sheet)}</td><td>{_esc(f.cell)}</td>"
-                f"<td>{_esc(f.to_dict()['value'])}</td><td>{_esc(f.message)}</td><td>{reason}</td>"
+                f'<td data-label="Level"><span class="tag {level}">{level.title()}</span></td>'
+                f'<td data-label="Rule">{_esc(f.rule)}</td><td data-label="Sheet">{_esc(f.sheet)}</td>'
+                f'<td data-label="Cell">{_esc(f.cell)}</td><td data-label="Value">{_esc(f.to_dict()["value"])}</td>'
+                f'<td data-label="Message">{_esc(f.message)}</td><td data-label="Reason given">{reason}</td>'
                 "</tr>")
-        parts += ["</tbody>", "</table>"]
+        parts += ["</tbody>", "</table>", "</div>"]
     parts += ["<p>Check your file before sending with <code>lsrp validate &lt;file&gt;</code>.</p>",
               "</main>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"

@@ -66,7 +66,9 @@ class FileResult:
         return ACCEPTED_WITH_QUERIES if self.queries else ACCEPTED
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "status": self.status,
+        from contracts.inert import visible  # the name as uploaded may hold characters a reader would act on
+
+        return {"file": visible(self.file), "status": self.status,
                 "findings": [{k: v for k, v in f.to_dict().items() if k in
                               ("level", "rule", "sheet", "cell", "value", "message")}
                              for f in self.findings]}

@@ -11,14 +11,14 @@ import datetime as dt
 import re
 import unicodedata
 
+from contracts import emails
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, Catalogue, load
 from contracts.findings import Finding
 from contracts.reader import PlanRow, read_plan_rows, text, to_date, to_number
-from contracts.rules import Header, finding, fmt, period_label
+from contracts.rules import Header, finding, fmt, la_names, period_label
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PLAN_ERROR_RULES = ("E27", "E28", "E29", "E30", "E31", "E32", "E33", "E34", "E44")
+PLAN_ERROR_RULES = ("E27", "E28", "E29", "E30", "E31", "E32", "E33", "E34", "E40", "E41", "E42", "E43", "E44")
 MAX_FINDINGS_PER_RULE = 20
 QUARTER_END = {"Q0": (0, 3, 31), "Q1": (0, 6, 30), "Q2": (0, 9, 30), "Q3": (0, 12, 31), "Q4": (1, 3, 31)}
 WHAT = {  # field -> how a message names it
@@ -45,11 +45,6 @@ def _what(field: str) -> str:
     return prefix + WHAT.get(base, base.replace("_", " "))
 
 
-def _limit_field(field: str) -> str | None:
-    base = field.split("_", 1)[1] if field[:2] in QUARTERS and field[2:3] == "_" else field
-    return {"description": "risk", "notes": "notes", "role": "role"}.get(base, base)
-
-
 def check_plan(wb, head: Header, cat: Catalogue | None = None) -> list[Finding]:
     """Every plan rule on a workbook whose structure passed.  Never raises for bad content."""
     cat = cat or load()
@@ -63,8 +58,7 @@ def check_plan(wb, head: Header, cat: Catalogue | None = None) -> list[Finding]:
         what = (f"missing (no {', '.join(repr(s) for s in rows.missing_sheets)} sheet)"
                 if rows.missing_sheets else "blank")
         return [finding("Q10", sheet=L.COVER, what=what)]
-    out: list[Finding] = []
-    out += _texts(rows, plan)
+    out: list[Finding] = []   # free text (lengths, controls, formulas): contracts.text_checks
     out += _lists(rows, cat)
     out += _signatories(rows, head, plan)
     out += _milestones(rows, head, plan)
@@ -113,25 +107,6 @@ def _capped(found: list[Finding]) -> list[Finding]:
         seen[f.rule] = seen.get(f.rule, 0) + 1
         if seen[f.rule] <= MAX_FINDINGS_PER_RULE:
             out.append(f)
-    return out
-
-
-def _texts(rows, plan) -> list[Finding]:
-    out = []
-    for field, v, cell in (("icb_name", rows.icb_name, L.COVER_ICB), ("sro", rows.sro, L.COVER_SRO)):
-        if len(text(v)) > plan.limit(field):
-            out.append(finding("E28", sheet=L.COVER, cell=cell, value=text(v)[:40] + "...", what=_what(field),
-                               n=len(text(v)), limit=plan.limit(field)))
-    for table in (rows.signatories, rows.workstreams, rows.risks, rows.spend):
-        for r in table:
-            for field, v in r.raw.items():
-                lf = _limit_field(field)
-                if lf not in plan.text_limits or not isinstance(v, str):
-                    continue
-                n = len(v.strip())
-                if n > plan.limit(lf):
-                    out.append(finding("E28", sheet=r.sheet, cell=r.cells[field], value=v.strip()[:40] + "...",
-                                       what=_what(field), n=n, limit=plan.limit(lf)))
     return out
 
 
@@ -189,15 +164,42 @@ def _signatories(rows, head: Header, plan) -> list[Finding]:
                    if v is None or v == ""]
         if missing:
             out.append(_incomplete(r, f"the signatory '{name or role or email}'", missing))
-        if email and not EMAIL_RE.match(email):
-            out.append(finding("E34", sheet=r.sheet, cell=r.cells["email"], value=email, what=_what("email")))
         if role and name and when is not None:
             signed.add(" ".join(role.split()).lower())
+    out += _emails(rows.signatories, head)
     initial = head.quarter == plan.initial_quarter
     for role in plan.statutory_roles:
         if role.lower() not in signed:
             out.append(finding("E30" if initial else "Q09", sheet=L.COVER,
                                cell=L.cell(L.SIGNATORY_COLS["name"], L.SIGNATORY_FIRST_ROW), role=role))
+    return out
+
+
+def _emails(signatories: list[PlanRow], head: Header) -> list[Finding]:
+    """E34 an address that is not a work email; Q15 one on another LA's known domain; Q16 another
+    signatory for a role already listed.  One address for two roles is not queried: one person may
+    hold two roles (an interim chief executive who is also the DCS)."""
+    out: list[Finding] = []
+    first: dict[str, PlanRow] = {}
+    for r in signatories:
+        role, email = " ".join(r.text("role").split()), r.text("email")
+        if not (r.text("name") or email):
+            continue  # a statutory role the template lists, not yet signed
+        problem = emails.email_problem(email) if email else None
+        if problem:
+            out.append(finding("E34", sheet=r.sheet, cell=r.cells["email"], value=email, what=_what("email"),
+                               reason=problem))
+        other = emails.other_la(email, head.la_code) if email and not problem else None
+        if other:
+            # the value is the domain, not the address: queries reach the LA's pack, and emails never do
+            out.append(finding("Q15", sheet=r.sheet, cell=r.cells["email"], value=emails.domain(email),
+                               role=role or "signatory",
+                               domain=emails.domain(email), other=f"{other} {la_names()[other]}",
+                               la=f"{head.la_code} {head.la_name}" if head.la_code else "this local authority"))
+        seen = first.setdefault(role.lower(), r) if role else r
+        if seen is not r:
+            out.append(finding("Q16", sheet=r.sheet, cell=r.cells["role"], value=role, role=role,
+                               first_row=seen.row, first=seen.text("name") or "no name"))
     return out
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from contracts import layout as L
-from contracts import reference
+from contracts import inert, reference
 from contracts.cells import text, to_number
 from contracts.metadata import formula
 from contracts.catalogue import INITIAL, INITIAL_LABEL, QUARTERS, Catalogue, DataItem, Indicator, load
@@ -170,7 +170,7 @@ _R = [
          "{sheet} row {row}: {what} is filled in but {missing} is empty. "
          "Action required: fill in {missing}, or clear the row."),
     Rule("E34", ERROR, "Email not valid",
-         "{sheet} cell {cell} ({what}) is not an email address ('{value}'). "
+         "{sheet} cell {cell} ({what}) is not an email address ('{value}'): {reason}. "
          "Action required: enter the signatory's work email address."),
     # The warehouse keys plan changes on a workstream's name (marts.plan_changes, stg_plan_milestones'
     # unique test): two workstreams of one return with the same name, ignoring case and spaces, would
@@ -203,6 +203,30 @@ _R = [
          "{locked}. Baselines and targets are locked once the plan is approved: DfE keeps {locked} and records "
          "the change. Action required: put back {locked}; if DfE has agreed a change to the plan, give the "
          "reason in the Notes column ({notes_cell})."),
+    # ---- text is data: every text cell of the return (contracts.text_checks) and the signatories' emails.
+    # Numbered from E40 / Q15 so they stay apart from rules added alongside them (the ids are stable).
+    Rule("E40", ERROR, "Control character in text",
+         "{sheet} cell {cell} ({what}) contains the control character{s} {chars}, which cannot be stored "
+         "or shown ('{value}'). Action required: delete {them} (retype the text if it was pasted or "
+         "exported from another system) and upload the return again."),
+    Rule("E41", ERROR, "Text-direction character in text",
+         "{sheet} cell {cell} ({what}) contains the invisible text-direction character{s} {chars}, which "
+         "would reorder how the text around it is shown ('{value}'). Action required: delete {them} "
+         "(retype the text if it was pasted) and upload the return again."),
+    Rule("E42", ERROR, "Formula in a text cell",
+         "{sheet} cell {cell} ({what}) holds a formula ('={formula}'). Text cells are read as typed text "
+         "only, so the formula cannot be accepted. Action required: type the value, not a formula."),
+    Rule("E43", ERROR, "Formula without a value",
+         "{sheet} cell {cell} holds a formula ('={formula}') with no saved value, so it reads as empty. "
+         "Action required: type the value, not a formula."),
+    Rule("Q15", QUERY, "Signatory email on another local authority's domain",
+         "{sheet} cell {cell}: the email of the {role} is on {domain}, the email domain of "
+         "{other}, not of {la}. Action required: check the address and enter the signatory's own work "
+         "email; if it is right, tell DfE why when you upload the return."),
+    Rule("Q16", QUERY, "Signatory role listed twice",
+         "{sheet} cell {cell}: the role '{role}' is already signed for in row {first_row} ({first}). "
+         "Action required: list each role once, with that person's own name and email; if both rows are "
+         "right, tell DfE why when you upload the return."),
     # ---- DfE-held EES tidy-data CSVs (contracts.ees builds the messages) ----
     Rule("D01", ERROR, "EES file: required column missing", "{message}"),
     Rule("D02", ERROR, "EES file: time_period not valid", "{message}"),
@@ -228,6 +252,11 @@ def finding(rule_id: str, *, sheet: str | None = None, cell: str | None = None, 
     rule = RULES[rule_id]
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # so JSON shows "-4", not "-4.0"
+    # A value quoted back from a cell is shown, never acted on: every control, bidi or other
+    # non-printing character becomes [U+XXXX] in the value and the message (contracts.inert).
+    if isinstance(value, str):
+        value = inert.visible(value)
+    fields = {k: inert.visible(v) if isinstance(v, str) else v for k, v in fields.items()}
     fields.setdefault("value", fmt(value))
     fields.setdefault("cell", cell)
     fields.setdefault("sheet", sheet)
@@ -440,7 +469,8 @@ def check_content(wb, head: Header, context=None, cat: Catalogue | None = None) 
             raw = ws.get(row, L.quarter_col(q))
             per, label = period_label(year, q), it.label
             if raw is None or (isinstance(raw, str) and not raw.strip()):
-                if i <= qi:
+                # a formula saved without a value reads as empty: E43 (contracts.text_checks) says so
+                if i <= qi and (row, L.quarter_col(q)) not in getattr(ws, "formulas", {}):
                     out.append(finding("E18", **where(it, q), value=None, period=per, label=label,
                                        quarter=period_label(year, quarter)))
                 continue

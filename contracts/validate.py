@@ -25,7 +25,7 @@ import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 from contracts import layout as L
-from contracts import plan_checks, reader, rules, schemas
+from contracts import inert, plan_checks, reader, rules, schemas, text_checks
 from contracts.catalogue import Catalogue, for_year, load, year_of_version, years
 from contracts.findings import ERROR, QUERY, FileResult, Finding, ParsedReturn
 
@@ -168,7 +168,7 @@ def _validate_data(data: bytes, name: str, context: ValidationContext, result: F
               sheet="Quarterly Return Template")
     # The plan parts: milestones, spend, risks and sign-off (contracts.plan_checks).  The contracts
     # run only when the rules found nothing wrong there, so one mistake is reported once.
-    plan_found = plan_checks.check_plan(wb, head, cat)
+    plan_found = text_checks.check_text(wb, cat) + plan_checks.check_plan(wb, head, cat)
     result.findings += plan_found
     parsed.plan = reader.parse_plan(wb, cat) if cat.plan is not None else None
     if not any(f.rule in plan_checks.PLAN_ERROR_RULES for f in plan_found) and parsed.plan is not None \
@@ -319,7 +319,9 @@ def format_text(result: FileResult) -> str:
             value = "" if f.value is None else f"  value '{f.value if not isinstance(f.value, float) else rules.fmt(f.value)}'"
             tag = level.upper() + ("" if level == ERROR else (" (reason given)" if f.resolved else ""))
             lines.append(f"  {tag} {f.rule}  {_where(f)}{value}  {f.message}")
-    return "\n".join(lines)
+    # Printed to a terminal: anything it would act on (ESC sequences retitle it, BEL rings, a bidi
+    # override reorders the line), from a cell or a file name, is shown as [U+XXXX] instead.
+    return "\n".join(inert.visible(line) for line in lines)
 
 
 def cli(files: list[str], fmt: str = "text") -> int:
@@ -329,7 +331,7 @@ def cli(files: list[str], fmt: str = "text") -> int:
     if not files or bad:
         for p in bad:
             what = "is a folder, not a file" if p.is_dir() else "does not exist"
-            print(f"lsrp validate: '{p}' {what}.", file=sys.stderr)
+            print(inert.visible(f"lsrp validate: '{p}' {what}."), file=sys.stderr)
         if not files:
             print("lsrp validate: give at least one file to check.", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from contracts import reference
 from contracts.catalogue import QUARTERS, Catalogue, load
 from contracts.plan_checks import quarter_end
 
@@ -80,8 +81,7 @@ def plan_parts(la: dict, year: str, quarter: str, seed: int, cases: tuple[str, .
     plan = cat.plan
     code, name = la["old_la_code"], la["la_name"]
     rng = _rng(seed, code)
-    slug = "".join(ch for ch in name.lower() if ch.isalnum())[:20]
-    la_domain, icb_domain = f"{slug}.gov.uk", "nhs.net"
+    la_domain, icb_domain = reference.la_email_domain(name), "nhs.net"
     qi = QUARTERS.index(quarter) if quarter in QUARTERS else -1  # the initial return (Q0): nothing ended yet
     as_of = quarter_end(year, quarter)
     blocks = {b["id"]: b["title"] for b in cat.building_blocks}

@@ -7,7 +7,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 
-from contracts import catalogue
+from contracts import catalogue, inert
 from contracts.catalogue import Indicator
 
 # DfE's published symbols
@@ -29,7 +29,10 @@ FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-ser
 
 
 def esc(x) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
+    """Escaped for HTML text or an attribute.  Control and text-direction characters are dropped: the
+    rules keep them out of accepted returns (E40, E41), and this holds for whatever else reaches a page."""
+    s = "" if x is None else str(x)
+    return html.escape(s if s.isprintable() else inert.clean(s), quote=True)
 
 
 def slug(name: str) -> str:
@@ -317,6 +320,8 @@ def safe_cell(value: object) -> object:
     as a formula (starting =, +, -, @, tab or carriage return) gets a leading apostrophe, as OWASP
     advises against CSV injection.  Numbers, dates and None pass through, so "-3" typed as a number
     stays a number."""
+    if isinstance(value, str) and not value.isprintable():
+        value = inert.clean(value, keep_lines=True)   # no control or bidi character reaches a download
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from contracts import catalogue
+from contracts import catalogue, inert
 from contracts.plan_checks import quarter_end
 
 from .common import NOT_APPLICABLE, UNAVAILABLE, period_label
@@ -28,11 +28,12 @@ ELLIPSIS = "\u2026"
 
 
 def clip(text, field: str) -> str | None:
-    """Free text cut to the catalogue's limit for its field (validation already rejects longer entries;
-    this keeps a pack's tables bounded whatever reaches the marts)."""
+    """Free text as shown: on one line, without control or text-direction characters, cut to the
+    catalogue's limit for its own field.  Validation refuses all three (E40, E41, E28), so text within
+    its bound is never cut; this keeps a pack bounded and inert whatever reaches the marts."""
     if text is None:
         return None
-    s = " ".join(str(text).split())
+    s = " ".join(inert.clean(str(text)).split())
     n = catalogue.load().plan.limit(field)
     return s if len(s) <= n else s[: n - 1].rstrip() + ELLIPSIS
 
@@ -71,7 +72,7 @@ def build_plan(data: PeriodData, code: str, accepted: bool) -> dict:
     spend = [{"category": r["category"], "funding_source": r["funding_source"], "quarter": r["spend_quarter"],
               "projected": _num(r["projected"]), "actual": _num(r["actual"]), "over": bool(r.get("over_margin"))}
              for r in plan.spend.get(code, [])]
-    signoff = [{"icb": clip(r.get("icb_name"), "name"), "sro": clip(r.get("sro"), "name"),
+    signoff = [{"icb": clip(r.get("icb_name"), "icb_name"), "sro": clip(r.get("sro"), "sro"),
                 "position": r.get("position"), "role": clip(r.get("role"), "role"), "name": clip(r.get("name"), "name"),
                 "signed_on": _iso(r.get("signed_on")), "signed": bool(r.get("is_signed"))}
                for r in plan.signoff.get(code, [])]

@@ -208,20 +208,25 @@ def render_html(period: str, rows: list[LASupport], n_las: int, thresholds: dict
             f'{esc(a.la_code)} {esc(a.la_name)}</a></th><td>{esc(a.region_name)}</td>'
             f'<td>{esc((a.return_status or "").replace("_", " "))}</td>'
             f'<td class="num" data-sort="{len(a.flags)}">{len(a.flags)}</td><td>{links}</td></tr>')
-    table = ('<table class="sortable"><caption>Local authorities that meet at least one threshold, most reasons '
+    table = ('<div class="table-scroll" role="region" tabindex="0" aria-label="Local authorities that may need '
+             'support"><table class="sortable"><caption>Local authorities that meet at least one threshold, '
+             'most reasons '
              'first (select a column heading to sort)</caption><thead><tr>'
              + "".join(f'<th scope="col"{" class=num" if i == 3 else ""}>{esc(h)}</th>' for i, h in enumerate(head))
-             + "</tr></thead><tbody>" + "".join(body_rows) + "</tbody></table>")
+             + "</tr></thead><tbody>" + "".join(body_rows) + "</tbody></table></div>")
     evidence = []
     for a in rows:
         parts = [f'<section id="la-{esc(a.la_code)}"><h3>{esc(a.la_code)} {esc(a.la_name)}</h3>']
         for f in a.flags:
             parts.append(f'<h4 id="la-{esc(a.la_code)}-{esc(f.reason)}">{esc(REASONS[f.reason])}: {esc(f.detail)}</h4>')
             if f.evidence:
-                parts.append("<table><thead><tr>" + "".join(f'<th scope="col">{esc(h)}</th>' for h in f.evidence_head)
+                # each evidence table scrolls in its own box, so the page never scrolls sideways at 390 px
+                parts.append(f'<div class="table-scroll" role="region" tabindex="0" aria-label="{esc(a.la_name)}: '
+                             f'{esc(REASONS[f.reason])}"><table><thead><tr>'
+                             + "".join(f'<th scope="col">{esc(h)}</th>' for h in f.evidence_head)
                              + "</tr></thead><tbody>"
                              + "".join("<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in r) + "</tr>"
-                                       for r in f.evidence) + "</tbody></table>")
+                                       for r in f.evidence) + "</tbody></table></div>")
         parts.append("</section>")
         evidence.append("".join(parts))
     rules = "".join(f"<li>{esc(REASONS[k])}: {esc(_threshold_words(k, thresholds))}</li>" for k in REASONS)

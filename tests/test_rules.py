@@ -127,7 +127,8 @@ def test_rule_does_not_fire(case, overrides, make_return):
 
 # Test modules whose tests prove rules fire: a test names the rule it proves either with
 # @pytest.mark.proves("E26") or as the ``rule`` argument of a parametrised firing test.
-RULE_TEST_MODULES = ("tests.test_rules", "tests.test_reader", "tests.test_ees", "tests.test_plan_rules")
+RULE_TEST_MODULES = ("tests.test_rules", "tests.test_reader", "tests.test_ees", "tests.test_plan_rules",
+                     "tests.test_text_rules")
 
 
 def rules_named_by_tests() -> dict[str, list[str]]:

@@ -32,3 +32,17 @@ def la_codes() -> list[str]:
 def la_names() -> dict[str, str]:
     """Old 3-digit LA code -> LA name."""
     return {r["old_la_code"].strip(): r["la_name"].strip() for r in _las()}
+
+
+def la_email_domain(la_name: str) -> str:
+    """The email domain taken as an LA's own: its name's letters and digits, at most 20, then .gov.uk
+    ("Barking and Dagenham" -> barkinganddagenham.gov.uk).  There is no published list of LA email
+    domains here, so this pattern is the one known domain per LA: the sample generator's signatories
+    use it (pipeline/plan_sample.py), and the sign-off checks (query Q15) compare addresses with it."""
+    return "".join(ch for ch in la_name.lower() if ch.isalnum())[:20] + ".gov.uk"
+
+
+@lru_cache(maxsize=1)
+def la_email_domains() -> dict[str, str]:
+    """Known LA email domain -> old 3-digit LA code (one per LA; see ``la_email_domain``)."""
+    return {la_email_domain(name): code for code, name in la_names().items()}
