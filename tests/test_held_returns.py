@@ -1,4 +1,5 @@
-"""One LA's accepted return never stops the national publication (issue 18).
+"""One LA's accepted return never stops the national publication (issue 18), and a later rejected upload
+never undoes an accepted return (issue 22).
 
 A return the validator accepted but a warehouse test fails on (here: two workstreams with one name,
 written into the raw tables as if the validator had missed it) is held back: the quarter publishes
@@ -11,7 +12,7 @@ import os
 import duckdb
 
 from pipeline import ledger, paths
-from tests.test_end_to_end import _query, _stage_committed_sample, tick
+from tests.test_end_to_end import _query, _settle, _stage_committed_sample, tick
 
 Q2 = "2026-27-Q2"
 
@@ -66,3 +67,22 @@ def test_a_return_failing_a_warehouse_test_is_held_and_the_rest_publish(lsrp_hom
     support = (paths.packs() / "dfe" / f"support-{Q2}.html").read_text(encoding="utf-8")
     assert "held back by a warehouse check" in support
     assert ledger.invariant_problems() == []
+
+    # a later upload from an accepted LA is rejected (a stray .xlsm): it never undoes the accepted return
+    other = next(c for (c,) in _query("select la_code from marts.collection_status where period = ? and accepted "
+                                      "and la_code <> ? order by la_code", Q2, la))
+    version = json.loads((paths.packs() / Q2 / "manifest.json").read_text())["packs"][other]["version"]
+    sent = next(e for e in ledger.events() if (e.la_code, e.period) == (other, Q2))
+    stray = paths.inbox() / Q2 / (sent.name.rsplit(".", 1)[0] + ".xlsm")
+    stray.write_bytes(open(sent.archive_path, "rb").read())
+    _settle(stray)
+    tick(dagster_instance, defs)
+    res = defs.resolve_job_def("publish_job").execute_in_process(instance=dagster_instance, partition_key=Q2)
+    assert res.success
+    (row,) = _query("select status, accepted, later_upload_status, later_upload_reason from marts.collection_status "
+                    "where la_code = ? and period = ?", other, Q2)
+    assert row[0].startswith("accepted") and row[1] is True and row[2] == "rejected" and row[3].startswith("E")
+    entry = json.loads((paths.packs() / Q2 / "manifest.json").read_text())["packs"][other]
+    assert entry["version"] == version and entry["status"] == row[0]
+    pack = next((paths.packs() / Q2 / "la").glob(f"{other}-*.html")).read_text(encoding="utf-8")
+    assert "was rejected (E" in pack and "figures here are from the accepted return" in pack
