@@ -122,7 +122,9 @@ def stage_sample(kind: str, quarter: str = "2026-27-Q2", seed: int = 2026) -> Pa
 
 
 # Analysts see our progress lines, not Dagster's step-by-step debug log (that stays in the UI).
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger prints a failed step's stack trace; `lsrp run` says what failed in its own
+# words (publish, dbt_verdict) and the full record stays in the Dagster instance and the log file.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def ingest_inbox(instance, defs, log=print) -> int:
@@ -238,11 +240,23 @@ def publish(instance, defs, quarter: str, log=print, tags: dict | None = None):
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
                                         partition_key=quarter, tags={**(tags or {}), "lsrp/trigger": "lsrp run"})
     log(f"  dbt build: {dbt_verdict(result, _run_results(quarter))} (full log: {log_path})")
+    for why in failure_reasons(result):
+        log(f"  Not published: {why}")
     if result.success:
         from pipeline import release
 
         log(f"  Analysts' read-only copy: {release.published_dir() / 'warehouse.duckdb'} (+ parquet/ per mart)")
     return result
+
+
+def failure_reasons(result) -> list[str]:
+    """Each failed step's own message, first line only (never its stack trace)."""
+    out = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        message = (error.message if error else "") or "failed"
+        out.append(f"{event.step_key}: {message.split(': ', 1)[-1].splitlines()[0][:600]}")
+    return out
 
 
 def summary(quarter: str, published: bool = True) -> str:

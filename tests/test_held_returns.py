@@ -33,12 +33,28 @@ def _break_one_return() -> tuple[str, str]:
     return sub, la
 
 
-def test_a_return_failing_a_warehouse_test_is_held_and_the_rest_publish(lsrp_home, dagster_instance):
+def test_a_return_failing_a_warehouse_test_is_held_and_the_rest_publish(lsrp_home, dagster_instance, monkeypatch,
+                                                                        capfd):
+    from pipeline import run
     from pipeline.definitions import defs
 
     _stage_committed_sample()
     tick(dagster_instance, defs)
     sub, la = _break_one_return()
+
+    # when holding is not allowed (here: at most 0 LAs), the quarter is not published, and the console says
+    # so in words: no stack trace, no path that was not written
+    monkeypatch.setenv("LSRP_MAX_HELD", "0")
+    lines = []
+    capfd.readouterr()
+    assert not run.publish(dagster_instance, defs, Q2, log=lines.append).success
+    said = "\n".join(lines) + run.summary(Q2, published=False)
+    console = capfd.readouterr()
+    assert "Not published: lsrp_dbt_assets: The warehouse for 2026-27-Q2 was not published" in said, said
+    assert "No packs were published" in said and "index.html" not in said
+    assert "Traceback" not in console.out + console.err and "Stack Trace" not in console.out + console.err
+    assert not (paths.packs() / "index.html").exists()
+    monkeypatch.delenv("LSRP_MAX_HELD")
 
     res = defs.resolve_job_def("publish_job").execute_in_process(instance=dagster_instance, partition_key=Q2,
                                                                  raise_on_error=False)
