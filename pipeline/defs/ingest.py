@@ -116,12 +116,78 @@ def validated_returns(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         "preview": dg.MetadataValue.md(_preview_md(latest)),
     })
     yield dg.AssetCheckResult(
-        check_name="return_accepted", passed=bool(latest) and status != REJECTED,
-        severity=dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN,
+        check_name="return_accepted", passed=bool(latest) and status == ACCEPTED,
+        severity=check_severity(status),
         metadata={"status": status, "findings": dg.MetadataValue.md(_findings_md(latest) if latest else "")})
 
 
 RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings")
+ACCEPTED = "accepted"
+
+
+def check_severity(status: str) -> dg.AssetCheckSeverity:
+    """``return_accepted`` passes for an accepted return; it fails as a WARN (yellow) for one accepted
+    with queries and as an ERROR (red) for a rejected one, so the UI tells the three apart."""
+    return dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN
+
+
+def _log_rejected(context, key: str, status: str, latest, files: str) -> None:
+    """A rejected return: ``validated_returns`` failed to materialize for that partition (red in the
+    partitions view), with the findings, instead of a materialization like an accepted one's."""
+    from dagster._core.definitions.events import (AssetMaterializationFailure, AssetMaterializationFailureReason,
+                                                  AssetMaterializationFailureType)
+    from dagster._core.events import DagsterEvent
+
+    failure = AssetMaterializationFailure(
+        VALIDATED, partition=key, failure_type=AssetMaterializationFailureType.FAILED,
+        reason=AssetMaterializationFailureReason.FAILED_TO_MATERIALIZE,
+        description=f"Return rejected: {len(latest.errors)} error(s)", will_retry=False,
+        metadata={"status": status, "errors": len(latest.errors), "queries": len(latest.queries),
+                  "files": dg.MetadataValue.md(files), "findings": dg.MetadataValue.md(_findings_md(latest))})
+    try:
+        event = DagsterEvent.build_asset_failed_to_materialize_event(
+            context.run.job_name, context.get_step_execution_context().step.key, failure)
+        context.instance.report_dagster_event(event, run_id=context.run_id)
+    except Exception as exc:  # internal API: fall back to a materialization saying "rejected"
+        context.log.warning(f"Could not record {key} as failed ({type(exc).__name__}: {exc}); recorded as materialized")
+        context.log_event(dg.AssetMaterialization(VALIDATED, partition=key, metadata={
+            "status": status, "errors": len(latest.errors), "findings": dg.MetadataValue.md(_findings_md(latest))}))
+
+
+def answered_now(context, answered: list[tuple[ledger.Event, object]]) -> None:
+    """After a run has answered uploads: the live collection status is rewritten (who is in, within
+    a minute of any upload), the run is tagged with what became of them (the runs list shows
+    ``lsrp/rejected`` etc.), and quarantined uploads and returns rejected after their deadline are
+    alerted.  None of it may fail the run."""
+    from pipeline import alerts, calendar, live_status
+
+    try:
+        live_status.write()
+    except Exception as exc:
+        context.log.warning(f"Live collection status not written: {type(exc).__name__}: {exc}")
+    counts: dict[str, list[str]] = {}
+    for event, result in answered:
+        status = getattr(result, "status", None) or "not processed"
+        who = event.la_code or "quarantine"
+        counts.setdefault(status, []).append(who)
+    tags = {f"lsrp/{k}": ",".join(sorted(set(v))) for k, v in counts.items()}
+    if tags:
+        with_counts = "; ".join(f"{len(v)} {k}" for k, v in sorted(counts.items()))
+        try:
+            context.instance.add_run_tags(context.run_id, {**tags, "lsrp/outcome": with_counts})
+        except Exception as exc:
+            context.log.warning(f"Run tags not added: {exc}")
+    deadlines = {c.period: c.deadline for c in calendar.collections()}
+    for event, result in answered:
+        try:
+            if event.route == ledger.ROUTE_QUARANTINE:
+                alerts.alert_quarantined(event.event_id, event.name, event.folder, event.reason or "unknown")
+            elif getattr(result, "status", None) == REJECTED and event.period in deadlines \
+                    and event.received_datetime.date() > deadlines[event.period]:
+                alerts.alert_rejected_late(event.la_code, event.period, deadlines[event.period].isoformat(),
+                                           event.event_id, event.name, len(result.errors))
+        except Exception as exc:
+            context.log.warning(f"Alert for event {event.event_id} not sent: {type(exc).__name__}: {exc}")
 
 
 @dg.multi_asset(
@@ -150,6 +216,7 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             "(select submission_id from raw.submissions where la_code = ? and period = ?)",
             [la, period]).fetchone()[0] for t in RETURN_TABLES}
     ledger.mark_done_many(answered)  # committed, feedback written, warehouse released
+    answered_now(context, [(event, result) for (event, _, _), (_, result) in zip(answered, validated_returns)])
     for t in RETURN_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
     yield dg.AssetCheckResult(asset_key=["raw", "return_values"], check_name="parsed_tables_contract",
@@ -163,13 +230,15 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                       "archived, checked, rejected with feedback under feedback/quarantine/ and "
                       "recorded in raw.submissions with la_code NULL and the reason.")
 def unidentified_uploads(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
-    handled, answered = [], []
+    handled, answered, results = [], [], []
     with warehouse.connect() as con:
         for event in run_events(context, ledger.ROUTE_QUARANTINE):
             result, feedback = ingest.process_event(con, event)
             answered.append((event, result.status, feedback))
+            results.append((event, result))
             handled.append(f"- event {event.event_id} `{event.name}`: {result.status} ({event.reason})")
     ledger.mark_done_many(answered)  # committed, feedback written, warehouse released
+    answered_now(context, results)
     context.add_output_metadata({"uploads": len(handled),
                                  "files": dg.MetadataValue.md("\n".join(handled) or "None")})
 
@@ -198,13 +267,16 @@ def _partition_events(context, key: str, outs: list[ingest.Outcome], counts: dic
     status = latest.status
     files = "\n".join(f"- `{o.event.name}` ({o.event.size:,} bytes, event {o.event.event_id}, received "
                       f"{o.event.received_at}, sha256 `{o.event.sha256[:12]}`)" for o in answered)
-    context.log_event(dg.AssetMaterialization(VALIDATED, partition=key, metadata={
-        "status": status, "uploads": len(answered), "errors": len(latest.errors), "queries": len(latest.queries),
-        "files": dg.MetadataValue.md(files),
-        "findings": dg.MetadataValue.md(_findings_md(latest)), "preview": dg.MetadataValue.md(_preview_md(latest))}))
+    if status == REJECTED:  # the partition shows as failed (red) in the partitions view, not materialized
+        _log_rejected(context, key, status, latest, files)
+    else:
+        context.log_event(dg.AssetMaterialization(VALIDATED, partition=key, metadata={
+            "status": status, "uploads": len(answered), "errors": len(latest.errors), "queries": len(latest.queries),
+            "files": dg.MetadataValue.md(files),
+            "findings": dg.MetadataValue.md(_findings_md(latest)), "preview": dg.MetadataValue.md(_preview_md(latest))}))
     context.log_event(dg.AssetCheckEvaluation(
-        asset_key=VALIDATED, check_name="return_accepted", passed=status != REJECTED, partition=key,
-        severity=dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN,
+        asset_key=VALIDATED, check_name="return_accepted", passed=status == ACCEPTED, partition=key,
+        severity=check_severity(status),
         metadata={"status": status, "findings": dg.MetadataValue.md(_findings_md(latest))}))
     problems = [p for o in answered for p in contract_problems.get(o.event.event_id, [])]
     context.log_event(dg.AssetCheckEvaluation(
@@ -261,6 +333,7 @@ def ingest_batch(context: dg.OpExecutionContext, warehouse: WarehouseResource) -
                                                 and o.result.status != REJECTED])
     # committed, feedback written, warehouse released: all durable before this run reports them
     ledger.mark_done_many([(o.event, o.result.status, o.feedback) for o in outcomes if o.error is None])
+    answered_now(context, [(o.event, o.result) for o in outcomes if o.error is None])
     by_partition: dict[str, list[ingest.Outcome]] = {}
     quarantined = []
     for o in outcomes:

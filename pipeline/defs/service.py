@@ -135,7 +135,25 @@ def record_run_failures(context: dg.RunFailureSensorContext):
         max_retries = context.instance.run_retries_max_retries if context.instance.run_retries_enabled else 0
     except Exception:
         max_retries = 0
-    release.record_run_failure(failure_entry(context.dagster_run, message, max_retries))
+    entry = failure_entry(context.dagster_run, message, max_retries)
+    release.record_run_failure(entry)
+    if not will_retry(context.dagster_run, max_retries):
+        from pipeline import alerts
+
+        run = context.dagster_run
+        alerts.alert_run_failure(run.run_id, run.job_name, message, las=run.tags.get("lsrp/las") or entry["la_code"],
+                                 quarter=run.tags.get("lsrp/quarter") or entry["period"],
+                                 retry_number=entry["retry_number"])
+
+
+def will_retry(run: dg.DagsterRun, max_retries: int) -> bool:
+    """Whether run retries will launch this failed run again: Dagster's own ``dagster/will_retry``
+    tag when it has set it, else its retry number against the (run's or instance's) maximum."""
+    tag = run.tags.get("dagster/will_retry")
+    if tag is not None:
+        return tag.lower() == "true"
+    limit = int(run.tags.get("dagster/max_retries", max_retries))
+    return int(run.tags.get("dagster/retry_number", 0)) < limit
 
 
 def worker_pid(instance, run_id: str) -> int | None:
