@@ -126,7 +126,7 @@ def record_run_failures(context: dg.RunFailureSensorContext):
 
     steps = []
     try:
-        steps = [e.event_specific_data.error.message.strip().splitlines()[0]
+        steps = [_error_line(e.event_specific_data.error)
                  for e in context.get_step_failure_events() if e.event_specific_data and e.event_specific_data.error]
     except Exception:  # the record matters more than its detail
         pass
@@ -144,6 +144,16 @@ def record_run_failures(context: dg.RunFailureSensorContext):
         alerts.alert_run_failure(run.run_id, run.job_name, message, las=run.tags.get("lsrp/las") or entry["la_code"],
                                  quarter=run.tags.get("lsrp/quarter") or entry["period"],
                                  retry_number=entry["retry_number"])
+
+
+def _error_line(error) -> str:
+    """The first line of a step's error, with its cause's (the user's exception, which Dagster wraps
+    in "Error occurred while executing op ...")."""
+    line = error.message.strip().splitlines()[0]
+    cause = getattr(error, "cause", None)
+    if cause is not None and cause.message:
+        line += " " + cause.message.strip().splitlines()[0]
+    return line
 
 
 def will_retry(run: dg.DagsterRun, max_retries: int) -> bool:
