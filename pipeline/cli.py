@@ -47,6 +47,18 @@ def _cmd_serve(args) -> int:
     return run.serve(args)
 
 
+def _cmd_health(args) -> int:
+    from pipeline import serve
+
+    return serve.health_main(args)
+
+
+def _cmd_publish(args) -> int:
+    from pipeline import serve
+
+    return serve.publish_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrp", description="Local SEND Reform Plan quarterly returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -79,11 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_run)
 
     sv = sub.add_parser("serve", help="run the collection as a service: Dagster daemon (inbox sensor, "
-                                      "schedules, retries) and web server")
+                                      "schedules, retries), web server and portal; SIGTERM stops them all")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=3000)
-    sv.add_argument("--no-webserver", action="store_true", help="start the daemon only")
+    sv.add_argument("--no-webserver", action="store_true", help="do not start the web server (the Dagster UI)")
+    sv.add_argument("--portal-port", type=int, default=3100, help="the portal's port (when portal/ is installed)")
+    sv.add_argument("--no-portal", action="store_true", help="do not start the portal")
+    sv.add_argument("--health-port", type=int, default=3001,
+                    help="port of the health endpoint GET /healthz (200 healthy, 503 not); 0: none")
     sv.set_defaults(func=_cmd_serve)
+
+    h = sub.add_parser("health", help="is the service up? exit 0 healthy, 1 not (daemon heartbeats, web server, portal)")
+    h.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    h.set_defaults(func=_cmd_health)
+
+    pb = sub.add_parser("publish", help="publish a quarter now, through the running service's run queue")
+    pb.add_argument("--quarter", required=True, help="e.g. 2026-27-Q2")
+    pb.add_argument("--no-wait", action="store_true", help="submit the run and return")
+    pb.add_argument("--timeout", type=float, default=3600, help="seconds to follow the run (default 3600)")
+    pb.set_defaults(func=_cmd_publish)
     return p
 
 

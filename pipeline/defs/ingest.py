@@ -150,6 +150,8 @@ def answered_now(context, answered: list[tuple[ledger.Event, object]]) -> None:
     tags = {f"lsrp/{k}": ",".join(sorted(set(v))) for k, v in counts.items()}
     if tags:
         with_counts = "; ".join(f"{len(v)} {k}" for k, v in sorted(counts.items()))
+        context.log.info(f"Answered {len(answered)} upload(s): " + "; ".join(
+            f"{k} {','.join(sorted(set(v)))}" for k, v in sorted(counts.items())))
         try:
             context.instance.add_run_tags(context.run_id, {**tags, "lsrp/outcome": with_counts})
         except Exception as exc:

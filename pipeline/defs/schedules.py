@@ -7,7 +7,7 @@ window, and once the calendar has run out each tick logs a warning saying so.
 import dagster as dg
 
 from pipeline import calendar
-from pipeline.defs.jobs import collection_status_job, publish_job
+from pipeline.defs.jobs import SERVICE_LOGS, collection_status_job, publish_job
 
 
 @dg.schedule(job=collection_status_job, cron_schedule="0 7 * * *", execution_timezone="Europe/London",
@@ -21,7 +21,7 @@ def daily_collection_status(context: dg.ScheduleEvaluationContext):
         if ran_out:
             context.log.warning(reason)
         return dg.SkipReason(reason)
-    return dg.RunRequest(run_key=f"status:{today}", partition_key=collection.period)
+    return dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"status:{today}", partition_key=collection.period)
 
 
 CATCH_UP_DAYS = 28
@@ -62,7 +62,7 @@ def quarterly_publication(context: dg.ScheduleEvaluationContext):
             context.log.warning(reason)
         return dg.SkipReason(reason)
     key = f"publish:{collection.period}" + ("" if collection.publish == today else f":catch-up:{today}")
-    return dg.RunRequest(run_key=key, partition_key=collection.period)
+    return dg.RunRequest(run_config=SERVICE_LOGS, run_key=key, partition_key=collection.period)
 
 
 @dg.schedule(job=collection_status_job, cron_schedule="0 8 * * *", execution_timezone="Europe/London",
@@ -81,4 +81,4 @@ def deadline_digest(context: dg.ScheduleEvaluationContext):
     names = reference.la_names()
     alerts.alert_missing_digest(collection.period, collection.deadline.isoformat(),
                                 [(code, names.get(code, "")) for code in missing])
-    return dg.RunRequest(run_key=f"deadline-status:{collection.period}", partition_key=collection.period)
+    return dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"deadline-status:{collection.period}", partition_key=collection.period)

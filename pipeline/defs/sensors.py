@@ -25,7 +25,7 @@ import dagster as dg
 
 from pipeline import calendar, ingest, ledger
 from pipeline.defs.ingest import ATTEMPT_TAG, BATCH_TAG, EVENT_TAG
-from pipeline.defs.jobs import dfe_held_job, ingest_batch_job, ingest_return_job, unidentified_upload_job
+from pipeline.defs.jobs import SERVICE_LOGS, dfe_held_job, ingest_batch_job, ingest_return_job, unidentified_upload_job
 from pipeline.defs.service import worker_pid
 
 MAX_ATTEMPTS = 5
@@ -108,7 +108,7 @@ def _run_request(events: list[ledger.Event], attempts: dict[str, int]) -> dg.Run
             **content_tags(events)}
     if len(events) == 1:  # a lone upload keeps its event's tags, so its run is easy to find
         tags |= {EVENT_TAG: events[0].event_id, "lsrp/sha256": events[0].sha256}
-    return dg.RunRequest(run_key=f"batch:{batch_id}", job_name=ingest_batch_job.name, tags=tags)
+    return dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"batch:{batch_id}", job_name=ingest_batch_job.name, tags=tags)
 
 
 def _live(instance, record) -> bool:
@@ -201,7 +201,7 @@ def dfe_held_requests(now: float | None = None, settle: float | None = None,
     if instance is not None and instance.get_run_ids(
             filters=dg.RunsFilter(tags={"dagster/run_key": f"dfe_held:{key}"}), limit=1):
         return [], waiting
-    return [dg.RunRequest(run_key=f"dfe_held:{key}", job_name=dfe_held_job.name,
+    return [dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"dfe_held:{key}", job_name=dfe_held_job.name,
                           tags={"lsrp/files": str(len(settled))})], waiting
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from pipeline import ledger
-from pipeline.defs.jobs import publish_job
+from pipeline.defs.jobs import SERVICE_LOGS, publish_job
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL
 
@@ -92,7 +92,7 @@ def republish_requests(instance) -> list[dg.RunRequest]:
         tags = {"lsrp/trigger": "republish_sensor", "lsrp/period": period}
         if las.get(period):
             tags[CHANGED_LAS_TAG] = ",".join(sorted(las[period]))
-        requests.append(dg.RunRequest(run_key=f"republish:{period}:{storage_id}", partition_key=period, tags=tags))
+        requests.append(dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"republish:{period}:{storage_id}", partition_key=period, tags=tags))
     return requests
 
 
