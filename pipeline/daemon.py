@@ -1,8 +1,9 @@
 """``dagster-daemon`` as `lsrp serve` runs it: Dagster's own daemon, with a console that says what
 changed.  Dagster's sensor and scheduler daemons log two lines every tick of every sensor ("Checking
-for new runs for sensor: X", then "Sensor X skipped: <reason>"), the bulk of a service log that
-says nothing new; here the first is dropped and a skip reason is logged only when it differs from
-that sensor's last one.  Everything else (runs requested, errors, warnings) is logged as before.
+for new runs for sensor: X", then "Sensor X skipped: <reason>"), the run queue a line each time it
+looks at queued runs and run monitoring two each poll of a run in progress: the bulk of a service
+log, saying nothing new.  Here the "checking" lines are dropped, a run being monitored is named once,
+and a skip reason is logged only when it differs from that sensor's last one.  Everything else (runs requested, errors, warnings) is logged as before.
 
 Run as ``python -m pipeline.daemon run -w workspace.yaml`` (the same arguments as dagster-daemon).
 """
@@ -13,7 +14,10 @@ import re
 import sys
 
 SKIPPED = re.compile(r"^(Sensor|Schedule) (\S+) skipped: (.*)$", re.S)
-CHECKING = ("Checking for new runs for sensor: ",)
+# said every tick (sensors), every queue check, every monitoring poll: nothing new
+CHECKING = ("Checking for new runs for sensor: ", "Priority sorting and checking tag concurrency limits",
+            "Collected ", "Poll for queued runs")
+ONCE = re.compile(r"^Checking run (\S+)")  # run monitoring, every poll of each run: said once per run
 
 
 class ChangedOnly(logging.Filter):
@@ -22,6 +26,7 @@ class ChangedOnly(logging.Filter):
     def __init__(self):
         super().__init__()
         self.last: dict[str, str] = {}
+        self.seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno > logging.INFO:
@@ -29,6 +34,12 @@ class ChangedOnly(logging.Filter):
         msg = record.getMessage()
         if msg.startswith(CHECKING):
             return False
+        once = ONCE.match(msg)
+        if once:
+            if once.group(1) in self.seen:
+                return False
+            self.seen.add(once.group(1))
+            return True
         m = SKIPPED.match(msg)
         if m:
             name, reason = m.group(2), m.group(3)
@@ -45,7 +56,8 @@ class ChangedOnly(logging.Filter):
 
 def install() -> None:
     quiet = ChangedOnly()
-    for name in ("dagster.daemon.SensorDaemon", "dagster.daemon.SchedulerDaemon"):
+    for name in ("dagster.daemon.SensorDaemon", "dagster.daemon.SchedulerDaemon", "dagster.daemon.MonitoringDaemon",
+                 "dagster.daemon.QueuedRunCoordinatorDaemon"):
         logging.getLogger(name).addFilter(quiet)
 
 

@@ -53,6 +53,10 @@ def test_the_daemon_console_logs_what_changed_only():
     assert seen == ["Sensor inbox_sensor skipped: Nothing new", "Sensor republish_sensor skipped: Nothing new",
                     "Launching run for inbox_sensor", "Sensor inbox_sensor skipped: Nothing new"]
     assert f.filter(rec("Checking for new runs for sensor: x", logging.WARNING))
+    polls = ["Collected 1 runs for monitoring", "Checking run abc", "Collected 1 runs for monitoring",
+             "Checking run abc", "Priority sorting and checking tag concurrency limits for queued runs.",
+             "Launched 1 runs."]
+    assert [m for m in polls if f.filter(rec(m))] == ["Checking run abc", "Launched 1 runs."]
 
 
 def test_an_empty_upload_is_answered_after_the_empty_wait_not_an_hour(tmp_path, monkeypatch):

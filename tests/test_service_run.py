@@ -221,7 +221,7 @@ def test_the_service_ingests_publishes_stops_mid_publication_and_retries(tmp_pat
         assert not [line for line in lines if "Skipping" in line and "already completed" in line]
         skips = [line.split(" - ")[-1] for line in lines if " skipped: " in line]
         assert len(skips) == len(set(skips)) or len(skips) < 20, skips
-        assert len(lines) < 400, "\n".join(lines[-80:])
+        assert len(lines) < 250, "\n".join(lines[-80:])
         assert not any('"info": {"name": "' in line for line in lines), "dbt's events stay in its log file"
     finally:
         if instance is not None:
