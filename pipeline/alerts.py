@@ -165,6 +165,8 @@ def send(key: str, subject: str, body: str, cfg: Config | None = None) -> dict[s
         return {"config": f"{type(exc).__name__}: {exc}"}
     subject = f"[LSRP] {subject}"
     out: dict[str, str] = {}
+    if not cfg.channels:  # alerts not configured: nothing to send, nothing to record
+        return out
     try:
         with _locked():
             done = sent()

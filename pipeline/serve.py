@@ -98,6 +98,15 @@ def _become_subreaper() -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In a child, before exec: SIGTERM it if `lsrp serve` itself is killed (kill -9, OOM), so the
+    daemon and the web server do not carry on as orphans; the daemon's run workers are then stopped
+    by the service manager (KillMode=control-group) or found at the next start (run monitoring,
+    the run_worker_watchdog sensor)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def _proc_table() -> dict[int, tuple[int, int, str]]:
     """pid -> (ppid, pgid, state) for every process."""
     out = {}
@@ -316,7 +325,7 @@ def serve_main(args) -> int:
     for cmd in cmds:
         if stop.is_set():
             break
-        p = subprocess.Popen(cmd, cwd=paths.REPO, env=env, process_group=pgid or 0)
+        p = subprocess.Popen(cmd, cwd=paths.REPO, env=env, process_group=pgid or 0, preexec_fn=_die_with_parent)
         pgid = pgid or p.pid
         procs.append(p)
     record = {"pid": os.getpid(), "pgid": pgid, "host": args.host,
