@@ -59,6 +59,30 @@ def _cmd_publish(args) -> int:
     return serve.publish_main(args)
 
 
+def _cmd_status(args) -> int:
+    """Who is in, from the upload ledger (the live collection status), and rewrite its files."""
+    from pipeline import live_status
+
+    live_status.write()
+    doc = live_status.read() or {"quarters": []}
+    quarters = [q for q in doc["quarters"] if args.quarter in (None, q["period"])]
+    if not quarters:
+        print(f"No quarter {args.quarter or ''} has opened yet.".replace("  ", " "))
+        return 1
+    for q in quarters[: None if args.quarter else 1]:
+        counts: dict[str, int] = {}
+        for r in q["las"]:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        print(f"{q['period']}: window {q['window']} (opens {q['opens']}, deadline {q['deadline']}); "
+              f"{q['received']} of {len(q['las'])} LAs in: "
+              + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items())))
+        if args.missing and q["missing"]:
+            names = {r["la_code"]: r["la_name"] for r in q["las"]}
+            print("  missing: " + "; ".join(f"{c} {names[c]}" for c in q["missing"]))
+    print(f"(also in {live_status.json_path()} and {live_status.parquet_path().name})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrp", description="Local SEND Reform Plan quarterly returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -104,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("health", help="is the service up? exit 0 healthy, 1 not (daemon heartbeats, web server, portal)")
     h.add_argument("--json", action="store_true", help="one JSON object instead of lines")
     h.set_defaults(func=_cmd_health)
+
+    st = sub.add_parser("status", help="who is in: each LA's latest upload and status for a quarter (live, from the ledger)")
+    st.add_argument("--quarter", default=None, help="e.g. 2026-27-Q2 (default: the newest opened)")
+    st.add_argument("--missing", action="store_true", help="list the LAs with no upload")
+    st.set_defaults(func=_cmd_status)
 
     pb = sub.add_parser("publish", help="publish a quarter now, through the running service's run queue")
     pb.add_argument("--quarter", required=True, help="e.g. 2026-27-Q2")

@@ -72,3 +72,13 @@ def test_an_empty_upload_is_answered_after_the_empty_wait_not_an_hour(tmp_path, 
     partial.write_bytes(b"PK\x03\x04" + b"\0" * 100)         # a zip still being written: still awaited
     os.utime(partial, (now - 31, now - 31))
     assert ledger.settle_state(partial, 10, now) == "waiting"
+
+
+def test_lsrp_status_says_who_is_in_from_the_ledger(lsrp_home, capsys):
+    from pipeline import cli, live_status
+
+    assert cli.main(["status", "--quarter", "2026-27-Q2", "--missing"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-27-Q2: window" in out and "deadline 2026-10-30" in out and "0 of 153 LAs in" in out
+    assert "missing: 201 City of London" in out
+    assert live_status.read()["quarters"][0]["received"] == 0 and live_status.parquet_path().exists()
