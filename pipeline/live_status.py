@@ -36,18 +36,13 @@ def parquet_path() -> Path:
     return paths.home() / "published" / PARQUET_NAME
 
 
-def _statuses() -> dict[str, str]:
-    """event id -> the status its answer recorded."""
+def _statuses(event_ids) -> dict[str, str]:
+    """event id -> the status its answer recorded (only the events asked for: each LA's newest)."""
     out = {}
-    folder = ledger.done_dir()
-    if not folder.exists():
-        return out
-    for name in os.listdir(folder):
-        if name.endswith(".json"):
-            try:
-                out[name[:-5]] = json.loads((folder / name).read_text(encoding="utf-8")).get("status")
-            except (OSError, ValueError):
-                continue
+    for event_id in event_ids:
+        record = ledger.done_record(event_id)
+        if record:
+            out[event_id] = record.get("status")
     return out
 
 
@@ -57,7 +52,6 @@ def build(today: date | None = None) -> dict:
 
     today = today or date.today()
     names = reference.la_names()
-    answers = _statuses()
     newest: dict[tuple[str, str], ledger.Event] = {}
     uploads: dict[tuple[str, str], int] = {}
     for e in ledger.events():
@@ -67,6 +61,7 @@ def build(today: date | None = None) -> dict:
         uploads[key] = uploads.get(key, 0) + 1
         if key not in newest or e.seq > newest[key].seq:
             newest[key] = e
+    answers = _statuses(e.event_id for e in newest.values())
     collections = {c.period: c for c in calendar.collections()}
     periods = {c.period for c in collections.values() if c.opens <= today} | {p for _, p in newest}
     quarters = []

@@ -25,7 +25,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 from pipeline import paths
 from test_service_publish import _dbt_builds, _procs_of
