@@ -44,6 +44,12 @@ def settle_seconds() -> float:
     return float(os.environ.get("LSRP_SETTLE_SECONDS", _load(str(calendar_path())).get("settle_seconds", 10)))
 
 
+def empty_upload_seconds() -> float:
+    """How long a 0-byte upload waits before it is answered as empty (the calendar's
+    ``empty_upload_seconds``, default 60; env LSRP_EMPTY_SECONDS overrides)."""
+    return float(_load(str(calendar_path())).get("empty_upload_seconds", 60))
+
+
 def open_collection(today: date) -> Collection | None:
     """The collection whose window (opens..deadline) contains today."""
     return next((c for c in collections() if c.opens <= today <= c.deadline), None)

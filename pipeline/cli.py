@@ -47,6 +47,42 @@ def _cmd_serve(args) -> int:
     return run.serve(args)
 
 
+def _cmd_health(args) -> int:
+    from pipeline import serve
+
+    return serve.health_main(args)
+
+
+def _cmd_publish(args) -> int:
+    from pipeline import serve
+
+    return serve.publish_main(args)
+
+
+def _cmd_status(args) -> int:
+    """Who is in, from the upload ledger (the live collection status), and rewrite its files."""
+    from pipeline import live_status
+
+    live_status.write()
+    doc = live_status.read() or {"quarters": []}
+    quarters = [q for q in doc["quarters"] if args.quarter in (None, q["period"])]
+    if not quarters:
+        print(f"No quarter {args.quarter or ''} has opened yet.".replace("  ", " "))
+        return 1
+    for q in quarters[: None if args.quarter else 1]:
+        counts: dict[str, int] = {}
+        for r in q["las"]:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        print(f"{q['period']}: window {q['window']} (opens {q['opens']}, deadline {q['deadline']}); "
+              f"{q['received']} of {len(q['las'])} LAs in: "
+              + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items())))
+        if args.missing and q["missing"]:
+            names = {r["la_code"]: r["la_name"] for r in q["las"]}
+            print("  missing: " + "; ".join(f"{c} {names[c]}" for c in q["missing"]))
+    print(f"(also in {live_status.json_path()} and {live_status.parquet_path().name})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrp", description="Local SEND Reform Plan quarterly returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -79,11 +115,30 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_run)
 
     sv = sub.add_parser("serve", help="run the collection as a service: Dagster daemon (inbox sensor, "
-                                      "schedules, retries) and web server")
+                                      "schedules, retries), web server and portal; SIGTERM stops them all")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=3000)
-    sv.add_argument("--no-webserver", action="store_true", help="start the daemon only")
+    sv.add_argument("--no-webserver", action="store_true", help="do not start the web server (the Dagster UI)")
+    sv.add_argument("--portal-port", type=int, default=3100, help="the portal's port (when portal/ is installed)")
+    sv.add_argument("--no-portal", action="store_true", help="do not start the portal")
+    sv.add_argument("--health-port", type=int, default=3001,
+                    help="port of the health endpoint GET /healthz (200 healthy, 503 not); 0: none")
     sv.set_defaults(func=_cmd_serve)
+
+    h = sub.add_parser("health", help="is the service up? exit 0 healthy, 1 not (daemon heartbeats, web server, portal)")
+    h.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    h.set_defaults(func=_cmd_health)
+
+    st = sub.add_parser("status", help="who is in: each LA's latest upload and status for a quarter (live, from the ledger)")
+    st.add_argument("--quarter", default=None, help="e.g. 2026-27-Q2 (default: the newest opened)")
+    st.add_argument("--missing", action="store_true", help="list the LAs with no upload")
+    st.set_defaults(func=_cmd_status)
+
+    pb = sub.add_parser("publish", help="publish a quarter now, through the running service's run queue")
+    pb.add_argument("--quarter", required=True, help="e.g. 2026-27-Q2")
+    pb.add_argument("--no-wait", action="store_true", help="submit the run and return")
+    pb.add_argument("--timeout", type=float, default=3600, help="seconds to follow the run (default 3600)")
+    pb.set_defaults(func=_cmd_publish)
     return p
 
 

@@ -154,11 +154,17 @@ def describe(holds: list[Hold]) -> str:
 
 def tell(holds: list[Hold], when: datetime | None = None) -> None:
     """After the publication that held them is live: each held upload's feedback says so (the
-    ledger's done record names its feedback files)."""
+    ledger's done record names its feedback files) and DfE's alert channels are told."""
     from contracts.feedback import annotate_held
     from pipeline import ledger
+
+    from pipeline import alerts
 
     stamp = (when or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     for h in holds:
         done = ledger.done_record(h.submission_id) or {}
         annotate_held(done.get("feedback") or [], h.reason, stamp)
+        try:  # DfE's alert channels (once per held submission); an alert that cannot go never undoes a publication
+            alerts.alert_held(h.la_code, h.period, h.reason, key=f"held:{h.submission_id}")
+        except Exception as exc:  # noqa: BLE001 - the hold stands; the overview and the marts still show it
+            print(f"lsrp: could not send the alert for held return {h.submission_id[:12]}: {exc}")

@@ -155,6 +155,15 @@ def incomplete_seconds() -> float:
     return float(os.environ.get("LSRP_INCOMPLETE_SECONDS", DEFAULT_INCOMPLETE_SECONDS))
 
 
+def empty_seconds() -> float:
+    """How long a 0-byte upload must stay empty before it is answered as an empty file (rule E03):
+    env LSRP_EMPTY_SECONDS, else ``empty_upload_seconds`` in the collection calendar (60 s).  Never
+    less than the settle time."""
+    from pipeline import calendar
+
+    return float(os.environ.get("LSRP_EMPTY_SECONDS") or calendar.empty_upload_seconds())
+
+
 def is_complete(path: Path) -> bool:
     """A zip (xlsx) is complete once its end-of-central-directory record is written; other files
     have no such marker and count as complete."""
@@ -172,10 +181,14 @@ def is_complete(path: Path) -> bool:
 
 def settle_state(path: Path, settle: float, now: float) -> str:
     """'ready', 'waiting' (changed recently, or an incomplete zip not yet given up on) or 'stale'
-    (incomplete for longer than LSRP_INCOMPLETE_SECONDS: received and rejected as damaged)."""
-    age = now - path.stat().st_mtime
+    (incomplete for longer than LSRP_INCOMPLETE_SECONDS: received and rejected as damaged).  A
+    0-byte file is ready once it has been empty for ``empty_seconds()`` (then rejected as empty)."""
+    st = path.stat()
+    age = now - st.st_mtime
     if age < settle:
         return "waiting"
+    if st.st_size == 0:  # complete as it is: an empty upload is answered (E03), not awaited for an hour
+        return "ready" if age >= max(empty_seconds(), settle) else "waiting"
     if is_complete(path):
         return "ready"
     return "stale" if age >= max(incomplete_seconds(), settle) else "waiting"

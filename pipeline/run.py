@@ -294,46 +294,19 @@ def summary(quarter: str, published: bool = True) -> str:
     return "\n".join(lines)
 
 
-def service_processes(host: str = "127.0.0.1", port: int = 3000, webserver: bool = True) -> list[list[str]]:
-    """The commands `lsrp serve` starts from the repository folder: the daemon (sensors, schedules,
-    run queue, retries, monitoring) and, unless turned off, the web server."""
-    bin_dir = Path(sys.executable).parent
-    cmds = [[str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"]]
-    if webserver:
-        cmds.append([str(bin_dir / "dagster-webserver"), "-w", "workspace.yaml", "-h", host, "-p", str(port)])
-    return cmds
+def service_processes(host: str = "127.0.0.1", port: int = 3000, webserver: bool = True,
+                      portal_port: int | None = None) -> list[list[str]]:
+    """The commands `lsrp serve` starts (pipeline/serve.py)."""
+    from pipeline import serve
+
+    return serve.service_processes(host, port, webserver=webserver, portal_port=portal_port)
 
 
 def serve(args) -> int:
-    """Run the collection as a service until interrupted."""
-    import signal
-    import subprocess
+    """Run the collection as a service until SIGTERM or SIGINT (pipeline/serve.py)."""
+    from pipeline import serve as service
 
-    home = ensure_dagster_home()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "LSRP_HOME": str(paths.home())}
-    cmds = service_processes(args.host, args.port, webserver=not args.no_webserver)
-    procs = [subprocess.Popen(c, cwd=paths.REPO, env=env) for c in cmds]
-    print(f"Serving {paths.home()} (DAGSTER_HOME={home}). Inbox: {paths.inbox()}; analysts read "
-          f"{paths.home() / 'published'}." + (f" UI: http://{args.host}:{args.port}" if not args.no_webserver else "")
-          + " Ctrl-C stops.", flush=True)
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)
-        failed = [c[0] for c, p in zip(cmds, procs) if p.poll() not in (None, 0)]
-        if failed:
-            print(f"lsrp serve: {', '.join(Path(f).name for f in failed)} stopped; stopping the rest.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    return service.serve_main(args)
 
 
 def main(args) -> int:

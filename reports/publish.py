@@ -94,22 +94,30 @@ class _Issue:
     version: int
     issued: date
     changed: list[str] | None
+    pdf: bool = True       # the pack links its PDF (PDFs are on: write_pdfs writes it next)
 
 
-def _pack_files(stem: str) -> dict[str, str]:
-    return {"html": f"la/{stem}.html", "pdf": f"la/{stem}.pdf", "csv": f"la/{stem}-figures.csv",
-            "xlsx": f"la/{stem}-figures.xlsx"}
+def _pack_files(stem: str, pdf: bool = True) -> dict[str, str]:
+    """The pack's files as the manifest lists them: the PDF only when PDFs are written."""
+    files = {"html": f"la/{stem}.html", "pdf": f"la/{stem}.pdf", "csv": f"la/{stem}-figures.csv",
+             "xlsx": f"la/{stem}-figures.xlsx"}
+    if not pdf:
+        del files["pdf"]
+    return files
 
 
 ALL_LAS_CSV, ALL_LAS_XLSX = dl.ALL_LAS_CSV, dl.ALL_LAS_XLSX   # <period>/: every LA's values, once for all packs
 
 
-def _downloads(stem: str) -> dict[str, str]:
-    return {"This report's figures as CSV": f"{stem}-figures.csv",
-            "This report's figures as Excel (XLSX)": f"{stem}-figures.xlsx",
-            "Every local authority's values as CSV": f"../{ALL_LAS_CSV}",
-            "Every local authority's values as Excel (XLSX)": f"../{ALL_LAS_XLSX}",
-            "This report as PDF": f"{stem}.pdf"}
+def _downloads(stem: str, pdf: bool = True) -> dict[str, str]:
+    """The pack's download links: only files that are written (no PDF link when PDFs are off)."""
+    links = {"This report's figures as CSV": f"{stem}-figures.csv",
+             "This report's figures as Excel (XLSX)": f"{stem}-figures.xlsx",
+             "Every local authority's values as CSV": f"../{ALL_LAS_CSV}",
+             "Every local authority's values as Excel (XLSX)": f"../{ALL_LAS_XLSX}"}
+    if pdf:
+        links["This report as PDF"] = f"{stem}.pdf"
+    return links
 
 
 def _render_pack(issue: _Issue, las: dict, la_dir: Path) -> str:
@@ -122,7 +130,8 @@ def _render_pack(issue: _Issue, las: dict, la_dir: Path) -> str:
     # every LA's values are in the period's shared all-las.xlsx (linked from the pack), not copied into each pack
     dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(model.period)} figures",
                   [("Figures", dl.FIGURE_COLUMNS, rows, None), *dl.plan_sheets(model)])
-    _atomic_write(la_dir / f"{stem}.html", render(model, issue.version, issue.issued, issue.changed, _downloads(stem)))
+    _atomic_write(la_dir / f"{stem}.html", render(model, issue.version, issue.issued, issue.changed,
+                                                       _downloads(stem, issue.pdf)))
     stale_pdf = la_dir / f"{stem}.pdf"
     stale_pdf.unlink(missing_ok=True)   # the old PDF no longer matches; write_pdfs makes a new one
     return model.code
@@ -299,7 +308,7 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         for code in codes:
             model = build_model(data, code)
             first_model = first_model or model
-            issue = _decide(model, packs, data, period_dir, issued, names, result)
+            issue = _decide(model, packs, data, period_dir, issued, names, result, pdf=_pdf_enabled(pdf))
             if issue is not None:
                 issues.append(issue)
                 renderer.add(issue)
@@ -322,25 +331,31 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         todo = result.written + [p for p in result.skipped if not p.with_suffix(".pdf").exists()]
         result.pdfs = write_pdfs(todo)
         clock("PDFs")
+        missing = [c for c, e in packs.items() if "pdf" in e.get("files", {}) and not (period_dir / e["files"]["pdf"]).exists()]
+        for c in missing:   # a PDF that could not be printed is not listed (the next publication tries again)
+            del packs[c]["files"]["pdf"]
+        if missing:
+            _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
     result.total_bytes = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     result.seconds = time.perf_counter() - t0
     return result
 
 
 def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dict,
-            result: PublishResult) -> _Issue | None:
+            result: PublishResult, pdf: bool = True) -> _Issue | None:
     """Skip a pack whose figures are unchanged and whose files are all there; else its version and what
     changed (updating its entry in the manifest's ``packs``, and ``result``)."""
     code = model.code
     prev = packs.get(code)
-    files = _pack_files(model.slug)
+    files = _pack_files(model.slug, pdf)
     html_path = period_dir / "la" / f"{model.slug}.html"
     hashes = model.hashes()
     digest = model.figures_sha256(hashes)
     ret_status = (data.status.get(code) or {}).get("status") or "not_received"
     notice = model.notice or {}
-    if (prev and prev.get("figures_sha256") == digest and _files_exist(period_dir, {**prev, "files": files})
-            and (prev.get("notice") or {}) == notice):
+    same_links = prev is not None and ("pdf" in prev.get("files", {})) == pdf   # PDFs turned on or off: re-render
+    if (prev and prev.get("figures_sha256") == digest and same_links and (prev.get("notice") or {}) == notice
+            and _files_exist(period_dir, {**prev, "files": files})):
         result.skipped.append(html_path)
         result.versions[code] = prev["version"]
         prev["status"] = ret_status
@@ -363,7 +378,7 @@ def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dic
                    "changed": changed or [], "status": ret_status, "notice": notice}
     result.written.append(html_path)
     result.versions[code] = version
-    return _Issue(model, version, pack_issued, changed)
+    return _Issue(model, version, pack_issued, changed, pdf)
 
 
 def _files_exist(period_dir: Path, entry: dict) -> bool:

@@ -304,8 +304,13 @@ def test_downloads_are_data(published):
     _, out, _ = published
     p = _pack(out, "301")
     text = p.read_text(encoding="utf-8")
-    for suffix in ("-figures.csv", "-figures.xlsx", ".pdf"):
+    for suffix in ("-figures.csv", "-figures.xlsx"):
         assert f'href="{p.stem}{suffix}"' in text
+    # published with PDFs off: no link to a PDF that was never written, in the pack or its manifest
+    assert ".pdf" not in text and not p.with_suffix(".pdf").exists()
+    manifest = json.loads((out / PERIOD / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest["packs"].values():
+        assert "pdf" not in entry["files"] and all((out / PERIOD / f).exists() for f in entry["files"].values())
     for shared in ("all-las.csv", "all-las.xlsx"):   # every LA's values: one file each, shared by the packs
         assert f'href="../{shared}"' in text and not p.with_name(f"{p.stem}-{shared}").exists()
     rows = list(csv.DictReader(open(p.with_name(p.stem + "-figures.csv"), encoding="utf-8")))

@@ -169,14 +169,20 @@ def test_daily_status_schedule_runs_only_in_a_window(when, expected):
         assert result.partition_key == expected  # the quarter is the dbt assets' partition
 
 
-def test_publication_schedule_fires_on_publication_day_only():
+def test_publication_schedule_fires_on_publication_day_and_catches_up(dagster_instance):
+    """On the publication day; and on a later morning if that day's publication never happened (the
+    service was down, or the run failed for good), until the quarter is published."""
     from pipeline.definitions import defs
 
     schedule = defs.resolve_schedule_def("quarterly_publication")
-    due = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 9, 6)))
+    ctx = lambda when: dg.build_schedule_context(instance=dagster_instance, scheduled_execution_time=when)  # noqa: E731
+    due = schedule(ctx(datetime(2026, 11, 9, 6)))
     assert due.run_key == "publish:2026-27-Q2"
-    assert due.partition_key == "2026-27-Q2" and not due.run_config
-    skip = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 10, 6)))
+    assert due.partition_key == "2026-27-Q2" and "ops" not in due.run_config  # the partition, not config
+    owed = schedule(ctx(datetime(2026, 11, 10, 6)))  # nothing published yet: caught up
+    assert owed.partition_key == "2026-27-Q2" and owed.run_key == "publish:2026-27-Q2:catch-up:2026-11-10"
+    dagster_instance.report_runless_asset_event(dg.AssetMaterialization("benchmark_packs", partition="2026-27-Q2"))
+    skip = schedule(ctx(datetime(2026, 11, 10, 6)))  # published (today is after the publication day)
     assert isinstance(skip, dg.SkipReason) and "2027-02-08" in skip.skip_message
-    late = schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2029, 5, 11, 6)))
+    late = schedule(ctx(datetime(2029, 6, 15, 6)))
     assert "run out" in late.skip_message

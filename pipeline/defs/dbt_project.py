@@ -6,7 +6,6 @@ expects a manifest prepared at deploy time, so the same preparer runs once when 
 missing or older than a model, test or seed (dagster-dbt guards it against concurrent loads).
 """
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -16,10 +15,24 @@ from contracts import reference
 from pipeline import paths
 
 
+def env_tool(name: str) -> str:
+    """A tool installed in this environment (dbt, dagster-daemon, dagster-webserver): beside
+    ``sys.executable`` (the venv's bin folder), else in this interpreter's scripts folder; never
+    whatever PATH finds, so `.venv/bin/lsrp serve` from a service unit (no venv activated, a bare
+    PATH) runs this environment's tools."""
+    import sysconfig
+
+    for folder in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
+        if (folder / name).exists():
+            return str(folder / name)
+    raise FileNotFoundError(f"{name} is not installed beside {sys.executable}: run `uv sync --frozen` "
+                            "in the repository folder")
+
+
 def dbt_executable() -> str:
-    """dbt from this environment's bin folder, so a bare `uv run` works without activating the venv."""
-    local = Path(sys.executable).with_name("dbt")
-    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+    """dbt from this environment's bin folder, so a bare `uv run` or a service unit works without
+    activating the venv (never dbt from PATH)."""
+    return env_tool("dbt")
 
 
 def manifest_stale(project: DbtProject) -> bool:

@@ -116,12 +116,57 @@ def validated_returns(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         "preview": dg.MetadataValue.md(_preview_md(latest)),
     })
     yield dg.AssetCheckResult(
-        check_name="return_accepted", passed=bool(latest) and status != REJECTED,
-        severity=dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN,
+        check_name="return_accepted", passed=bool(latest) and status == ACCEPTED,
+        severity=check_severity(status),
         metadata={"status": status, "findings": dg.MetadataValue.md(_findings_md(latest) if latest else "")})
 
 
 RETURN_TABLES = ("submissions", "return_values", "return_baselines", "return_targets", "findings")
+ACCEPTED = "accepted"
+
+
+def check_severity(status: str) -> dg.AssetCheckSeverity:
+    """``return_accepted`` passes for an accepted return; it fails as a WARN (yellow) for one accepted
+    with queries and as an ERROR (red) for a rejected one, so the UI tells the three apart."""
+    return dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN
+
+
+def answered_now(context, answered: list[tuple[ledger.Event, object]]) -> None:
+    """After a run has answered uploads: the live collection status is rewritten (who is in, within
+    a minute of any upload), the run is tagged with what became of them (the runs list shows
+    ``lsrp/rejected`` etc.), and quarantined uploads and returns rejected after their deadline are
+    alerted.  None of it may fail the run."""
+    from pipeline import alerts, calendar, live_status
+
+    try:
+        live_status.write()
+    except Exception as exc:
+        context.log.warning(f"Live collection status not written: {type(exc).__name__}: {exc}")
+    counts: dict[str, list[str]] = {}
+    for event, result in answered:
+        status = getattr(result, "status", None) or "not processed"
+        who = event.la_code or "quarantine"
+        counts.setdefault(status, []).append(who)
+    tags = {f"lsrp/{k}": ",".join(sorted(set(v))) for k, v in counts.items()}
+    if tags:
+        with_counts = "; ".join(f"{len(v)} {k}" for k, v in sorted(counts.items()))
+        context.log.info(f"Answered {len(answered)} upload(s): " + "; ".join(
+            f"{k} {','.join(sorted(set(v)))}" for k, v in sorted(counts.items())))
+        try:
+            context.instance.add_run_tags(context.run_id, {**tags, "lsrp/outcome": with_counts})
+        except Exception as exc:
+            context.log.warning(f"Run tags not added: {exc}")
+    deadlines = {c.period: c.deadline for c in calendar.collections()}
+    for event, result in answered:
+        try:
+            if event.route == ledger.ROUTE_QUARANTINE:
+                alerts.alert_quarantined(event.event_id, event.name, event.folder, event.reason or "unknown")
+            elif getattr(result, "status", None) == REJECTED and event.period in deadlines \
+                    and event.received_datetime.date() > deadlines[event.period]:
+                alerts.alert_rejected_late(event.la_code, event.period, deadlines[event.period].isoformat(),
+                                           event.event_id, event.name, len(result.errors))
+        except Exception as exc:
+            context.log.warning(f"Alert for event {event.event_id} not sent: {type(exc).__name__}: {exc}")
 
 
 @dg.multi_asset(
@@ -150,6 +195,7 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             "(select submission_id from raw.submissions where la_code = ? and period = ?)",
             [la, period]).fetchone()[0] for t in RETURN_TABLES}
     ledger.mark_done_many(answered)  # committed, feedback written, warehouse released
+    answered_now(context, [(event, result) for (event, _, _), (_, result) in zip(answered, validated_returns)])
     for t in RETURN_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", t], metadata={"dagster/row_count": counts[t]})
     yield dg.AssetCheckResult(asset_key=["raw", "return_values"], check_name="parsed_tables_contract",
@@ -163,13 +209,15 @@ def return_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                       "archived, checked, rejected with feedback under feedback/quarantine/ and "
                       "recorded in raw.submissions with la_code NULL and the reason.")
 def unidentified_uploads(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
-    handled, answered = [], []
+    handled, answered, results = [], [], []
     with warehouse.connect() as con:
         for event in run_events(context, ledger.ROUTE_QUARANTINE):
             result, feedback = ingest.process_event(con, event)
             answered.append((event, result.status, feedback))
+            results.append((event, result))
             handled.append(f"- event {event.event_id} `{event.name}`: {result.status} ({event.reason})")
     ledger.mark_done_many(answered)  # committed, feedback written, warehouse released
+    answered_now(context, results)
     context.add_output_metadata({"uploads": len(handled),
                                  "files": dg.MetadataValue.md("\n".join(handled) or "None")})
 
@@ -187,10 +235,12 @@ def _partition_events(context, key: str, outs: list[ingest.Outcome], counts: dic
     materializations and check results: ``validated_returns`` (status, findings, the uploads),
     its two checks, and ``raw/submissions`` (with the rows now in each raw table).
 
-    Four events a partition, not one per asset: every event is a separate write to Dagster's
-    event log (about 20 ms idle, 120 ms on a loaded 2-core machine), and nine a partition made the
-    event log 85% of a first load.  The other raw tables and ``archived_returns`` are materialized
-    per partition by runs of ``ingest_return_job`` (a partition launched by hand)."""
+    Every event is a separate write to Dagster's event log (about 1 ms idle with the pooled event
+    log, pipeline/event_log.py).  Each raw table the batch wrote is materialized for the partition,
+    so the UI knows ingest loaded them; ``archived_returns`` is materialized per partition only by
+    runs of ``ingest_return_job`` (a partition launched by hand).  A rejected return is not a
+    materialization of ``validated_returns`` (an accepted return that stands is, and a rejected
+    resubmission does not undo it): its ``return_accepted`` check fails with severity ERROR."""
     answered = [o for o in outs if o.error is None]
     if not answered:
         return
@@ -198,13 +248,14 @@ def _partition_events(context, key: str, outs: list[ingest.Outcome], counts: dic
     status = latest.status
     files = "\n".join(f"- `{o.event.name}` ({o.event.size:,} bytes, event {o.event.event_id}, received "
                       f"{o.event.received_at}, sha256 `{o.event.sha256[:12]}`)" for o in answered)
-    context.log_event(dg.AssetMaterialization(VALIDATED, partition=key, metadata={
-        "status": status, "uploads": len(answered), "errors": len(latest.errors), "queries": len(latest.queries),
-        "files": dg.MetadataValue.md(files),
-        "findings": dg.MetadataValue.md(_findings_md(latest)), "preview": dg.MetadataValue.md(_preview_md(latest))}))
+    if status != REJECTED:  # a rejected return is a failed check (red), not a materialization
+        context.log_event(dg.AssetMaterialization(VALIDATED, partition=key, metadata={
+            "status": status, "uploads": len(answered), "errors": len(latest.errors), "queries": len(latest.queries),
+            "files": dg.MetadataValue.md(files),
+            "findings": dg.MetadataValue.md(_findings_md(latest)), "preview": dg.MetadataValue.md(_preview_md(latest))}))
     context.log_event(dg.AssetCheckEvaluation(
-        asset_key=VALIDATED, check_name="return_accepted", passed=status != REJECTED, partition=key,
-        severity=dg.AssetCheckSeverity.ERROR if status == REJECTED else dg.AssetCheckSeverity.WARN,
+        asset_key=VALIDATED, check_name="return_accepted", passed=status == ACCEPTED, partition=key,
+        severity=check_severity(status),
         metadata={"status": status, "findings": dg.MetadataValue.md(_findings_md(latest))}))
     problems = [p for o in answered for p in contract_problems.get(o.event.event_id, [])]
     context.log_event(dg.AssetCheckEvaluation(
@@ -214,6 +265,12 @@ def _partition_events(context, key: str, outs: list[ingest.Outcome], counts: dic
     context.log_event(dg.AssetMaterialization(["raw", "submissions"], partition=key, metadata={
         "dagster/row_count": counts.get(("submissions", key), 0),
         **{f"rows in raw.{t}": counts.get((t, key), 0) for t in RETURN_TABLES if t != "submissions"}}))
+    # every raw table the batch wrote for this partition is materialized, as it is: otherwise the UI's
+    # "Materialize all" on the marts warns that raw tables ingest loaded "have not been materialized yet"
+    for t in RETURN_TABLES:
+        if t != "submissions":
+            context.log_event(dg.AssetMaterialization(["raw", t], partition=key,
+                                                      metadata={"dagster/row_count": counts.get((t, key), 0)}))
 
 
 def _row_counts(con, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -261,6 +318,7 @@ def ingest_batch(context: dg.OpExecutionContext, warehouse: WarehouseResource) -
                                                 and o.result.status != REJECTED])
     # committed, feedback written, warehouse released: all durable before this run reports them
     ledger.mark_done_many([(o.event, o.result.status, o.feedback) for o in outcomes if o.error is None])
+    answered_now(context, [(o.event, o.result) for o in outcomes if o.error is None])
     by_partition: dict[str, list[ingest.Outcome]] = {}
     quarantined = []
     for o in outcomes:

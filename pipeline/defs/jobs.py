@@ -13,6 +13,10 @@ from pipeline.defs.ingest import RETURN_TABLES, ingest_batch
 from pipeline.defs.warehouse_dbt import lsrp_dbt_assets
 
 WRITER = {"lsrp/writer": "warehouse"}
+# The console of runs the service launches (the daemon's log): Dagster's events (each step start,
+# output, materialization: about ten lines per LA in an ingest batch) stay in the UI's event log, and
+# the console keeps INFO and above (our one-line summaries, warnings, failures).
+SERVICE_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 RUN_FAILURES = dg.AssetSelection.assets(["raw", "run_failures"])
 CATALOGUE = dg.AssetSelection.assets(*[["raw", t] for t in CATALOGUE_TABLES])
 

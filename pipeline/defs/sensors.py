@@ -17,6 +17,7 @@ Each tick:
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -24,7 +25,7 @@ import dagster as dg
 
 from pipeline import calendar, ingest, ledger
 from pipeline.defs.ingest import ATTEMPT_TAG, BATCH_TAG, EVENT_TAG
-from pipeline.defs.jobs import dfe_held_job, ingest_batch_job, ingest_return_job, unidentified_upload_job
+from pipeline.defs.jobs import SERVICE_LOGS, dfe_held_job, ingest_batch_job, ingest_return_job, unidentified_upload_job
 from pipeline.defs.service import worker_pid
 
 MAX_ATTEMPTS = 5
@@ -79,14 +80,35 @@ def receive_inbox(now: float | None = None, settle: float | None = None,
     return received, waiting
 
 
+LAS_TAG, QUARTER_TAG, QUARANTINE_TAG = "lsrp/las", "lsrp/quarter", "lsrp/quarantined"
+
+
+def content_tags(events: list[ledger.Event]) -> dict[str, str]:
+    """Run tags saying what a batch carries, so the runs list reads by LA and quarter (Dagster
+    names a job's runs by id only): ``lsrp/las`` (LA codes), ``lsrp/quarter`` (quarters) and
+    ``lsrp/quarantined`` (uploads that could not be filed under an LA and quarter)."""
+    las = sorted({e.la_code for e in events if e.la_code and e.route == ledger.ROUTE_RETURN})
+    quarters = sorted({e.period for e in events if e.period and e.route == ledger.ROUTE_RETURN})
+    tags = {}
+    if las:
+        tags[LAS_TAG] = ",".join(las)
+    if quarters:
+        tags[QUARTER_TAG] = ",".join(quarters)
+    quarantined = sum(e.route == ledger.ROUTE_QUARANTINE for e in events)
+    if quarantined:
+        tags[QUARANTINE_TAG] = str(quarantined)
+    return tags
+
+
 def _run_request(events: list[ledger.Event], attempts: dict[str, int]) -> dg.RunRequest:
     """One run for a batch of events.  The batch (event ids and attempts) is recorded in the
     ledger first; the run carries only its id, never a file name."""
     batch_id = ledger.new_batch(attempts)
-    tags = {BATCH_TAG: batch_id, ATTEMPT_TAG: str(max(attempts.values())), "lsrp/events": str(len(events))}
+    tags = {BATCH_TAG: batch_id, ATTEMPT_TAG: str(max(attempts.values())), "lsrp/events": str(len(events)),
+            **content_tags(events)}
     if len(events) == 1:  # a lone upload keeps its event's tags, so its run is easy to find
         tags |= {EVENT_TAG: events[0].event_id, "lsrp/sha256": events[0].sha256}
-    return dg.RunRequest(run_key=f"batch:{batch_id}", job_name=ingest_batch_job.name, tags=tags)
+    return dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"batch:{batch_id}", job_name=ingest_batch_job.name, tags=tags)
 
 
 def _live(instance, record) -> bool:
@@ -156,10 +178,13 @@ def pending_requests(instance, log=None) -> list[dg.RunRequest]:
     return [_run_request(todo, attempts)] if todo else []
 
 
-def dfe_held_requests(now: float | None = None, settle: float | None = None) -> tuple[list[dg.RunRequest], list[str]]:
+def dfe_held_requests(now: float | None = None, settle: float | None = None,
+                      instance=None) -> tuple[list[dg.RunRequest], list[str]]:
     """DfE-held CSVs (loaded by DfE, not uploaded by LAs): one run for the settled files, keyed by
     their names and hashes, so the same set is never loaded twice.  The run loads every file there
-    (idempotent per file hash): a file added later brings one more run, not one run per file."""
+    (idempotent per file hash): a file added later brings one more run, not one run per file.
+    Given the instance, a set already requested is not requested again: the files stay in the
+    inbox, and a request the daemon would skip as a duplicate run key logs a line every tick."""
     import hashlib
 
     settle = calendar.settle_seconds() if settle is None else settle
@@ -173,7 +198,10 @@ def dfe_held_requests(now: float | None = None, settle: float | None = None) -> 
     if not settled:
         return [], waiting
     key = hashlib.sha256("\n".join(sorted(settled)).encode()).hexdigest()
-    return [dg.RunRequest(run_key=f"dfe_held:{key}", job_name=dfe_held_job.name,
+    if instance is not None and instance.get_run_ids(
+            filters=dg.RunsFilter(tags={"dagster/run_key": f"dfe_held:{key}"}), limit=1):
+        return [], waiting
+    return [dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"dfe_held:{key}", job_name=dfe_held_job.name,
                           tags={"lsrp/files": str(len(settled))})], waiting
 
 
@@ -184,13 +212,17 @@ def dfe_held_requests(now: float | None = None, settle: float | None = None) -> 
 def inbox_sensor(context: dg.SensorEvaluationContext):
     received, waiting = receive_inbox(log=context.log)
     requests = pending_requests(context.instance, log=context.log)
-    held, held_waiting = dfe_held_requests()
+    held, held_waiting = dfe_held_requests(instance=context.instance)
     waiting += held_waiting
     if received:
         context.log.info(f"Received {len(received)} upload(s): events "
                          f"{', '.join(e.event_id for e in received[:10])}")
-    if waiting:
+    # say what changed only: the same files still waiting are not logged again every tick
+    seen = hashlib.sha256("\n".join(sorted(waiting)).encode()).hexdigest()[:16] if waiting else ""
+    if waiting and seen != (context.cursor or ""):
         context.log.info(f"Waiting for {len(waiting)} file(s) still being copied: {', '.join(waiting[:5])}")
+    if seen != (context.cursor or ""):
+        context.update_cursor(seen)
     if not requests and not held:
         return dg.SkipReason("Nothing new to receive; every upload event is processed or has a run in progress.")
     return requests + held

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from pipeline import ledger
-from pipeline.defs.jobs import publish_job
+from pipeline.defs.jobs import SERVICE_LOGS, publish_job
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.warehouse_dbt import WAREHOUSE_POOL
 
@@ -92,7 +92,7 @@ def republish_requests(instance) -> list[dg.RunRequest]:
         tags = {"lsrp/trigger": "republish_sensor", "lsrp/period": period}
         if las.get(period):
             tags[CHANGED_LAS_TAG] = ",".join(sorted(las[period]))
-        requests.append(dg.RunRequest(run_key=f"republish:{period}:{storage_id}", partition_key=period, tags=tags))
+        requests.append(dg.RunRequest(run_config=SERVICE_LOGS, run_key=f"republish:{period}:{storage_id}", partition_key=period, tags=tags))
     return requests
 
 
@@ -126,7 +126,7 @@ def record_run_failures(context: dg.RunFailureSensorContext):
 
     steps = []
     try:
-        steps = [e.event_specific_data.error.message.strip().splitlines()[0]
+        steps = [_error_line(e.event_specific_data.error)
                  for e in context.get_step_failure_events() if e.event_specific_data and e.event_specific_data.error]
     except Exception:  # the record matters more than its detail
         pass
@@ -135,7 +135,35 @@ def record_run_failures(context: dg.RunFailureSensorContext):
         max_retries = context.instance.run_retries_max_retries if context.instance.run_retries_enabled else 0
     except Exception:
         max_retries = 0
-    release.record_run_failure(failure_entry(context.dagster_run, message, max_retries))
+    entry = failure_entry(context.dagster_run, message, max_retries)
+    release.record_run_failure(entry)
+    if not will_retry(context.dagster_run, max_retries):
+        from pipeline import alerts
+
+        run = context.dagster_run
+        alerts.alert_run_failure(run.run_id, run.job_name, message, las=run.tags.get("lsrp/las") or entry["la_code"],
+                                 quarter=run.tags.get("lsrp/quarter") or entry["period"],
+                                 retry_number=entry["retry_number"])
+
+
+def _error_line(error) -> str:
+    """The first line of a step's error, with its cause's (the user's exception, which Dagster wraps
+    in "Error occurred while executing op ...")."""
+    line = error.message.strip().splitlines()[0]
+    cause = getattr(error, "cause", None)
+    if cause is not None and cause.message:
+        line += " " + cause.message.strip().splitlines()[0]
+    return line
+
+
+def will_retry(run: dg.DagsterRun, max_retries: int) -> bool:
+    """Whether run retries will launch this failed run again: Dagster's own ``dagster/will_retry``
+    tag when it has set it, else its retry number against the (run's or instance's) maximum."""
+    tag = run.tags.get("dagster/will_retry")
+    if tag is not None:
+        return tag.lower() == "true"
+    limit = int(run.tags.get("dagster/max_retries", max_retries))
+    return int(run.tags.get("dagster/retry_number", 0)) < limit
 
 
 def worker_pid(instance, run_id: str) -> int | None:

@@ -8,6 +8,7 @@ inbox -> archive -> validate -> raw tables -> staging -> intermediate -> marts -
 """
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -41,6 +42,25 @@ def latest_period_with_returns() -> str | None:
 
     with warehouse.session() as con:
         return con.execute("select max(period) from raw.submissions where status <> 'rejected'").fetchall()[0][0]
+
+
+def quiet_stream(events, log_path: Path):
+    """dagster-dbt echoes every dbt event (two lines a node, ~400 a build) to stdout, which the run
+    worker passes on to the daemon's console: the service log.  Each event is fetched with stdout
+    sent to ``log_path`` instead (kept beside dbt's own dbt.log); Dagster still gets every event,
+    and the console only our one-line verdict."""
+    import contextlib
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as fh:
+        it = iter(events)
+        while True:
+            with contextlib.redirect_stdout(fh):
+                try:
+                    event = next(it)
+                except StopIteration:
+                    return
+            yield event
 
 
 def _log_results(context, invocation, quarter: str) -> None:
@@ -109,7 +129,7 @@ def _build(context, dbt: DbtCliResource, quarter: str, build) -> tuple[list, dic
     invocation = dbt.cli(publication_args(quarter, build), context=context, target_path=target,
                          raise_on_error=False)
     try:
-        events = list(invocation.stream())
+        events = list(quiet_stream(invocation.stream(), target / "logs" / "dbt-events.log"))
     finally:
         _log_results(context, invocation, quarter)
     try:

@@ -1,0 +1,125 @@
+"""The live collection status: who is in, for every LA and open or recent quarter, current within a
+minute of any upload, without a publication or a dbt build.
+
+Written from the upload ledger (events and their answers; never the warehouse, so it takes no lock)
+after every ingest batch, to ``$LSRP_HOME/published/``:
+
+- ``collection_status_live.json``: ``{"generated_at", "quarters": [{"period", "opens", "deadline",
+  "publish", "window", "received", "missing": [LA codes], "las": [{"la_code", "la_name", "status",
+  "latest_upload_at", "uploads", "late"}]}]}``;
+- ``collection_status_live.parquet``: the same LA rows, one per LA and quarter, with the quarter's
+  deadline beside each, for analysts (``pl.read_parquet``, ``duckdb``).
+
+Each file is written under a temporary name, fsynced and renamed over the old one.  ``status`` is the
+answer to the LA's newest upload: ``accepted``, ``accepted_with_queries``, ``rejected``, ``held``
+(when another part of the service holds a return back), ``processing`` (received, not answered yet)
+or ``not_received``.  The quarters are every quarter whose window has opened, newest first.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pipeline import calendar, ledger, paths
+
+JSON_NAME, PARQUET_NAME = "collection_status_live.json", "collection_status_live.parquet"
+NOT_RECEIVED, PROCESSING = "not_received", "processing"
+
+
+def json_path() -> Path:
+    return paths.home() / "published" / JSON_NAME
+
+
+def parquet_path() -> Path:
+    return paths.home() / "published" / PARQUET_NAME
+
+
+def _statuses(event_ids) -> dict[str, str]:
+    """event id -> the status its answer recorded (only the events asked for: each LA's newest)."""
+    out = {}
+    for event_id in event_ids:
+        record = ledger.done_record(event_id)
+        if record:
+            out[event_id] = record.get("status")
+    return out
+
+
+def build(today: date | None = None) -> dict:
+    """The status document (see the module docstring)."""
+    from contracts import reference
+
+    today = today or date.today()
+    names = reference.la_names()
+    newest: dict[tuple[str, str], ledger.Event] = {}
+    uploads: dict[tuple[str, str], int] = {}
+    for e in ledger.events():
+        if e.route != ledger.ROUTE_RETURN or not e.la_code or not e.period:
+            continue
+        key = (e.la_code, e.period)
+        uploads[key] = uploads.get(key, 0) + 1
+        if key not in newest or e.seq > newest[key].seq:
+            newest[key] = e
+    answers = _statuses(e.event_id for e in newest.values())
+    collections = {c.period: c for c in calendar.collections()}
+    periods = {c.period for c in collections.values() if c.opens <= today} | {p for _, p in newest}
+    quarters = []
+    for period in sorted(periods, reverse=True):
+        c = collections.get(period)
+        rows, missing = [], []
+        for code in sorted(names):
+            e = newest.get((code, period))
+            if e is None:
+                missing.append(code)
+                rows.append({"la_code": code, "la_name": names[code], "status": NOT_RECEIVED,
+                             "latest_upload_at": None, "uploads": 0, "late": False})
+                continue
+            status = answers.get(e.event_id) or PROCESSING
+            late = bool(c and e.received_datetime.date() > c.deadline)
+            rows.append({"la_code": code, "la_name": names[code], "status": status,
+                         "latest_upload_at": e.received_at, "uploads": uploads[(code, period)], "late": late})
+        window = "unknown" if c is None else ("not open" if today < c.opens else
+                                             "open" if today <= c.deadline else "closed")
+        quarters.append({"period": period, "opens": c and c.opens.isoformat(),
+                         "deadline": c and c.deadline.isoformat(),
+                         "publish": c and c.publish and c.publish.isoformat(), "window": window,
+                         "received": len(names) - len(missing), "missing": missing, "las": rows})
+    return {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "today": today.isoformat(),
+            "quarters": quarters}
+
+
+def _replace(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write(today: date | None = None) -> Path:
+    """Write both files; returns the JSON's path."""
+    import polars as pl
+
+    doc = build(today)
+    _replace(json_path(), lambda p: p.write_text(json.dumps(doc, indent=1), encoding="utf-8"))
+    rows = [{"period": q["period"], "deadline": q["deadline"], "window": q["window"], **r}
+            for q in doc["quarters"] for r in q["las"]]
+    schema = {"period": pl.Utf8, "deadline": pl.Utf8, "window": pl.Utf8, "la_code": pl.Utf8, "la_name": pl.Utf8,
+              "status": pl.Utf8, "latest_upload_at": pl.Utf8, "uploads": pl.Int64, "late": pl.Boolean}
+    _replace(parquet_path(), lambda p: pl.DataFrame(rows, schema=schema).write_parquet(p))
+    return json_path()
+
+
+def read() -> dict | None:
+    try:
+        return json.loads(json_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def missing(period: str, today: date | None = None) -> list[str]:
+    """LA codes with no upload for ``period`` (from the ledger itself, not the file)."""
+    doc = build(today)
+    return next((q["missing"] for q in doc["quarters"] if q["period"] == period), [])
