@@ -152,7 +152,7 @@ def describe(holds: list[Hold]) -> str:
     return "; ".join(f"LA {h.la_code} {h.period} (submission {h.submission_id[:12]}): {h.test}" for h in holds)
 
 
-def tell(holds: list[Hold], when: datetime | None = None) -> None:
+def tell(holds: list[Hold], when: datetime | None = None) -> list[str]:
     """After the publication that held them is live: each held upload's feedback says so (the
     ledger's done record names its feedback files) and DfE's alert channels are told."""
     from contracts.feedback import annotate_held
@@ -161,10 +161,13 @@ def tell(holds: list[Hold], when: datetime | None = None) -> None:
     from pipeline import alerts
 
     stamp = (when or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    said = []
     for h in holds:
         done = ledger.done_record(h.submission_id) or {}
         annotate_held(done.get("feedback") or [], h.reason, stamp)
         try:  # DfE's alert channels (once per held submission); an alert that cannot go never undoes a publication
-            alerts.alert_held(h.la_code, h.period, h.reason, key=f"held:{h.submission_id}")
+            sent = alerts.alert_held(h.la_code, h.period, h.reason, key=f"held:{h.submission_id}")
+            said.append(f"alert for LA {h.la_code}: {sent or 'no alert channel configured'}")
         except Exception as exc:  # noqa: BLE001 - the hold stands; the overview and the marts still show it
-            print(f"lsrp: could not send the alert for held return {h.submission_id[:12]}: {exc}")
+            said.append(f"alert for LA {h.la_code} not sent: {exc}")
+    return said

@@ -12,6 +12,7 @@ import os
 import duckdb
 
 from pipeline import ledger, paths
+from tests.test_alerts import _subjects, receivers  # noqa: F401 - receivers is a fixture used below
 from tests.test_end_to_end import _query, _settle, _stage_committed_sample, tick
 
 Q2 = "2026-27-Q2"
@@ -34,7 +35,7 @@ def _break_one_return() -> tuple[str, str]:
 
 
 def test_a_return_failing_a_warehouse_test_is_held_and_the_rest_publish(lsrp_home, dagster_instance, monkeypatch,
-                                                                        capfd):
+                                                                        capfd, receivers):
     from pipeline import run
     from pipeline.definitions import defs
 
@@ -82,6 +83,11 @@ def test_a_return_failing_a_warehouse_test_is_held_and_the_rest_publish(lsrp_hom
     assert "Returns held back (1)" in overview
     support = (paths.packs() / "dfe" / f"support-{Q2}.html").read_text(encoding="utf-8")
     assert "held back by a warehouse check" in support
+    # and DfE's alert channels were told, once each (a local SMTP server and webhook receiver)
+    mails, posts = _subjects(*receivers)
+    held_alerts = [f"[LSRP] Return held: LA {la} {Q2}"]
+    assert [m for m in mails if "Return held" in m] == held_alerts
+    assert [p for p in posts if "Return held" in p] == held_alerts
     assert ledger.invariant_problems() == []
 
     # a later upload from an accepted LA is rejected (a stray .xlsm): it never undoes the accepted return

@@ -112,7 +112,8 @@ def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     if held:
         from pipeline import holds
 
-        holds.tell(held)  # only now: a hold is real once the build that made it is live
+        for line in holds.tell(held):  # only now: a hold is real once the build that made it is live
+            context.log.info(line)
         context.log.warning(f"Published without {len(held)} held-back return(s); their feedback, packs and "
                             f"marts.collection_status say why: {holds.describe(held)}")
 
