@@ -1,0 +1,42 @@
+"""The route table: (path, handler, methods).  Each handler carries its own access rule (``@allow``);
+``tests/test_portal_access.py`` walks this table, so a route added without a rule fails there."""
+from __future__ import annotations
+
+from portal import dfe, pages, signin
+
+PACK = "/packs/{period}/la/{name}"
+RELEASE = "/packs/releases/{release}"
+
+ROUTES = [
+    ("/", signin.home, ("GET",)),
+    ("/static/portal.css", pages.stylesheet, ("GET",)),
+    ("/sign-in", signin.sign_in_form, ("GET",)),
+    ("/sign-in", signin.sign_in, ("POST",)),
+    ("/sign-in/oidc", signin.oidc_begin, ("GET",)),
+    ("/sign-in/oidc/callback", signin.oidc_callback, ("GET",)),
+    ("/sign-out", signin.sign_out, ("POST",)),
+    ("/set-password/{token}", signin.set_password_form, ("GET",)),
+    ("/set-password/{token}", signin.set_password, ("POST",)),
+    ("/la/{la}", pages.la_home, ("GET",)),
+    ("/la/{la}/upload", pages.upload_form, ("GET",)),
+    ("/la/{la}/upload", pages.upload, ("POST",)),
+    ("/templates/{year}.xlsx", pages.template_download, ("GET",)),
+    ("/uploads/{event_id}", pages.upload_page, ("GET",)),
+    ("/uploads/{event_id}/feedback.{kind}", pages.feedback_file, ("GET",)),
+    ("/uploads/{event_id}/original", pages.original_file, ("GET",)),
+    ("/packs/index.html", pages.packs_index, ("GET",)),
+    ("/packs/assets/{name}", pages.pack_asset, ("GET",)),
+    ("/packs/dfe/{name}", dfe.dfe_view, ("GET",)),
+    (PACK, pages.pack, ("GET",)),
+    ("/packs/{period}/{name}", pages.pack_shared, ("GET",)),
+    (RELEASE + "/assets/{name}", pages.pack_asset, ("GET",)),
+    (RELEASE + PACK[len("/packs"):], pages.pack, ("GET",)),
+    (RELEASE + "/{period}/{name}", pages.pack_shared, ("GET",)),
+    ("/dfe", dfe.dfe_status, ("GET",)),
+    ("/dfe/quarantine", dfe.quarantine, ("GET",)),
+    ("/dfe/audit", dfe.audit_trail, ("GET",)),
+    ("/admin/users", dfe.users_page, ("GET",)),
+    ("/admin/users", dfe.add_user, ("POST",)),
+    ("/admin/users/{user_id}/disable", dfe.disable_user, ("POST",)),
+    ("/admin/users/{user_id}/enable", dfe.enable_user, ("POST",)),
+]
