@@ -168,7 +168,7 @@ async def upload_page(ctx):
     check = _check_of(ctx, ev.event_id)
     findings = (check or {}).get("findings", [])
     done = status in records.FINAL
-    return ctx.render("upload_status.html", ev=ev, la=records.owner_la(ev), status=status, check=check,
+    return ctx.render("upload_status.html", ev=ev, la=records.owner_la(ev), state=status, check=check,
                       errors=[f for f in findings if f["level"] == "error"],
                       queries=[f for f in findings if f["level"] == "query"],
                       sender=records.ledger.sender_of(ev.event_id), done=done,
@@ -280,3 +280,12 @@ def warm_checker() -> None:
         except Exception:  # only a warm-up: the first upload pays instead
             pass
     threading.Thread(target=warm, daemon=True, name="portal-warm").start()
+
+
+@allow(ANON, *SIGNED_IN)
+async def pack_not_found(ctx):
+    """Anything else under /packs/ (a path with '..' or an encoded '/', say): refused and audited
+    like any object the user may not see."""
+    from portal.access import Denied
+
+    raise Denied(f"packs/{ctx.request.path_params.get('rest', '')}", "no such pack file")

@@ -32,6 +32,7 @@ ROUTES = [
     (RELEASE + "/assets/{name}", pages.pack_asset, ("GET",)),
     (RELEASE + PACK[len("/packs"):], pages.pack, ("GET",)),
     (RELEASE + "/{period}/{name}", pages.pack_shared, ("GET",)),
+    ("/packs/{rest:path}", pages.pack_not_found, ("GET",)),
     ("/dfe", dfe.dfe_status, ("GET",)),
     ("/dfe/quarantine", dfe.quarantine, ("GET",)),
     ("/dfe/audit", dfe.audit_trail, ("GET",)),
