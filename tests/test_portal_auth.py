@@ -147,3 +147,32 @@ def test_audit_trail_is_append_only_and_exported(portal, lsrp_home):
         portal.store.run("update audit set outcome = 'x'")
     lines = [json.loads(x) for x in (lsrp_home / "portal" / "audit.jsonl").read_text().splitlines()]
     assert any(e["action"] == "sign-in" and e["outcome"] == "ok" for e in lines)
+
+
+def test_lsrp_users_add_prints_a_one_time_link(lsrp_home, capsys):
+    from pipeline.cli import main
+    from portal.store import Store
+
+    assert main(["users", "add", "--la", "301", "--email", "officer@la301.example.gov.uk"]) == 0
+    out = capsys.readouterr().out
+    assert "/set-password/" in out
+    user = auth.user_by_email(Store(), "officer@la301.example.gov.uk")
+    assert user["role"] == "la" and user["la_code"] == "301" and user["password_hash"] is None
+    assert main(["users", "add", "--la", "999", "--email", "x@example.gov.uk"]) == 2
+    assert main(["users", "add", "--role", "dfe", "--email", "analyst@education.gov.uk"]) == 0
+    assert main(["users", "disable", "--email", "analyst@education.gov.uk"]) == 0
+    assert auth.user_by_email(Store(), "analyst@education.gov.uk")["disabled"] == 1
+    actions = [e["action"] for e in Store().audit_entries()]
+    assert actions.count("user-add") == 2 and "user-disable" in actions
+
+
+def test_admin_adds_and_disables_users(portal):
+    c = portal.signed_in(USERS["admin"])
+    token = csrf_of(c.get("/admin/users").text)
+    r = c.post("/admin/users", data={"csrf": token, "email": "new@la305.example.gov.uk", "role": "la", "la_code": "305"})
+    assert r.status_code == 200 and "/set-password/" in r.text
+    uid = auth.user_by_email(portal.store, "new@la305.example.gov.uk")["id"]
+    assert c.post(f"/admin/users/{uid}/disable", data={"csrf": token}).status_code == 303
+    assert auth.get_user(portal.store, uid)["disabled"] == 1
+    r = c.post("/admin/users", data={"csrf": token, "email": "bad@example.gov.uk", "role": "la", "la_code": "999"})
+    assert r.status_code == 400 and "There is a problem" in r.text
