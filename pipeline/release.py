@@ -216,3 +216,24 @@ def read_run_failures() -> list[dict]:
         except json.JSONDecodeError:  # a line cut short by a crash
             continue
     return rows
+
+
+# ------------------------------------------------------------------ the portal's audit trail
+def portal_audit_log() -> Path:
+    """The portal's append-only audit trail as JSON lines (written by portal/store.py, which looks
+    down on this function for its place; env LSRP_PORTAL_AUDIT_LOG).  The pooled ``raw/portal_audit``
+    asset loads it into the warehouse, as ``raw/run_failures`` loads the run-failure log."""
+    return Path(os.environ.get("LSRP_PORTAL_AUDIT_LOG", paths.home() / "portal" / "audit.jsonl"))
+
+
+def read_portal_audit() -> list[dict]:
+    log = portal_audit_log()
+    if not log.exists():
+        return []
+    rows = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a crash
+            continue
+    return rows

@@ -93,8 +93,10 @@ def default_url() -> str:
 
 
 def audit_log() -> Path:
-    """The audit trail as JSON lines, for the warehouse (raw.portal_audit)."""
-    return Path(os.environ.get("LSRP_PORTAL_AUDIT_LOG", portal_dir() / "audit.jsonl"))
+    """The audit trail as JSON lines, where the warehouse's loader reads it (raw.portal_audit)."""
+    from pipeline.release import portal_audit_log
+
+    return portal_audit_log()
 
 
 class Store:
