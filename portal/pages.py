@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,19 @@ STATIC = Path(__file__).parent / "static"
 # Feedback HTML (contracts/feedback.py) is a static page with an inline stylesheet and no script.
 FEEDBACK_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
                 "form-action 'none'; frame-ancestors 'none'")
-REFRESH_SECONDS = 3
+
+
+def refresh_seconds() -> int:
+    """How often an upload's page reloads itself while it follows the upload to its answer (env
+    LSRP_PORTAL_REFRESH_SECONDS, default 3): a meta refresh, so it works without JavaScript."""
+    return int(os.environ.get("LSRP_PORTAL_REFRESH_SECONDS", "3"))
+
+
+# A timed reload is a WCAG 2.2.1 (timing adjustable) concern: the page reloads itself only when the
+# person has just uploaded (the redirect after the upload asks for it) or asked for it, for at most
+# MAX_FOLLOW reloads (about two minutes), and says so with a link that stops it.  Otherwise the page
+# offers "Check again" and "Update this page automatically" links instead.
+MAX_FOLLOW = 40
 
 
 def _la(ctx) -> str:
@@ -152,7 +165,7 @@ def _take(ctx, la: str, received: uploads.Received):
                   (ev.event_id, uploads.result_json(result)))
     ctx.audit("upload", "refused" if refusal else "received", obj=f"event {ev.event_id}", la=la,
               la_name=la_names().get(la), file=name, period=period, check=result.status, reason=refusal)
-    return RedirectResponse(f"/uploads/{ev.event_id}", status_code=303)
+    return RedirectResponse(f"/uploads/{ev.event_id}?follow=1", status_code=303)
 
 
 # ------------------------------------------------------------------ an upload's page and its files
@@ -168,12 +181,20 @@ async def upload_page(ctx):
     check = _check_of(ctx, ev.event_id)
     findings = (check or {}).get("findings", [])
     done = status in records.FINAL
+    follow = _follow(ctx)
+    following = not done and 0 < follow <= MAX_FOLLOW
     return ctx.render("upload_status.html", ev=ev, la=records.owner_la(ev), state=status, check=check,
                       errors=[f for f in findings if f["level"] == "error"],
                       queries=[f for f in findings if f["level"] == "query"],
-                      sender=records.ledger.sender_of(ev.event_id), done=done,
-                      refresh=None if done else REFRESH_SECONDS,
+                      sender=records.ledger.sender_of(ev.event_id), done=done, following=following,
+                      refresh=f"{refresh_seconds()};url=/uploads/{ev.event_id}?follow={follow + 1}" if following else None,
+                      every=refresh_seconds(),
                       feedback=done and records.feedback_file(ev, "html") is not None)
+
+
+def _follow(ctx) -> int:
+    raw = ctx.request.query_params.get("follow", "0")
+    return int(raw) if raw.isdigit() and len(raw) < 4 else 0
 
 
 @allow(*DATA_ROLES)

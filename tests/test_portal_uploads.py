@@ -38,19 +38,23 @@ def test_upload_becomes_a_ledger_event_with_its_sender_and_reaches_a_final_statu
     c = portal.signed_in(USERS["la_a"])
     r = upload(c, "301", path.name, path.read_bytes())
     assert r.status_code == 303
-    event_id = r.headers["location"].rsplit("/", 1)[1]
+    event_id = r.headers["location"].split("/")[2].split("?")[0]
     ev = ledger.event(event_id)
     assert ev.route == "return" and ev.la_code == "301" and ev.period == PERIOD and ev.name == path.name
     assert ledger.sender_of(event_id) == {"email": USERS["la_a"], "role": "la", "la_code": "301",
                                           "on_behalf_of": None, "via": "portal"}
     assert not list((portal.store.path.parent.parent / "inbox").rglob("*.xlsx"))   # nothing left for the sensor
-    page = c.get(f"/uploads/{event_id}")
+    assert r.headers["location"] == f"/uploads/{event_id}?follow=1"
+    page = c.get(r.headers["location"])                                # followed to its answer
     expected = validate_file(path)                                       # what `lsrp validate` says
     assert expected.status == "rejected"
     for f in expected.errors:
         assert f.rule in page.text and f"{f.sheet}!{f.cell}" in page.text
     assert "There is a problem" in page.text or "problems with this return" in page.text
     assert 'http-equiv="refresh"' in page.text and "Received: being checked" in page.text
+    assert f'url=/uploads/{event_id}?follow=2"' in page.text and "Stop updating this page" in page.text
+    assert 'http-equiv="refresh"' not in c.get(f"/uploads/{event_id}").text        # only when asked
+    assert 'http-equiv="refresh"' not in c.get(f"/uploads/{event_id}?follow=41").text  # and not for ever
     ingest_now()
     page = c.get(f"/uploads/{event_id}")
     assert "Status: Rejected" in page.text and 'http-equiv="refresh"' not in page.text
@@ -61,7 +65,7 @@ def test_upload_becomes_a_ledger_event_with_its_sender_and_reaches_a_final_statu
 def test_corrected_upload_is_accepted(portal, make_return):
     path = make_return()
     c = portal.signed_in(USERS["la_a"])
-    event_id = upload(c, "301", path.name, path.read_bytes()).headers["location"].rsplit("/", 1)[1]
+    event_id = upload(c, "301", path.name, path.read_bytes()).headers["location"].split("/")[2].split("?")[0]
     ingest_now()
     page = c.get(f"/uploads/{event_id}").text
     assert "Status: Accepted" in page
@@ -72,7 +76,7 @@ def test_a_return_for_another_la_is_refused_and_kept(portal, make_return):
     path = make_return(la_code="302", la_name="Barnet")
     c = portal.signed_in(USERS["la_a"])
     r = upload(c, "301", path.name, path.read_bytes())
-    event_id = r.headers["location"].rsplit("/", 1)[1]
+    event_id = r.headers["location"].split("/")[2].split("?")[0]
     ev = ledger.event(event_id)
     assert ev.route == "quarantine" and ev.la_code is None and "LA 302" in ev.reason
     page = c.get(f"/uploads/{event_id}").text
@@ -93,14 +97,14 @@ def test_cover_for_another_la_is_refused(portal, make_return, tmp_path):
     path = make_return()
     edit_cells(path, {(L.COVER, L.COVER_LA): "302 Barnet"})
     c = portal.signed_in(USERS["la_a"])
-    ev = ledger.event(upload(c, "301", path.name, path.read_bytes()).headers["location"].rsplit("/", 1)[1])
+    ev = ledger.event(upload(c, "301", path.name, path.read_bytes()).headers["location"].split("/")[2].split("?")[0])
     assert ev.route == "quarantine" and "cover sheet" in ev.reason
 
 
 def test_dfe_uploads_on_behalf_of_an_la(portal, make_return):
     path = make_return()
     c = portal.signed_in(USERS["dfe"])
-    event_id = upload(c, "301", path.name, path.read_bytes()).headers["location"].rsplit("/", 1)[1]
+    event_id = upload(c, "301", path.name, path.read_bytes()).headers["location"].split("/")[2].split("?")[0]
     sender = ledger.sender_of(event_id)
     assert sender["role"] == "dfe" and sender["on_behalf_of"] == "301" and sender["email"] == USERS["dfe"]
     a = portal.signed_in(USERS["la_a"])
@@ -115,7 +119,7 @@ def test_broken_files_get_the_inbox_rejection(portal, good_return, tmp_path, kin
     expected = [f.rule for f in validate_file(tmp_path / name).errors]
     assert rule in expected
     c = portal.signed_in(USERS["la_a"])
-    event_id = upload(c, "301", name, data).headers["location"].rsplit("/", 1)[1]
+    event_id = upload(c, "301", name, data).headers["location"].split("/")[2].split("?")[0]
     page = c.get(f"/uploads/{event_id}").text
     for r in expected:
         assert r in page
@@ -203,6 +207,6 @@ def test_declared_oversize_is_refused_before_reading(portal, monkeypatch):
 
 def test_the_check_is_stored_as_json(portal, good_return):
     c = portal.signed_in(USERS["la_a"])
-    event_id = upload(c, "301", GOOD_NAME, good_return.read_bytes()).headers["location"].rsplit("/", 1)[1]
+    event_id = upload(c, "301", GOOD_NAME, good_return.read_bytes()).headers["location"].split("/")[2].split("?")[0]
     row = portal.store.one("select result from upload_checks where event_id = ?", (event_id,))
     assert json.loads(row["result"])["status"] == validate_file(good_return).status
