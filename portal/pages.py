@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from pipeline import calendar
@@ -134,8 +135,8 @@ async def upload(ctx):
     except uploads.BadForm as exc:
         ctx.audit("upload", "refused", obj=f"LA {la}", reason=f"malformed form: {exc}")
         return _upload_error(ctx, la, "The upload did not arrive whole. Select the file and try again.")
-    try:
-        return _take(ctx, la, received)
+    try:  # checking (a child process, up to LSRP_PARSE_SECONDS) and the ledger's fsyncs: off the event loop
+        return await run_in_threadpool(_take, ctx, la, received)
     finally:
         received.discard()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse
 
 from portal import auth
@@ -46,7 +47,8 @@ async def sign_in_form(ctx):
 @allow(ANON, *SIGNED_IN)
 async def sign_in(ctx):
     email = ctx.form.get("email", "").strip()
-    user, why = auth.check_password(ctx.store, email, ctx.form.get("password", ""), ctx.address)
+    # Argon2 takes tens of milliseconds by design: off the event loop
+    user, why = await run_in_threadpool(auth.check_password, ctx.store, email, ctx.form.get("password", ""), ctx.address)
     if user is None:
         ctx.audit("sign-in", "failed", obj=email, reason=why, method="password")
         return ctx.render("sign_in.html", status=200, next=ctx.form.get("next", ""), oidc=oidc_available(),
