@@ -223,3 +223,19 @@ def test_dfe_pages_list_every_la(world):
     status = c.get(f"/dfe?period={PERIOD}").text
     assert "Barking and Dagenham" in status and f"/uploads/{a.event_id}" in status and f"/uploads/{b.event_id}" in status
     assert c.get("/dfe/audit").status_code == 200
+
+
+def test_quarantine_page_lists_quarantined_uploads_and_run_failures(world, lsrp_home):
+    from pipeline import ledger, release
+
+    portal, *_ = world
+    folder = lsrp_home / "inbox" / ".q"
+    folder.mkdir()
+    (folder / "no-code-here.xlsx").write_bytes(b"x")
+    ev = ledger.receive(folder / "no-code-here.xlsx", PERIOD)
+    release.record_run_failure({"run_id": "r1", "job_name": "publish_job", "period": PERIOD, "la_code": None,
+                                "failed_at": "2026-11-09T06:00:00+00:00", "message": "dbt failed", "retry_number": 2,
+                                "max_retries": 2})
+    page = portal.signed_in(USERS["dfe"]).get("/dfe/quarantine").text
+    assert f"/uploads/{ev.event_id}" in page and "no 3-digit LA code" in page
+    assert "publish_job" in page and "dbt failed" in page and "look at the run" in page
