@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import re
 from datetime import date
@@ -21,10 +22,11 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from pipeline import calendar
 
 from portal import records, uploads
-from portal.access import DATA_ROLES, DFE, SIGNED_IN, allow, check_la
+from portal.access import DATA_ROLES, DFE, SIGNED_IN, Denied, allow, check_la
 from portal.access import ANON
 from portal.store import portal_dir
 
+log = logging.getLogger("portal")
 STATIC = Path(__file__).parent / "static"
 # Feedback HTML (contracts/feedback.py) is a static page with an inline stylesheet and no script.
 FEEDBACK_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
@@ -45,8 +47,12 @@ MAX_FOLLOW = 40
 
 
 def _la(ctx) -> str:
+    from contracts.reference import la_codes
+
     la = ctx.request.path_params["la"]
     check_la(ctx.user, la, f"LA {la}")
+    if la not in set(la_codes()):  # DfE sees every LA, but only LAs that exist
+        raise Denied(f"LA {la}", "not an LA code")
     return la
 
 
@@ -157,15 +163,21 @@ def _take(ctx, la: str, received: uploads.Received):
         return _upload_error(ctx, la, "Select a file" if not received.filename else "The selected file is empty",
                              period=period)
     name = uploads.safe_name(received.filename)
-    result = uploads.check(received.path, name)
+    try:
+        result = uploads.check(received.path, name)
+    except Exception:  # the checker could not run: the upload is still kept, and the ingest answers it
+        log.exception("could not check an upload at once")
+        result = None
     refusal = uploads.refusal_for(name, result, la)
     sender = {"email": ctx.user["email"], "role": ctx.user["role"], "la_code": la,
               "on_behalf_of": la if ctx.user["role"] == DFE else None, "via": "portal"}
     ev = uploads.hand_off(received, name, period, sender, refusal)
-    ctx.store.run("insert or replace into upload_checks (event_id, result, checked_at) values (?, ?, datetime('now'))",
-                  (ev.event_id, uploads.result_json(result)))
+    if result is not None:
+        ctx.store.run("insert or replace into upload_checks (event_id, result, checked_at) values (?, ?, datetime('now'))",
+                      (ev.event_id, uploads.result_json(result)))
     ctx.audit("upload", "refused" if refusal else "received", obj=f"event {ev.event_id}", la=la,
-              la_name=la_names().get(la), file=name, period=period, check=result.status, reason=refusal)
+              la_name=la_names().get(la), file=name, period=period, check=getattr(result, "status", None),
+              reason=refusal)
     return RedirectResponse(f"/uploads/{ev.event_id}?follow=1", status_code=303)
 
 

@@ -239,3 +239,9 @@ def test_quarantine_page_lists_quarantined_uploads_and_run_failures(world, lsrp_
     page = portal.signed_in(USERS["dfe"]).get("/dfe/quarantine").text
     assert f"/uploads/{ev.event_id}" in page and "no 3-digit LA code" in page
     assert "publish_job" in page and "dbt failed" in page and "look at the run" in page
+
+
+def test_dfe_gets_no_page_for_a_code_that_is_not_an_la(world):
+    portal, *_ = world
+    c = portal.signed_in(USERS["dfe"])
+    assert c.get("/la/999").status_code == 404 and c.get("/la/999/upload").status_code == 404

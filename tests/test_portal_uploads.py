@@ -210,3 +210,17 @@ def test_the_check_is_stored_as_json(portal, good_return):
     event_id = upload(c, "301", GOOD_NAME, good_return.read_bytes()).headers["location"].split("/")[2].split("?")[0]
     row = portal.store.one("select result from upload_checks where event_id = ?", (event_id,))
     assert json.loads(row["result"])["status"] == validate_file(good_return).status
+
+
+def test_upload_is_kept_when_the_checker_cannot_run(portal, good_return, monkeypatch):
+    from portal import uploads
+
+    def broken(path, name):
+        raise RuntimeError("no child process")
+    monkeypatch.setattr(uploads, "check", broken)
+    c = portal.signed_in(USERS["la_a"])
+    r = upload(c, "301", GOOD_NAME, good_return.read_bytes())
+    assert r.status_code == 303
+    event_id = r.headers["location"].split("/")[2].split("?")[0]
+    assert ledger.event(event_id).la_code == "301"
+    assert "Received: being checked" in c.get(r.headers["location"]).text
