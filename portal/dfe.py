@@ -10,7 +10,7 @@ from pipeline import calendar
 
 from portal import auth, records
 from portal.access import ADMIN, DFE, allow
-from portal.pages import serve_pack_path
+from portal.packs import serve_pack_path
 
 
 def _period(ctx) -> str:

@@ -2,7 +2,7 @@
 ``tests/test_portal_access.py`` walks this table, so a route added without a rule fails there."""
 from __future__ import annotations
 
-from portal import dfe, pages, signin
+from portal import dfe, packs, pages, signin
 
 PACK = "/packs/{period}/la/{name}"
 RELEASE = "/packs/releases/{release}"
@@ -24,15 +24,15 @@ ROUTES = [
     ("/uploads/{event_id}", pages.upload_page, ("GET",)),
     ("/uploads/{event_id}/feedback.{kind}", pages.feedback_file, ("GET",)),
     ("/uploads/{event_id}/original", pages.original_file, ("GET",)),
-    ("/packs/index.html", pages.packs_index, ("GET",)),
-    ("/packs/assets/{name}", pages.pack_asset, ("GET",)),
+    ("/packs/index.html", packs.packs_index, ("GET",)),
+    ("/packs/assets/{name}", packs.pack_asset, ("GET",)),
     ("/packs/dfe/{name}", dfe.dfe_view, ("GET",)),
-    (PACK, pages.pack, ("GET",)),
-    ("/packs/{period}/{name}", pages.pack_shared, ("GET",)),
-    (RELEASE + "/assets/{name}", pages.pack_asset, ("GET",)),
-    (RELEASE + PACK[len("/packs"):], pages.pack, ("GET",)),
-    (RELEASE + "/{period}/{name}", pages.pack_shared, ("GET",)),
-    ("/packs/{rest:path}", pages.pack_not_found, ("GET",)),
+    (PACK, packs.pack, ("GET",)),
+    ("/packs/{period}/{name}", packs.pack_shared, ("GET",)),
+    (RELEASE + "/assets/{name}", packs.pack_asset, ("GET",)),
+    (RELEASE + PACK[len("/packs"):], packs.pack, ("GET",)),
+    (RELEASE + "/{period}/{name}", packs.pack_shared, ("GET",)),
+    ("/packs/{rest:path}", packs.pack_not_found, ("GET",)),
     ("/dfe", dfe.dfe_status, ("GET",)),
     ("/dfe/quarantine", dfe.quarantine, ("GET",)),
     ("/dfe/audit", dfe.audit_trail, ("GET",)),

@@ -9,7 +9,6 @@ absent, the routes say OIDC is not configured.
 from __future__ import annotations
 
 import os
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse
@@ -190,7 +189,3 @@ def user_for_identity(store, identity) -> dict:
     if user["oidc_subject"] is None:
         store.run("update users set oidc_subject = ? where id = ?", (identity.subject, user["id"]))
     return user
-
-
-def sign_in_url(path: str) -> str:
-    return f"/sign-in?next={quote(path)}"
