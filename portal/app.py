@@ -192,7 +192,10 @@ def create_app(db_url: str | None = None) -> Starlette:
     sqlite:///$LSRP_HOME/portal/portal.db)."""
     from portal import routes
 
+    from portal.uploads import sweep
+
     store, env = Store(db_url), templates()
+    sweep()
 
     def route(path: str, handler, methods=("GET",)) -> Route:
         async def endpoint(request: Request) -> Response:

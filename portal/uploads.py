@@ -152,6 +152,23 @@ async def stream_form(request) -> Received:
     return out
 
 
+def sweep(older_than: float = 3600) -> int:
+    """Remove working folders an upload left in the inbox when its process died mid-stream (nothing
+    in them was received: a received file has already moved to received/<event>/)."""
+    import time
+
+    removed = 0
+    inbox = paths.inbox()
+    for folder in inbox.glob(".portal-*") if inbox.is_dir() else []:
+        try:
+            if time.time() - folder.stat().st_mtime > older_than:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def safe_name(name: str | None) -> str:
     """The file's own name as the browser sent it, made safe to create: the last path segment, no
     control characters, at most NAME_BYTES bytes (the ledger keeps it, and routes by it)."""

@@ -224,3 +224,54 @@ def test_upload_is_kept_when_the_checker_cannot_run(portal, good_return, monkeyp
     event_id = r.headers["location"].split("/")[2].split("?")[0]
     assert ledger.event(event_id).la_code == "301"
     assert "Received: being checked" in c.get(r.headers["location"]).text
+
+
+def test_a_body_that_is_not_a_multipart_form_is_refused(portal):
+    c = portal.signed_in(USERS["la_a"])
+    c.get("/la/301/upload")
+    r = c.post("/la/301/upload", content=b"<xml/>", headers={"content-type": "text/xml"})
+    assert r.status_code == 400 and "did not arrive whole" in r.text
+    assert ledger.events() == []
+
+
+def test_the_template_download_is_that_years_blank_return(portal):
+    from openpyxl import load_workbook
+
+    c = portal.signed_in(USERS["la_a"])
+    r = c.get("/templates/2027-28.xlsx")
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    assert "2027-28" in r.headers["content-disposition"] or "attachment" in r.headers["content-disposition"]
+    wb = load_workbook(io.BytesIO(r.content), read_only=True)
+    assert "Cover" in wb.sheetnames
+    assert c.get("/templates/1999-00.xlsx").status_code == 404
+
+
+def test_stale_working_folders_are_swept(lsrp_home):
+    import os
+
+    from portal import uploads
+
+    old = lsrp_home / "inbox" / ".portal-dead"
+    old.mkdir(parents=True)
+    (old / "upload.part").write_bytes(b"half")
+    os.utime(old, (0, 0))
+    fresh = lsrp_home / "inbox" / ".portal-live"
+    fresh.mkdir()
+    assert uploads.sweep() == 1 and not old.exists() and fresh.exists()
+
+
+def test_safe_names_never_leave_their_folder():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from portal.uploads import NAME_BYTES, safe_name
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text())
+    def check(name):
+        out = safe_name(name)
+        assert out not in ("", ".", "..") and "/" not in out and "\x00" not in out and "\\" not in out
+        assert len(out.encode("utf-8")) <= NAME_BYTES
+    check()
+    assert safe_name("C:\\Users\\me\\return-301-x.xlsx") == "return-301-x.xlsx"
+    assert safe_name("../../etc/passwd") == "passwd"
