@@ -182,6 +182,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 have = {k.decode("latin-1").lower() for k, _ in message.get("headers", [])}
                 extra = [(k.encode(), v.encode()) for k, v in HEADERS.items() if k not in have]
+                if scope.get("scheme") == "https":  # behind the TLS proxy (--proxy): browsers keep to HTTPS
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
         await self.app(scope, receive, send_with_headers)

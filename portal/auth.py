@@ -154,8 +154,16 @@ def check_password(store: Store, email: str, password: str, address: str) -> tup
 
 
 # ------------------------------------------------------------------ sessions
+def prune(store: Store) -> None:
+    """Forget sessions past their idle time and failures past the throttling window (each new session
+    does this, so neither table grows with visitors who never come back)."""
+    store.run("delete from sessions where last_seen < ?", ((now() - timedelta(minutes=idle_minutes())).isoformat(),))
+    store.run("delete from sign_in_failures where at < ?", ((now() - THROTTLE_WINDOW).isoformat(),))
+
+
 def new_session(store: Store, user_id: int | None, data: dict | None = None) -> tuple[str, dict]:
     """A fresh session: (cookie value, the session row)."""
+    prune(store)
     token = secrets.token_urlsafe(32)
     stamp = now_text()
     store.run("insert into sessions (id_hash, user_id, csrf, data, created_at, last_seen) values (?, ?, ?, ?, ?, ?)",

@@ -176,3 +176,20 @@ def test_admin_adds_and_disables_users(portal):
     assert auth.get_user(portal.store, uid)["disabled"] == 1
     r = c.post("/admin/users", data={"csrf": token, "email": "bad@example.gov.uk", "role": "la", "la_code": "999"})
     assert r.status_code == 400 and "There is a problem" in r.text
+
+
+def test_expired_sessions_and_old_failures_are_pruned(portal):
+    sign_in(portal.client(), USERS["la_a"], "wrong")
+    portal.store.run("update sessions set last_seen = '2000-01-01T00:00:00'")
+    portal.store.run("update sign_in_failures set at = '2000-01-01T00:00:00'")
+    portal.client().get("/sign-in")                                     # a new visitor's session
+    assert portal.store.one("select count(*) n from sessions")["n"] == 1
+    assert portal.store.one("select count(*) n from sign_in_failures")["n"] == 0
+
+
+def test_hsts_over_https(portal):
+    from starlette.testclient import TestClient
+
+    c = TestClient(portal.app, base_url="https://portal.example.gov.uk", follow_redirects=False)
+    assert "max-age" in c.get("/sign-in").headers["strict-transport-security"]
+    assert "strict-transport-security" not in portal.client().get("/sign-in").headers
