@@ -37,7 +37,7 @@ from pipeline import paths
 from pipeline.ledger import fsync as _fsync
 
 MART_SCHEMA = "marts"
-PACK_DIR = "la"  # <period>/la/ holds the packs' files (reports/publish.py)
+PACK_DIR = "la"  # <period>/la/ holds the packs' files, <period>/la-v<n>/ earlier versions (reports/publish.py)
 PARQUET_WRITERS = 2
 
 
@@ -155,7 +155,8 @@ def packs_release(link: Path | None = None):
 def _link_pack_or_copy(src: str, dst: str) -> str:
     """copytree's copy function: hard-link a pack file (replaced, never rewritten, by the publisher),
     copy anything else."""
-    if Path(dst).parent.name == PACK_DIR:
+    folder = Path(dst).parent.name
+    if folder == PACK_DIR or folder.startswith(f"{PACK_DIR}-v"):   # la-v<n>/: earlier versions, never rewritten
         try:
             os.link(src, dst)
             return dst

@@ -46,8 +46,9 @@ def _params(ctx) -> tuple[str | None, str, str]:
 @allow(*DATA_ROLES)
 async def pack(ctx):
     release, period, name = _params(ctx)
-    path = records.pack_file(ctx.user, release, period, name)
-    ctx.audit("download", "ok", obj=f"pack {period}/la/{name}" + (f" (release {release})" if release else ""))
+    folder = ctx.request.path_params["folder"]     # la/, or la-v<n>/ for an earlier version
+    path = records.pack_file(ctx.user, release, period, folder, name)
+    ctx.audit("download", "ok", obj=f"pack {period}/{folder}/{name}" + (f" (release {release})" if release else ""))
     return serve_pack_path(path)
 
 

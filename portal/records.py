@@ -192,12 +192,14 @@ def pack_versions(la_code: str) -> list[PackVersion]:
             continue
         for period, man in _manifests(root).items():
             entry = man.get("packs", {}).get(la_code)
-            if not entry or (period, entry.get("version")) in seen:
-                continue
-            seen.add((period, entry.get("version")))
-            files = {k: v for k, v in entry.get("files", {}).items() if (root / period / v).is_file()}
-            out.append(PackVersion(la_code, period, int(entry.get("version", 1)), entry.get("issued", ""),
-                                   release, files))
+            # the current version, then those the publisher kept in <period>/la-v<n>/
+            for version in ([entry] + list(entry.get("earlier", []))) if entry else []:
+                if (period, version.get("version")) in seen:
+                    continue
+                seen.add((period, version.get("version")))
+                files = {k: v for k, v in version.get("files", {}).items() if (root / period / v).is_file()}
+                out.append(PackVersion(la_code, period, int(version.get("version", 1)), version.get("issued") or "",
+                                       release, files))
     from reports.common import period_key
     return sorted(out, key=lambda v: (period_key(v.period), v.version), reverse=True)
 
@@ -211,19 +213,28 @@ def _release_root(release: str | None) -> Path:
     raise Denied(f"pack release {release}", "no such release")
 
 
-def pack_file(user: dict | None, release: str | None, period: str, name: str) -> Path:
-    """A pack file (<period>/la/<name>) the user may see, resolved through its manifest."""
+def _files_of(entry: dict) -> set[str]:
+    """Every file of a manifest entry: the current version's and each kept earlier version's."""
+    out = set(entry.get("files", {}).values())
+    for earlier in entry.get("earlier", []):
+        out |= set(earlier.get("files", {}).values())
+    return out
+
+
+def pack_file(user: dict | None, release: str | None, period: str, folder: str, name: str) -> Path:
+    """A pack file (<period>/la/<name>, or an earlier version's <period>/la-v<n>/<name>) the user may
+    see, resolved through its manifest."""
     root = _release_root(release)
     man = _manifests(root).get(period)
-    wanted = f"la/{name}"
+    wanted = f"{folder}/{name}"
     for code, entry in (man or {}).get("packs", {}).items():
-        if wanted in entry.get("files", {}).values():
+        if wanted in _files_of(entry):
             if not may_see_la(user, code):
                 break
             path = root / period / wanted
             if path.is_file():
                 return path
-    raise Denied(f"pack {period}/la/{name}", "no such pack for this user")
+    raise Denied(f"pack {period}/{folder}/{name}", "no such pack file for this user")
 
 
 def shared_file(user: dict | None, release: str | None, period: str, name: str) -> Path:

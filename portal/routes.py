@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal import dfe, packs, pages, signin
 
-PACK = "/packs/{period}/la/{name}"
+PACK = "/packs/{period}/{folder}/{name}"   # folder: la, or la-v<n> (an earlier version)
 RELEASE = "/packs/releases/{release}"
 
 ROUTES = [

@@ -35,10 +35,10 @@ EXPECTED = {
     ("GET", "/packs/index.html"): DATA,
     ("GET", "/packs/assets/{name}"): DATA,
     ("GET", "/packs/dfe/{name}"): DFE_ONLY,
-    ("GET", "/packs/{period}/la/{name}"): LA_A_ONLY,
+    ("GET", "/packs/{period}/{folder}/{name}"): LA_A_ONLY,
     ("GET", "/packs/{period}/{name}"): DATA,
     ("GET", "/packs/releases/{release}/assets/{name}"): DATA,
-    ("GET", "/packs/releases/{release}/{period}/la/{name}"): LA_A_ONLY,
+    ("GET", "/packs/releases/{release}/{period}/{folder}/{name}"): LA_A_ONLY,
     ("GET", "/packs/releases/{release}/{period}/{name}"): DATA,
     ("GET", "/packs/{rest:path}"): ("hidden",) * 5,
     ("GET", "/dfe"): DFE_ONLY,
@@ -59,7 +59,7 @@ def world(lsrp_home):
     b = seed_event(lsrp_home, "302")
     spare = portal.add("spare@la301.example.gov.uk", "la", "301")
     params = {"la": "301", "event_id": a.event_id, "kind": "html", "token": "not-a-token", "year": "2026-27",
-              "period": PERIOD, "release": "r1", "user_id": str(spare["id"]), "rest": "a/b/c/d/e/f"}
+              "period": PERIOD, "folder": "la", "release": "r1", "user_id": str(spare["id"]), "rest": "a/b/c/d/e/f"}
     return portal, a, b, params
 
 
@@ -111,9 +111,9 @@ def _outcome(r) -> str:
 
 NAMES = {  # the {name} each route family gets: LA A's own objects
     "/packs/assets/{name}": "plotly.min.js", "/packs/dfe/{name}": "index.html",
-    "/packs/{period}/la/{name}": "301-pack.html", "/packs/{period}/{name}": "all-las.csv",
+    "/packs/{period}/{folder}/{name}": "301-pack.html", "/packs/{period}/{name}": "all-las.csv",
     "/packs/releases/{release}/assets/{name}": "plotly.min.js",
-    "/packs/releases/{release}/{period}/la/{name}": "301-pack.html",
+    "/packs/releases/{release}/{period}/{folder}/{name}": "301-pack.html",
     "/packs/releases/{release}/{period}/{name}": "all-las.csv",
 }
 

@@ -88,3 +88,30 @@ def test_outstanding_queries_come_from_the_published_copy(site, sample_warehouse
         assert "Queries without a reason" in page
     else:
         assert "every query has a reason" in page
+
+
+def test_every_version_of_a_pack_is_kept_and_served_to_its_la_only(site, sample_warehouse, lsrp_home):
+    """A re-issue keeps the version it replaces in <period>/la-v<n>/ (reports/publish.py); the LA's page
+    lists both, each serves its own bytes, and no other LA can fetch either."""
+    import json
+
+    manifest = lsrp_home / "packs" / PERIOD / "manifest.json"
+    man = json.loads(manifest.read_text())
+    man["packs"]["301"]["figures_sha256"] = "changed"          # as if 301's figures had changed
+    manifest.write_text(json.dumps(man))
+    res = publish(sample_warehouse, lsrp_home / "packs", PERIOD, la_codes=["301"], pdf=False, issued=date(2026, 11, 16))
+    assert res.versions["301"] == 2
+    entry = json.loads(manifest.read_text())["packs"]["301"]
+    (kept,) = entry["earlier"]
+    assert kept["version"] == 1 and kept["files"]["html"].startswith("la-v1/")
+    assert "Version 2" not in (lsrp_home / "packs" / PERIOD / kept["files"]["html"]).read_text()
+
+    c = site.signed_in(USERS["la_a"])
+    home = c.get("/la/301").text
+    v1 = f"/packs/{PERIOD}/{kept['files']['html']}"
+    assert v1 in home and _pack_url(c, "301") in home
+    assert "Version 2" not in c.get(v1).text and "Version 2" in c.get(_pack_url(c, "301")).text
+    assert c.get(f"/packs/{PERIOD}/{kept['files']['csv']}").status_code == 200
+    b = site.signed_in(USERS["la_b"])
+    assert b.get(v1).status_code == 404
+    assert c.get(f"/packs/{PERIOD}/la-v1/..%2f..%2fmanifest.json").status_code == 404
