@@ -150,3 +150,26 @@ def test_dfe_and_admin_pages_pass_axe_and_fit_a_phone(server, page, who, paths):
         _axe(page)
         _no_sideways_scroll(page)
     assert page.errors == []
+
+
+def test_a_real_pack_draws_its_charts_under_the_portal_csp(server, page, sample_warehouse, lsrp_home):
+    """The pack's own CSP (its inline chart script by hash, plotly from the portal) lets every chart draw:
+    a blocked script or style would be a console error, and the charts would stay empty."""
+    from datetime import date
+
+    from reports.publish import publish
+
+    publish(sample_warehouse, lsrp_home / "packs", "2026-27-Q2", la_codes=["301"], pdf=False, issued=date(2026, 11, 9))
+    page.goto(f"{server}/sign-in")
+    page.fill("#email", USERS["la_a"])
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{server}/la/301")
+    page.click("a:has-text('Pack (HTML)')")
+    n = page.locator("div.chart").count()
+    assert n > 0
+    page.wait_for_function(
+        "n => Array.from(document.querySelectorAll('div.chart')).filter(d => d.classList.contains('js-plotly-plot') "
+        "&& d.querySelector('svg')).length === n", arg=n, timeout=30_000)
+    assert page.errors == []
+    _axe(page)
