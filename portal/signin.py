@@ -123,12 +123,23 @@ def _not_configured(ctx):
                       message="Sign in with your email address and password.", link=("/sign-in", "Sign in"))
 
 
+def _unavailable(ctx, exc: Exception):
+    """The identity provider could not be reached or answered oddly: said plainly, and audited."""
+    ctx.audit("sign-in", "failed", reason=f"{type(exc).__name__}: {exc}", method="oidc")
+    return ctx.render("message.html", status=503, title="Single sign-on is not available",
+                      message="Your organisation's sign-in could not be reached. Try again later, or sign in "
+                              "with your email address and password.", link=("/sign-in", "Sign in"))
+
+
 @allow(ANON, *SIGNED_IN)
 async def oidc_begin(ctx):
-    mod, client = _client()
-    if client is None:
-        return _not_configured(ctx)
-    url, pending = client.begin()
+    try:  # the provider's discovery may be fetched here: off the event loop
+        mod, client = await run_in_threadpool(_client)
+        if client is None:
+            return _not_configured(ctx)
+        url, pending = await run_in_threadpool(client.begin)
+    except Exception as exc:
+        return _unavailable(ctx, exc)
     session = ctx.ensure_session()
     session["data"]["oidc"] = pending      # state, nonce and code verifier stay on the server
     auth.save_session_data(ctx.store, session)
@@ -137,7 +148,10 @@ async def oidc_begin(ctx):
 
 @allow(ANON, *SIGNED_IN)
 async def oidc_callback(ctx):
-    mod, client = _client()
+    try:
+        mod, client = await run_in_threadpool(_client)
+    except Exception as exc:
+        return _unavailable(ctx, exc)
     if client is None:
         return _not_configured(ctx)
     pending = (ctx.session or {}).get("data", {}).pop("oidc", None)
@@ -146,7 +160,8 @@ async def oidc_callback(ctx):
     try:
         if not pending:
             raise mod.OidcError("no sign-in in progress in this session")
-        identity = client.finish(dict(ctx.request.query_params), pending)
+        # the token exchange is a request to the provider: off the event loop
+        identity = await run_in_threadpool(client.finish, dict(ctx.request.query_params), pending)
         user = user_for_identity(ctx.store, identity)
     except (mod.OidcError, auth.UserError) as exc:
         ctx.audit("sign-in", "failed", reason=str(exc), method="oidc")

@@ -121,3 +121,11 @@ def test_not_configured_without_the_module(lsrp_home, monkeypatch):
 def test_load_oidc_is_none_when_unconfigured(monkeypatch):
     monkeypatch.delenv("LSRP_OIDC_ISSUER", raising=False)
     assert signin.load_oidc() is None
+
+
+def test_an_unreachable_provider_is_a_plain_page(portal, monkeypatch):
+    def down(self):
+        raise OSError("connection refused")
+    monkeypatch.setattr(FakeClient, "begin", down)
+    r = portal.client().get("/sign-in/oidc")
+    assert r.status_code == 503 and "could not be reached" in r.text and "Traceback" not in r.text
