@@ -167,6 +167,8 @@ async def oidc_callback(ctx):
         ctx.audit("sign-in", "failed", reason=str(exc), method="oidc")
         return ctx.render("message.html", status=403, title="You could not be signed in",
                           message=refusal_text(exc), link=("/sign-in", "Try again"))
+    except Exception as exc:  # the provider failed in a way the module did not name
+        return _unavailable(ctx, exc)
     ctx.rotate(user)
     ctx.audit("sign-in", "ok", obj=user["email"], method="oidc", subject=identity.subject)
     return RedirectResponse(home_for(user), status_code=303)
