@@ -62,6 +62,15 @@ async def stylesheet(ctx):
     return FileResponse(STATIC / "portal.css", media_type="text/css")
 
 
+@allow(ANON, *SIGNED_IN)
+async def health(ctx):
+    """For ``lsrp serve`` (or a load balancer) to tell the portal is up: it answers, and its store opens."""
+    from starlette.responses import PlainTextResponse
+
+    ctx.store.one("select 1 as ok")
+    return PlainTextResponse("ok")
+
+
 # ------------------------------------------------------------------ an LA's home
 @allow(*DATA_ROLES)
 async def la_home(ctx):

@@ -10,6 +10,7 @@ RELEASE = "/packs/releases/{release}"
 ROUTES = [
     ("/", signin.home, ("GET",)),
     ("/static/portal.css", pages.stylesheet, ("GET",)),
+    ("/healthz", pages.health, ("GET",)),
     ("/sign-in", signin.sign_in_form, ("GET",)),
     ("/sign-in", signin.sign_in, ("POST",)),
     ("/sign-in/oidc", signin.oidc_begin, ("GET",)),

@@ -18,6 +18,7 @@ EVERYONE = ("ok",) * 5
 EXPECTED = {
     ("GET", "/"): ("signin", "ok", "ok", "ok", "ok"),
     ("GET", "/static/portal.css"): EVERYONE,
+    ("GET", "/healthz"): EVERYONE,
     ("GET", "/sign-in"): EVERYONE,
     ("POST", "/sign-in"): EVERYONE,
     ("GET", "/sign-in/oidc"): ("hidden",) * 5,                     # not configured here
