@@ -8,6 +8,17 @@ import logging
 import sys
 
 
+class HideTokens(logging.Filter):
+    """The access log never shows a set-password link's token (whoever reads the log could use an
+    unused link): the path is logged as /set-password/…"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and str(args[2]).startswith("/set-password/"):
+            record.args = (*args[:2], "/set-password/…", *args[3:])
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m portal", description="The LSRP returns portal")
     p.add_argument("--host", default="127.0.0.1")
@@ -21,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     from portal.pages import warm_checker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("uvicorn.access").addFilter(HideTokens())
     app = create_app()
     warm_checker()
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=bool(args.proxy),

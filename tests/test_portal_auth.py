@@ -193,3 +193,14 @@ def test_hsts_over_https(portal):
     c = TestClient(portal.app, base_url="https://portal.example.gov.uk", follow_redirects=False)
     assert "max-age" in c.get("/sign-in").headers["strict-transport-security"]
     assert "strict-transport-security" not in portal.client().get("/sign-in").headers
+
+
+def test_access_log_hides_set_password_tokens():
+    import logging
+
+    from portal.__main__ import HideTokens
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/set-password/SECRET", "1.1", 200), None)
+    HideTokens().filter(record)
+    assert "SECRET" not in record.getMessage() and "/set-password/" in record.getMessage()
