@@ -27,3 +27,19 @@ def test_audit_log_loads_and_builds_the_mart(lsrp_home):
     with warehouse.session() as con:
         got = con.execute("select action, outcome, is_refusal from marts.portal_audit order by seq").fetchall()
     assert ("access", "refused", True) in got and ("sign-in", "ok", False) in got
+
+
+def test_the_portal_never_opens_the_live_warehouse():
+    """Any connection to the live file, even read-only, stops the one writer: the portal reads only the
+    analysts' published copy (records.published_warehouse)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "portal"
+    for f in root.glob("*.py"):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "warehouse" and getattr(node.value, "id", "") == "paths":
+                raise AssertionError(f"{f.name} uses paths.warehouse()")
+            if isinstance(node, ast.ImportFrom) and node.module == "pipeline" and any(a.name == "warehouse" for a in node.names):
+                raise AssertionError(f"{f.name} imports pipeline.warehouse")
