@@ -169,7 +169,7 @@ def _take(ctx, la: str, received: uploads.Received):
                              period=period)
     name = uploads.safe_name(received.filename)
     try:
-        result = uploads.check(received.path, name)
+        result = uploads.check(received.path, name, period)
     except Exception:  # the checker could not run: the upload is still kept, and the ingest answers it
         log.exception("could not check an upload at once")
         result = None

@@ -183,11 +183,17 @@ def safe_name(name: str | None) -> str:
     return base
 
 
-def check(path: Path, name: str):
-    """The same answer ``lsrp validate`` gives, in the ingest's bounded child process."""
+def check(path: Path, name: str, period: str | None = None):
+    """The same answer ``lsrp validate`` gives, in the ingest's bounded child process; plus, as the
+    ingest will say, E-PERIOD when the quarter chosen is not the one on the cover."""
     from contracts.isolation import validate_isolated
+    from pipeline.ingest import expected_period_error
 
-    return validate_isolated(path, None, original_name=name)
+    result = validate_isolated(path, None, original_name=name)
+    mismatch = expected_period_error(result, period) if period else None
+    if mismatch is not None:
+        result.findings.append(mismatch)
+    return result
 
 
 def refusal_for(name: str, result, for_la: str) -> str | None:

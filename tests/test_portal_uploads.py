@@ -215,7 +215,7 @@ def test_the_check_is_stored_as_json(portal, good_return):
 def test_upload_is_kept_when_the_checker_cannot_run(portal, good_return, monkeypatch):
     from portal import uploads
 
-    def broken(path, name):
+    def broken(path, name, period=None):
         raise RuntimeError("no child process")
     monkeypatch.setattr(uploads, "check", broken)
     c = portal.signed_in(USERS["la_a"])
@@ -275,3 +275,13 @@ def test_safe_names_never_leave_their_folder():
     check()
     assert safe_name("C:\\Users\\me\\return-301-x.xlsx") == "return-301-x.xlsx"
     assert safe_name("../../etc/passwd") == "passwd"
+
+
+def test_a_quarter_other_than_the_covers_is_flagged_at_once(portal, good_return):
+    c = portal.signed_in(USERS["la_a"])
+    r = upload(c, "301", GOOD_NAME, good_return.read_bytes(), period="2026-27-Q1")    # the cover says Q2
+    page = c.get(r.headers["location"]).text
+    assert "E-PERIOD" in page
+    ingest_now()
+    event_id = r.headers["location"].split("/")[2].split("?")[0]
+    assert "E-PERIOD" in [f["rule"] for f in c.get(f"/uploads/{event_id}/feedback.json").json()["findings"]]
