@@ -83,6 +83,12 @@ def _cmd_status(args) -> int:
     return 0
 
 
+def _cmd_users(args) -> int:
+    from portal import users_cli  # the one place pipeline calls up into the portal: the command line
+
+    return users_cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrp", description="Local SEND Reform Plan quarterly returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -139,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--no-wait", action="store_true", help="submit the run and return")
     pb.add_argument("--timeout", type=float, default=3600, help="seconds to follow the run (default 3600)")
     pb.set_defaults(func=_cmd_publish)
+
+    u = sub.add_parser("users", help="portal accounts: add (prints a one-time link to set the password), "
+                                     "list, disable, enable, reset")
+    u.add_argument("action", choices=("add", "list", "disable", "enable", "reset"))
+    u.add_argument("--email", help="the user's email address (add, disable, enable, reset)")
+    u.add_argument("--la", help="LA code: an LA user bound to this LA (add)")
+    u.add_argument("--role", choices=("la", "dfe", "admin"), help="default: la when --la is given (add)")
+    u.set_defaults(func=_cmd_users)
     return p
 
 

@@ -328,6 +328,17 @@ def event(event_id: str) -> Event:
     return _read_once(events_dir() / f"{event_id}.json", _event_from)
 
 
+def sender_of(event_id: str) -> dict | None:
+    """Who sent an event through the portal (``receive``'s ``sender``); None for inbox uploads."""
+    path = events_dir() / f"{event_id}.json"
+    if path not in _senders:  # written once, never changed: read once per process
+        _senders[path] = json.loads(path.read_text(encoding="utf-8")).get("sender")
+    return _senders[path]
+
+
+_senders: dict[Path, dict | None] = {}
+
+
 def _move_out(path: Path, event_id: str) -> Path:
     """Move the received inbox file out of the inbox, keeping its name's exact bytes."""
     target_dir = received_dir() / event_id
@@ -340,20 +351,27 @@ def _move_out(path: Path, event_id: str) -> Path:
     return target
 
 
-def receive(path: Path, folder: str, known: dict[str, Event] | None = None) -> Event | None:
+def receive(path: Path, folder: str, known: dict[str, Event] | None = None, *,
+            sender: dict | None = None, refusal: str | None = None) -> Event | None:
     """Snapshot one settled inbox file, append its event and move it out of the inbox.
 
     ``known``: inbox_key -> event of events already recorded; a file whose event exists but which
     is still in the inbox (the process died between the two steps) is only moved, never recorded
     twice.  Returns None when the file changed while being copied.
+
+    ``sender`` (the portal: who uploaded it, and for which LA) is kept in the event's JSON
+    (``sender_of``); ``refusal`` quarantines the upload with that reason whatever its name says
+    (the portal refuses a return for another LA, and the refusal is still an event, checked and
+    answered like any quarantined upload).
     """
-    out = receive_many([(folder, path)], known)[0]
+    out = receive_many([(folder, path)], known, senders=[sender], refusals=[refusal])[0]
     if isinstance(out, Exception):
         raise out
     return out
 
 
-def receive_many(files: list[tuple[str, Path]], known: dict[str, Event] | None = None
+def receive_many(files: list[tuple[str, Path]], known: dict[str, Event] | None = None, *,
+                 senders: list[dict | None] | None = None, refusals: list[str | None] | None = None
                  ) -> list[Event | None | Exception]:
     """``receive`` for many settled inbox files ((folder, path) pairs), with the same guarantees
     at fewer fsyncs: every snapshot, then one fsync of the archive folder; every event (each file
@@ -390,6 +408,8 @@ def receive_many(files: list[tuple[str, Path]], known: dict[str, Event] | None =
             folder, path = files[i]
             try:
                 kind, la, period, reason = route(folder, path.name)
+                if refusals and refusals[i]:
+                    kind, la, reason = ROUTE_QUARANTINE, None, refusals[i]
                 name, name_hex, _ = printable(path.name)
                 folder_text, folder_hex, _ = printable(folder)
             except Exception as exc:
@@ -407,7 +427,10 @@ def receive_many(files: list[tuple[str, Path]], known: dict[str, Event] | None =
                        reason=reason, inbox_key=key,
                        received_path=str(received_dir() / event_id / path.name.encode("utf-8", "surrogateescape")
                                          .decode("utf-8", "replace")))
-            writes.append((events_dir() / f"{event_id}.json", asdict(ev)))
+            record = asdict(ev)
+            if senders and senders[i]:  # not an Event field: the warehouse mirror stays as it is
+                record["sender"] = senders[i]
+            writes.append((events_dir() / f"{event_id}.json", record))
             new[i] = ev
         write_json_atomic_many(writes)  # durable before any file leaves the inbox
     for i, (folder, path) in enumerate(files):

@@ -37,7 +37,7 @@ from pipeline import paths
 from pipeline.ledger import fsync as _fsync
 
 MART_SCHEMA = "marts"
-PACK_DIR = "la"  # <period>/la/ holds the packs' files (reports/publish.py)
+PACK_DIR = "la"  # <period>/la/ holds the packs' files, <period>/la-v<n>/ earlier versions (reports/publish.py)
 PARQUET_WRITERS = 2
 
 
@@ -155,7 +155,8 @@ def packs_release(link: Path | None = None):
 def _link_pack_or_copy(src: str, dst: str) -> str:
     """copytree's copy function: hard-link a pack file (replaced, never rewritten, by the publisher),
     copy anything else."""
-    if Path(dst).parent.name == PACK_DIR:
+    folder = Path(dst).parent.name
+    if folder == PACK_DIR or folder.startswith(f"{PACK_DIR}-v"):   # la-v<n>/: earlier versions, never rewritten
         try:
             os.link(src, dst)
             return dst
@@ -207,6 +208,27 @@ def record_run_failure(entry: dict) -> None:
 
 def read_run_failures() -> list[dict]:
     log = failures_log()
+    if not log.exists():
+        return []
+    rows = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a crash
+            continue
+    return rows
+
+
+# ------------------------------------------------------------------ the portal's audit trail
+def portal_audit_log() -> Path:
+    """The portal's append-only audit trail as JSON lines (written by portal/store.py, which looks
+    down on this function for its place; env LSRP_PORTAL_AUDIT_LOG).  The pooled ``raw/portal_audit``
+    asset loads it into the warehouse, as ``raw/run_failures`` loads the run-failure log."""
+    return Path(os.environ.get("LSRP_PORTAL_AUDIT_LOG", paths.home() / "portal" / "audit.jsonl"))
+
+
+def read_portal_audit() -> list[dict]:
+    log = portal_audit_log()
     if not log.exists():
         return []
     rows = []

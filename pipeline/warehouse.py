@@ -8,6 +8,7 @@ generated from it); columns are only ever added.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -327,6 +328,25 @@ def load_run_failures(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     try:
         con.execute("DELETE FROM raw.run_failures")
         _insert(con, "run_failures", _frame("run_failures", rows))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def load_portal_audit(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    """Replace raw.portal_audit with the portal's audit log (the log is the source of truth)."""
+    ensure_raw_schema(con)
+    rows = list({r["seq"]: dict(r) for r in rows if r.get("seq") is not None}.values())
+    for r in rows:
+        r["at"] = _utc_naive(datetime.fromisoformat(str(r["at"]))) if r.get("at") else None
+        r["detail"] = r["detail"] if isinstance(r.get("detail"), str) or r.get("detail") is None \
+            else json.dumps(r["detail"], sort_keys=True)
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM raw.portal_audit")
+        _insert(con, "portal_audit", _frame("portal_audit", rows))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -8,6 +8,7 @@ Layout under ``out_dir``::
     <period>/manifest.json                   per pack: version, issue date, figures hash, per-indicator hashes
     <period>/la/<code>-<slug>.html|.pdf      the pack
     <period>/la/<code>-<slug>-figures.csv|.xlsx   the pack's figures
+    <period>/la-v<n>/...                     version n of each pack re-issued since (the same files, kept)
 
 A pack is re-issued only when the LA's own figures change (values, targets, statuses, queries and
 revisions; comparators refresh with them or at the next quarterly publication); an unchanged
@@ -361,6 +362,7 @@ def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dic
         prev["status"] = ret_status
         return None
     pack_issued = issued
+    earlier = list((prev or {}).get("earlier", []))
     if prev and prev.get("figures_sha256") == digest:     # files lost or the status note changed: same version
         version, changed = int(prev.get("version", 1)), prev.get("changed") or None
         pack_issued = date.fromisoformat(prev.get("issued", issued.isoformat()))
@@ -368,6 +370,7 @@ def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dic
         version = int(prev.get("version", 1)) + 1
         old = prev.get("indicators", {})
         changed = [names.get(k, k) for k in hashes if old.get(k) != hashes[k]]
+        earlier.append(_keep_earlier(period_dir, prev))
     else:
         version, changed = 1, None
     for old_file in (prev or {}).get("files", {}).values():   # e.g. the per-pack all-LAs CSV of old
@@ -375,10 +378,31 @@ def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dic
             (period_dir / old_file).unlink(missing_ok=True)
     packs[code] = {"version": version, "issued": pack_issued.isoformat(), "la_name": model.name,
                    "figures_sha256": digest, "indicators": hashes, "files": files,
-                   "changed": changed or [], "status": ret_status, "notice": notice}
+                   "changed": changed or [], "status": ret_status, "notice": notice, "earlier": earlier}
     result.written.append(html_path)
     result.versions[code] = version
     return _Issue(model, version, pack_issued, changed, pdf)
+
+
+def _keep_earlier(period_dir: Path, prev: dict) -> dict:
+    """Keep the version being replaced, so an LA can still fetch every version it was sent: its files are
+    hard-linked (copied across file systems) into ``la-v<n>/`` before the new version is rendered over
+    ``la/`` (the renderer replaces files by rename, so the kept links still hold the old bytes)."""
+    n = int(prev.get("version", 1))
+    folder = period_dir / f"la-v{n}"
+    folder.mkdir(exist_ok=True)
+    kept = {}
+    for kind, rel in prev.get("files", {}).items():
+        src, dst = period_dir / rel, folder / Path(rel).name
+        if not src.is_file():
+            continue
+        if not dst.exists():
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+        kept[kind] = f"la-v{n}/{dst.name}"
+    return {"version": n, "issued": prev.get("issued"), "files": kept}
 
 
 def _files_exist(period_dir: Path, entry: dict) -> bool:

@@ -1,4 +1,4 @@
-"""Layers only look down: contracts <- pipeline, and reports read marts.  Parsed with ast, so an import
+"""Layers only look down: contracts <- pipeline <- portal, and reports read marts.  Parsed with ast, so an import
 inside a function counts as much as one at the top of a module (that is how cycles hide)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("contracts", "pipeline", "reports")
+PACKAGES = ("contracts", "pipeline", "reports", "portal")
 
 
 def _module_name(path: Path) -> str:
@@ -112,3 +112,11 @@ def test_lower_layers_import_nothing_from_pipeline(layer):
 
 def test_no_import_cycles():
     assert cycles(import_graph()) == []
+
+
+def test_nothing_below_the_portal_imports_it():
+    """The portal looks down on pipeline, contracts and reports, never the reverse.  The one exception
+    is the command line (``lsrp users`` hands its arguments to portal.users_cli)."""
+    bad = {m: sorted(t for t in ts if t.split(".")[0] == "portal")
+           for m, ts in import_graph().items() if m.split(".")[0] != "portal" and m != "pipeline.cli"}
+    assert {m: ts for m, ts in bad.items() if ts} == {}

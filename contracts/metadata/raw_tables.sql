@@ -153,6 +153,19 @@ CREATE TABLE IF NOT EXISTS raw.run_failures (
     "root_run_id" VARCHAR
 );
 
+CREATE TABLE IF NOT EXISTS raw.portal_audit (
+    "seq" BIGINT,
+    "at" TIMESTAMP,
+    "actor" VARCHAR,
+    "role" VARCHAR,
+    "la_code" VARCHAR,
+    "address" VARCHAR,
+    "action" VARCHAR,
+    "outcome" VARCHAR,
+    "object" VARCHAR,
+    "detail" VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS raw.plan_cover (
     "submission_id" VARCHAR,
     "la_code" VARCHAR,

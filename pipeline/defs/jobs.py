@@ -17,7 +17,7 @@ WRITER = {"lsrp/writer": "warehouse"}
 # output, materialization: about ten lines per LA in an ingest batch) stay in the UI's event log, and
 # the console keeps INFO and above (our one-line summaries, warnings, failures).
 SERVICE_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-RUN_FAILURES = dg.AssetSelection.assets(["raw", "run_failures"])
+RUN_FAILURES = dg.AssetSelection.assets(["raw", "run_failures"], ["raw", "portal_audit"])  # + the portal's trail
 CATALOGUE = dg.AssetSelection.assets(*[["raw", t] for t in CATALOGUE_TABLES])
 
 ingest_return_job = dg.define_asset_job(
@@ -46,7 +46,7 @@ dfe_held_job = dg.define_asset_job(
 collection_status_job = dg.define_asset_job(
     "collection_status_job",
     selection=CATALOGUE | RUN_FAILURES
-    | build_dbt_asset_selection([lsrp_dbt_assets], dbt_select="+collection_status +run_failures +quarantined_uploads"),
+    | build_dbt_asset_selection([lsrp_dbt_assets], dbt_select="+collection_status +run_failures +quarantined_uploads +portal_audit"),
     description="Refresh who has submitted, what was accepted and what is outstanding.", tags=WRITER)
 
 publish_job = dg.define_asset_job(

@@ -46,6 +46,18 @@ def run_failures(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": n})
 
 
+@dg.asset(key=["raw", "portal_audit"], group_name="raw", kinds={"duckdb"}, pool=WAREHOUSE_POOL,
+          description="The portal's audit trail, from its append-only log ($LSRP_HOME/portal/audit.jsonl).")
+def portal_audit(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from pipeline import release
+    from pipeline import warehouse as wh
+
+    rows = release.read_portal_audit()
+    with warehouse.connect() as con:
+        n = wh.load_portal_audit(con, rows)
+    return dg.MaterializeResult(metadata={"dagster/row_count": n})
+
+
 # ------------------------------------------------------------------ republication
 def _records(instance, asset_key, after: int | None = None):
     cursor = None
