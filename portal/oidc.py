@@ -4,7 +4,7 @@ The portal's routes use it in two steps::
 
     client = OidcClient(OidcConfig.from_env())        # once, at start-up (None: OIDC is off)
     url, pending = client.begin()                      # /sign-in: keep `pending` server-side, redirect to url
-    identity = client.finish(dict(request.query_params), pending)   # /auth/callback
+    identity = client.finish(dict(request.query_params), pending)   # /sign-in/oidc/callback
 
 ``finish`` returns an :class:`Identity`, or raises :class:`OidcError` whose ``str()`` is safe to show
 to the user (the technical detail goes to this module's logger, and a short ``reason`` code is on the

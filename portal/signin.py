@@ -105,10 +105,20 @@ def load_oidc():
     return oidc
 
 
+_CLIENTS: dict = {}
+
+
 def _client():
+    """The OIDC client for the current configuration, one per process: it caches the provider's
+    discovery document and keys, and remembers the states already used (replays)."""
     mod = load_oidc()
     config = mod.OidcConfig.from_env() if mod else None
-    return (mod, mod.OidcClient(config)) if config else (None, None)
+    if not config:
+        return None, None
+    key = (mod, repr(config))
+    if key not in _CLIENTS:
+        _CLIENTS[key] = mod.OidcClient(config)
+    return mod, _CLIENTS[key]
 
 
 def oidc_available() -> bool:

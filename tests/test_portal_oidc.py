@@ -4,6 +4,7 @@ Each sign-in goes the whole way: ``begin`` -> the provider's /authorize (followe
 answers with the redirect to our redirect URI) -> ``finish`` (token exchange, JWKS, userinfo)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -26,9 +27,16 @@ REDIRECT_URI = "http://localhost:8000/auth/callback"
 
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory):
-    log_path = tmp_path_factory.mktemp("oidc") / "provider.log"
+    with running_provider(tmp_path_factory.mktemp("oidc"), REDIRECT_URI) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def running_provider(folder, redirect_uri: str):
+    """The test OpenID provider (tests/oidc_provider.py) in its own process; yields its issuer URL."""
+    log_path = folder / "provider.log"
     env = {**os.environ, "OIDC_TEST_CLIENT_ID": CLIENT_ID, "OIDC_TEST_CLIENT_SECRET": CLIENT_SECRET,
-           "OIDC_TEST_REDIRECT_URI": REDIRECT_URI}
+           "OIDC_TEST_REDIRECT_URI": redirect_uri}
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen([sys.executable, str(PROVIDER)], stdout=subprocess.PIPE, stderr=log_file,
                                 env=env)
