@@ -1,19 +1,21 @@
 """The live collection status: who is in, for every LA and open or recent quarter, current within a
 minute of any upload, without a publication or a dbt build.
 
-Written from the upload ledger (events and their answers; never the warehouse, so it takes no lock)
-after every ingest batch, to ``$LSRP_HOME/published/``:
+Written from the upload ledger (events and their answers; never the live warehouse, so it takes no
+lock; holds come from the analysts' published copy) after every ingest batch, to ``$LSRP_HOME/published/``:
 
 - ``collection_status_live.json``: ``{"generated_at", "quarters": [{"period", "opens", "deadline",
   "publish", "window", "received", "missing": [LA codes], "las": [{"la_code", "la_name", "status",
-  "latest_upload_at", "uploads", "late"}]}]}``;
+  "latest_upload_at", "latest_upload_status", "uploads", "late"}]}]}``;
 - ``collection_status_live.parquet``: the same LA rows, one per LA and quarter, with the quarter's
   deadline beside each, for analysts (``pl.read_parquet``, ``duckdb``).
 
-Each file is written under a temporary name, fsynced and renamed over the old one.  ``status`` is the
-answer to the LA's newest upload: ``accepted``, ``accepted_with_queries``, ``rejected``, ``held``
-(when another part of the service holds a return back), ``processing`` (received, not answered yet)
-or ``not_received``.  The quarters are every quarter whose window has opened, newest first.
+Each file is written under a temporary name, fsynced and renamed over the old one.  ``status`` is that
+of the upload that stands, by the warehouse's rule (``int_latest_uploads``): the newest accepted one not
+held back by a publication, else the newest: ``accepted``, ``accepted_with_queries``, ``rejected``,
+``held``, ``processing`` (received, not answered yet) or ``not_received``.  ``latest_upload_status`` is
+the newest upload's own answer, so a later rejected upload shows beside the accepted return it did not
+undo.  The quarters are every quarter whose window has opened, newest first.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def parquet_path() -> Path:
 
 
 def _statuses(event_ids) -> dict[str, str]:
-    """event id -> the status its answer recorded (only the events asked for: each LA's newest)."""
+    """event id -> the status its answer recorded (only the events asked for)."""
     out = {}
     for event_id in event_ids:
         record = ledger.done_record(event_id)
@@ -46,22 +48,43 @@ def _statuses(event_ids) -> dict[str, str]:
     return out
 
 
+def _held_ids() -> set[str]:
+    """Submissions a publication held back, from the analysts' published copy (never the live file);
+    empty before the first publication."""
+    import duckdb
+
+    copy = paths.home() / "published" / "warehouse.duckdb"
+    if not copy.exists():
+        return set()
+    try:
+        with duckdb.connect(str(copy), read_only=True) as con:
+            return {r[0] for r in con.execute("select submission_id from raw.submissions where held_at is not null")
+                    .fetchall()}
+    except duckdb.Error:  # a copy from before holds existed
+        return set()
+
+
+def _standing(events: list, answers: dict[str, str], held: set[str]):
+    """The warehouse's rule (int_latest_uploads): the newest accepted, not held, upload stands; else the newest."""
+    accepted = [e for e in events if answers.get(e.event_id, "").startswith("accepted") and e.event_id not in held]
+    return max(accepted or events, key=lambda e: e.seq)
+
+
 def build(today: date | None = None) -> dict:
     """The status document (see the module docstring)."""
     from contracts import reference
 
     today = today or date.today()
     names = reference.la_names()
-    newest: dict[tuple[str, str], ledger.Event] = {}
-    uploads: dict[tuple[str, str], int] = {}
+    by_key: dict[tuple[str, str], list[ledger.Event]] = {}
     for e in ledger.events():
         if e.route != ledger.ROUTE_RETURN or not e.la_code or not e.period:
             continue
-        key = (e.la_code, e.period)
-        uploads[key] = uploads.get(key, 0) + 1
-        if key not in newest or e.seq > newest[key].seq:
-            newest[key] = e
-    answers = _statuses(e.event_id for e in newest.values())
+        by_key.setdefault((e.la_code, e.period), []).append(e)
+    newest = {k: max(v, key=lambda e: e.seq) for k, v in by_key.items()}
+    uploads = {k: len(v) for k, v in by_key.items()}
+    answers = _statuses(e.event_id for v in by_key.values() for e in v)
+    held = _held_ids()
     collections = {c.period: c for c in calendar.collections()}
     periods = {c.period for c in collections.values() if c.opens <= today} | {p for _, p in newest}
     quarters = []
@@ -73,12 +96,15 @@ def build(today: date | None = None) -> dict:
             if e is None:
                 missing.append(code)
                 rows.append({"la_code": code, "la_name": names[code], "status": NOT_RECEIVED,
-                             "latest_upload_at": None, "uploads": 0, "late": False})
+                             "latest_upload_at": None, "latest_upload_status": None, "uploads": 0, "late": False})
                 continue
-            status = answers.get(e.event_id) or PROCESSING
+            stands = _standing(by_key[(code, period)], answers, held)
+            status = "held" if stands.event_id in held else answers.get(stands.event_id) or PROCESSING
+            latest = "held" if e.event_id in held else answers.get(e.event_id) or PROCESSING
             late = bool(c and e.received_datetime.date() > c.deadline)
             rows.append({"la_code": code, "la_name": names[code], "status": status,
-                         "latest_upload_at": e.received_at, "uploads": uploads[(code, period)], "late": late})
+                         "latest_upload_at": e.received_at, "latest_upload_status": latest,
+                         "uploads": uploads[(code, period)], "late": late})
         window = "unknown" if c is None else ("not open" if today < c.opens else
                                              "open" if today <= c.deadline else "closed")
         quarters.append({"period": period, "opens": c and c.opens.isoformat(),
@@ -107,7 +133,8 @@ def write(today: date | None = None) -> Path:
     rows = [{"period": q["period"], "deadline": q["deadline"], "window": q["window"], **r}
             for q in doc["quarters"] for r in q["las"]]
     schema = {"period": pl.Utf8, "deadline": pl.Utf8, "window": pl.Utf8, "la_code": pl.Utf8, "la_name": pl.Utf8,
-              "status": pl.Utf8, "latest_upload_at": pl.Utf8, "uploads": pl.Int64, "late": pl.Boolean}
+              "status": pl.Utf8, "latest_upload_at": pl.Utf8, "latest_upload_status": pl.Utf8, "uploads": pl.Int64,
+              "late": pl.Boolean}
     _replace(parquet_path(), lambda p: pl.DataFrame(rows, schema=schema).write_parquet(p))
     return json_path()
 

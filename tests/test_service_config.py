@@ -82,3 +82,17 @@ def test_lsrp_status_says_who_is_in_from_the_ledger(lsrp_home, capsys):
     assert "2026-27-Q2: window" in out and "deadline 2026-10-30" in out and "0 of 153 LAs in" in out
     assert "missing: 201 City of London" in out
     assert live_status.read()["quarters"][0]["received"] == 0 and live_status.parquet_path().exists()
+
+
+def test_live_status_follows_the_warehouses_rule_for_the_standing_upload():
+    """The newest accepted, unheld upload stands (int_latest_uploads); else the newest."""
+    from types import SimpleNamespace as E
+
+    from pipeline.live_status import _standing
+
+    ok, bad, held = E(event_id="a", seq=1), E(event_id="b", seq=2), E(event_id="c", seq=3)
+    answers = {"a": "accepted", "b": "rejected", "c": "accepted_with_queries"}
+    assert _standing([ok, bad], answers, set()) is ok            # a later rejected upload never undoes it
+    assert _standing([ok, bad, held], answers, {"c"}) is ok      # nor does a later held one
+    assert _standing([ok, bad, held], answers, set()) is held    # a later accepted one replaces it
+    assert _standing([bad], answers, set()) is bad               # nothing accepted: the newest
