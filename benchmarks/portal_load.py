@@ -200,6 +200,34 @@ def confirm_pages(base: str, results: list[dict], concurrency: int = 20) -> None
         list(pool.map(one, [r for r in results if "status" in r]))
 
 
+def _stat(pid: str) -> list[str]:
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()   # [0] is the state, [1] the parent, [11:15] the CPU times
+
+
+def portal_cpu(port: int) -> float | None:
+    """CPU seconds used so far by the portal serving ``port`` and every process below it (the checker's
+    fork server and the children it reaped): a figure a busy machine disturbs far less than the wall
+    clock.  None where there is no /proc."""
+    if not os.path.isdir("/proc"):
+        return None
+    tick, parent, cpu, root = os.sysconf("SC_CLK_TCK"), {}, {}, None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = _stat(pid)
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                args = fh.read().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if args[1:3] == [b"-m", b"portal"] and str(port).encode() in args:   # python -m portal ... --port N
+            root = int(pid)
+        parent[int(pid)], cpu[int(pid)] = int(fields[1]), sum(int(x) for x in fields[11:15]) / tick
+    tree = {root} if root else set()
+    while grown := {p for p, pp in parent.items() if pp in tree and p not in tree}:
+        tree |= grown
+    return sum(cpu[p] for p in tree) if tree else None
+
+
 def percentile(values: list[float], q: float = 0.95) -> float | None:
     """Nearest rank: the smallest value at or above which lie ``q`` of the values."""
     ordered = sorted(values)
@@ -228,12 +256,15 @@ def measure(home: Path, sample_q2: Path, concurrency: int = 20, codes: list[str]
     add_users(home, [(la_email(c), "la", c) for c in files])
     svc = Service(home).start()
     try:
+        cpu = portal_cpu(svc.port)
         results, wall = upload_all(svc.url, files, concurrency)
+        cpu = None if cpu is None else portal_cpu(svc.port) - cpu
         wait_answered(home, results)
         confirm_pages(svc.url, results, concurrency)
     finally:
         code = svc.stop()
     figures = {**summary(results, wall, concurrency), "service_exit": code, "log": str(svc.log),
+               "portal_cpu_per_upload_s": None if cpu is None else cpu / len(files),
                **ledger_check(home)}
     (home / "portal_load.json").write_text(json.dumps({**figures, "results": results}, indent=1, default=str))
     return figures
@@ -264,7 +295,7 @@ def report(f: dict) -> str:
     return (f"portal load: {f['uploads']} LA users, {f['concurrency']} at once, uploads sent in {f['upload_wall_s']:.1f} s; "
             f"validation answer p95 {fmt(f['p95_validation_answer_s'])} (p50 {fmt(f['p50_validation_answer_s'])}); "
             f"final status p95 {fmt(f['p95_final_status_s'])} (p50 {fmt(f['p50_final_status_s'])}); "
-            f"load average {f['load_average'][0]:.1f}")
+            f"portal CPU {fmt(f.get('portal_cpu_per_upload_s'))} an upload; load average {f['load_average'][0]:.1f}")
 
 
 if __name__ == "__main__":

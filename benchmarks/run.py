@@ -627,12 +627,13 @@ def portal_rows(args, q2: Path, workdir: Path, figures: dict, row, target) -> bo
     busy = LOADED_NOTE if max(p["load_average"][0], figures["load_average_at_start"]) > (os.cpu_count() or 1) else ""
     whole = p["final_statuses"] == p["uploads"] and not p["invariant_problems"] and not p["errors"]
     answer, final = p["p95_validation_answer_s"], p["p95_final_status_s"]
+    cpu = "n/a" if p["portal_cpu_per_upload_s"] is None else f"{p['portal_cpu_per_upload_s']:.2f} s"
     if answer is None or final is None:
         print(f"portal load: no answers ({p['errors']}); the service's log: {p['log']}", file=sys.stderr)
         return False
     row(f"portal: {p['uploads']} LA users upload, {p['concurrency']} at once: p95 to the validation answer",
-        answer, f"median {p['p50_validation_answer_s']:.2f} s; uploads sent in "
-        f"{p['upload_wall_s']:.1f} s; load average {p['load_average'][0]:.1f} at the end")
+        answer, f"median {p['p50_validation_answer_s']:.2f} s; uploads sent in {p['upload_wall_s']:.1f} s; "
+        f"the portal's CPU (its checker's too) {cpu} an upload; load average {p['load_average'][0]:.1f} at the end")
     row("  p95 to the final status (the daemon's ingest answered)", final,
         f"median {p['p50_final_status_s']:.1f} s; {p['final_statuses']} of {p['uploads']} answered; ledger "
         f"invariant {'holds' if not p['invariant_problems'] else 'BROKEN: ' + '; '.join(p['invariant_problems'][:3])}")
