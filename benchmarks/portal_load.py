@@ -1,6 +1,6 @@
 """Portal load: every LA's user signs in and uploads its return, ``concurrency`` at once, against the real
 service (``lsrp serve``: the Dagster daemon and the uvicorn-served portal, no Dagster UI) on its own
-LSRP_HOME.  One implementation for ``tests/test_portal_load.py`` and ``benchmarks/run.py --portal``.
+LSRP_HOME.  One implementation for ``tests/test_portal_load.py`` and ``benchmarks/run.py`` (``--portal-only``).
 
 Two times per upload, both from the moment its POST is sent:
 - **validation answer**: the upload POST's response (the portal has streamed, checked in the ingest's
