@@ -6,6 +6,8 @@
     uv run python -m benchmarks.run --cycle-repeat 3    # also the cycles and resubmissions: median of 3
     uv run python -m benchmarks.run --history-years 10  # + the newest quarter with 10 years of history
     uv run python -m benchmarks.run --synthetic-las 1000 --scale-only   # only ingest at 153 and 1,000 LAs
+    uv run python -m benchmarks.run --portal-only   # only the portal under load (153 LA users, 20 at once)
+    uv run python -m benchmarks.run --no-portal     # everything but the portal load
 
 Every cycle runs `lsrp run` as a fresh process on a fresh LSRP_HOME (the full sample: 153 LAs,
 2026-27 Q1 and Q2, generated once into --workdir and reused), exactly as an analyst would.  Stage
@@ -33,6 +35,12 @@ Scale modes (benchmarks/scale.py says how each is built and why it is faithful):
   project copy whose LA list has synthetic LAs); the cost per return at N should be within 1.25x
   that at 153 (below 153: half of N and N).
 --scale-only skips the cycles, validation and bare reads.
+
+Portal load (benchmarks/portal_load.py, the same driver as tests/test_portal_load.py): `lsrp serve` with
+the portal on a fresh home, each of the 153 LAs' users signs in and uploads its Q2 return, 20 at once;
+the p95 time to the validation answer (the upload POST's response) and to the final status (the daemon's
+ingest run answering the event).  It runs after the cycle unless --no-portal; --portal-only runs it
+alone.
 
 Prints a markdown table of every figure, then the issue's targets with met / not met; --json
 writes the same figures.  The README's Performance section is a copy.
@@ -406,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic-las", type=int, default=0,
                     help="scale mode: ingest with the LA list grown to N LAs (1000 in the issue; at most 1000)")
     ap.add_argument("--scale-only", action="store_true", help="run only the scale modes asked for")
+    ap.add_argument("--no-portal", action="store_true", help="skip the portal load (153 LA users uploading at once)")
+    ap.add_argument("--portal-only", action="store_true", help="run only the portal load")
+    ap.add_argument("--portal-concurrency", type=int, default=20, help="LA users uploading at once (default 20)")
     args = ap.parse_args(argv)
     if args.synthetic_las > 1000 or args.synthetic_las < 0 or args.history_years < 0:
         print("--synthetic-las is at most 1000 (LA codes have 3 digits); counts cannot be negative.", file=sys.stderr)
@@ -426,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.append((measure, figure, goal, met))
 
     sample = workdir / "sample" if args.sample == "full" else REPO / "sample_returns"
-    needs_sample = not args.scale_only or args.history_years  # the synthetic mode generates its own
+    args.scale_only |= args.portal_only
+    needs_sample = not args.scale_only or args.history_years or args.portal_only  # synthetic: its own
     if needs_sample and not (sample / PERIOD).exists():
         from pipeline import sample as sample_mod
 
@@ -446,12 +458,15 @@ def main(argv: list[str] | None = None) -> int:
         ok &= history_rows(args, sample, workdir, figures, row, target)
     if args.synthetic_las:
         ok &= synthetic_rows(args, workdir, figures, row, target)
+    if args.portal_only or not (args.no_portal or args.scale_only):
+        ok &= portal_rows(args, sample / PERIOD, workdir, figures, row, target)
     figures.update(peak_figures())
     peak = figures["peak_rss_mb"]
-    row("peak memory (largest process of any run above)", None,
-        f"{peak:.0f} MB; all of one `lsrp run`'s processes together at most {figures['peak_tree_mb']:.0f} MB")
-    target("peak memory of the cycle" + (" (here: of the scale runs)" if args.scale_only else ""), f"{peak:.0f} MB",
-           "under 1.5 GB", peak < 1536)
+    if not args.portal_only:  # the portal load samples no `lsrp run`
+        row("peak memory (largest process of any run above)", None,
+            f"{peak:.0f} MB; all of one `lsrp run`'s processes together at most {figures['peak_tree_mb']:.0f} MB")
+        target("peak memory of the cycle" + (" (here: of the scale runs)" if args.scale_only else ""), f"{peak:.0f} MB",
+               "under 1.5 GB", peak < 1536)
     if not args.history_years:
         target("newest quarter with 10 years of history", "not run (--history-years 10)", "flat, within 20%", None)
 
@@ -598,6 +613,33 @@ def synthetic_rows(args, workdir: Path, figures: dict, row, target) -> bool:
     fig = f"{growth:.2f}x the per-return ingest time at {s['points'][0]['las']} LAs" + LOADED_NOTE * s["loaded"]
     target(f"ingest with {n} LAs grows linearly", fig, "linear (per-return cost within 25%)", s["linear"])
     return all(p["ok"] for p in s["points"])
+
+
+def portal_rows(args, q2: Path, workdir: Path, figures: dict, row, target) -> bool:
+    """The portal under load: p95 to the validation answer and to the final status, and the ledger's invariant."""
+    from benchmarks import portal_load
+
+    print(f"Portal: every LA's user uploads its return, {args.portal_concurrency} at once ...", flush=True)
+    home = workdir / "portal-load"
+    shutil.rmtree(home, ignore_errors=True)
+    p = portal_load.measure(home, q2, concurrency=args.portal_concurrency)
+    figures["portal"] = p
+    busy = LOADED_NOTE if max(p["load_average"][0], figures["load_average_at_start"]) > (os.cpu_count() or 1) else ""
+    whole = p["final_statuses"] == p["uploads"] and not p["invariant_problems"] and not p["errors"]
+    answer, final = p["p95_validation_answer_s"], p["p95_final_status_s"]
+    cpu = "n/a" if p["portal_cpu_per_upload_s"] is None else f"{p['portal_cpu_per_upload_s']:.2f} s"
+    if answer is None or final is None:
+        print(f"portal load: no answers ({p['errors']}); the service's log: {p['log']}", file=sys.stderr)
+        return False
+    row(f"portal: {p['uploads']} LA users upload, {p['concurrency']} at once: p95 to the validation answer",
+        answer, f"median {p['p50_validation_answer_s']:.2f} s; uploads sent in {p['upload_wall_s']:.1f} s; "
+        f"the portal's CPU (its checker's too) {cpu} an upload; load average {p['load_average'][0]:.1f} at the end")
+    row("  p95 to the final status (the daemon's ingest answered)", final,
+        f"median {p['p50_final_status_s']:.1f} s; {p['final_statuses']} of {p['uploads']} answered; ledger "
+        f"invariant {'holds' if not p['invariant_problems'] else 'BROKEN: ' + '; '.join(p['invariant_problems'][:3])}")
+    target("portal upload, p95 to the validation answer (153 users, 20 at once)",
+           f"{answer:.2f} s" + busy, "under 1 s", answer < 1)
+    return whole
 
 
 if __name__ == "__main__":
