@@ -260,6 +260,13 @@ def scorecard_data(model, version: int, issued: date, changed: list[str] | None,
 
 
 # ------------------------------------------------------------------ the appendix: the pack's sections as blocks
+# Which charts keep their table alternative in the appendix: the neighbours' comparison (each neighbour's value,
+# c where suppressed, which the chart's alt text only summarises).  The trajectory's, the areas' and
+# the distribution's figures are in each indicator's figures table and the chart's alt text; printing their tables
+# too cost half the appendix's compile time (measured) and a third of its pages.
+KEEP_TABLES = ("-bench",)
+
+
 class _Blocks(HTMLParser):
     """The pack's section HTML as a flat list of blocks for Typst: headings, paragraphs, lists, tables,
     charts (its figure JSON drawn as SVG by reports.print_charts).  Text only: no markup passes through."""
@@ -284,6 +291,7 @@ class _Blocks(HTMLParser):
         self.in_desc = False
         self.num_cols = set()
         self.col = 0
+        self.keep_details = False
 
     def _flush_par(self):
         text = " ".join("".join(self.buf).split())
@@ -294,7 +302,7 @@ class _Blocks(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         cls = (a.get("class") or "").split()
-        if tag in self.SKIP:
+        if tag in self.SKIP or (tag == "details" and not self.keep_details):
             self.skip += 1
             return
         if self.skip:
@@ -338,6 +346,7 @@ class _Blocks(HTMLParser):
             from .print_charts import svg, width_for, PRINT_WIDTH
 
             cid = a["id"]
+            self.keep_details = cid.endswith(KEEP_TABLES)
             self._flush_par()
             self.blocks.append({"kind": "chart", "title": "".join(self.chart_title or []).strip(),
                                 "alt": unescape(a.get("aria-label") or ""),
@@ -353,7 +362,7 @@ class _Blocks(HTMLParser):
             self.next_page = True
 
     def handle_endtag(self, tag):
-        if tag in self.SKIP:
+        if tag in self.SKIP or (tag == "details" and not self.keep_details):
             self.skip -= 1
             return
         if self.skip:
