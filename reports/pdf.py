@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 PDF_STANDARDS = ["ua-1"]
 MAX_ITEMS = 6          # per list on the scorecard's page two; the rest are counted and left to the appendix
-MAX_TEXT = 600         # characters of one item's free text on the scorecard (whole in the appendix)
+MAX_TEXT = 300         # characters of one item's free text on the scorecard (whole in the appendix)
 SERVICE_FOOTER = "Local SEND Reform Plans: quarterly data report. Official statistics in development."
 
 
@@ -146,7 +146,8 @@ def glance_rows(model) -> list[dict]:
             status = cur.get("status")
             rows.append({
                 "area": None, "name": ind.short, "unit": ind.unit + (f", {term}" if term else _basis_short(m, ind)),
-                "value": plain(P.value_html(ind, m)),
+                "value": num(P._value(m), ind.decimals),
+                "note": plain(P.value_html(ind, m))[len(num(P._value(m), ind.decimals)):].strip(),
                 "target": num(P.target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE,
                 "status": STATUS_WORDS.get(status, status) if status else NOT_APPLICABLE,
                 "key": STATUS_KEY.get(status, "none"),
@@ -444,7 +445,7 @@ _FIGURE_JSON = re.compile(r'<script type="application/json" data-chart="([^"]+)"
 def blocks(html: str) -> list[dict]:
     figures = {cid: json.loads(body) for cid, body in _FIGURE_JSON.findall(html)}
     p = _Blocks(figures)
-    p.feed(html)
+    p.feed(_FIGURE_JSON.sub("", html))
     p.close()
     return p.blocks
 
