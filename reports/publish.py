@@ -6,7 +6,9 @@ Layout under ``out_dir``::
     index.html                               every period's overview and packs
     <period>/overview.html                   national overview for DfE analysts
     <period>/manifest.json                   per pack: version, issue date, figures hash, per-indicator hashes
-    <period>/la/<code>-<slug>.html|.pdf      the pack
+    <period>/la/<code>-<slug>.html           the pack
+    <period>/la/<code>-<slug>.pdf            its scorecard, two A4 pages (Typst, reports/pdf.py)
+    <period>/la/<code>-<slug>-appendix.pdf   the detail behind it
     <period>/la/<code>-<slug>-figures.csv|.xlsx   the pack's figures
 
 A pack is re-issued only when the LA's own figures change (values, targets, statuses, queries and
