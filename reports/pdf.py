@@ -59,10 +59,13 @@ def _clip(text, limit: int = MAX_TEXT) -> str:
 
 
 def _status(model) -> dict:
+    """The pack's status line as text, on green (accepted), amber (with queries, or a later upload refused)
+    or red (rejected, held or not received): the words say it, the colour repeats it."""
     st = model.data_quality.get("status") or "not_received"
-    key = "met" if st == "accepted" else ("within" if st == "accepted_with_queries" else "missed")
-    if model.accepted and not model.notice:
-        key = "met" if st == "accepted" else "within"
+    if not model.accepted:
+        key = "missed"
+    else:
+        key = "met" if st == "accepted" and not model.notice else "within"
     return {"text": plain(P.status_line(model)), "key": key, "code": st}
 
 
@@ -168,7 +171,6 @@ def _section(heading: str, items: list[str], empty: str, where: str = "the appen
 
 def attention(model) -> list[dict]:
     """Everything the review should look at, across its items, each list in words."""
-    cat = catalogue.load()
     q = period_label(model.period)
     out = []
     st = model.data_quality.get("status") or "not_received"
@@ -229,7 +231,6 @@ def attention(model) -> list[dict]:
     if model.accepted:
         out.append(_section(f"Outstanding queries without a reason ({len(queries)})", items,
                             "No outstanding queries on this return.", "the appendix, data quality"))
-    del cat
     return out
 
 
