@@ -188,3 +188,23 @@ def test_hostile_text_is_text_long_words_wrap_and_pages_stay_a4(sample_warehouse
             page.extract_text(visitor_text=lambda t, cm, tm, fd, fs: xs.append(cm[4] + tm[4] * cm[0]) if t.strip() else None)
             assert all(-1 <= x <= w for x in xs)
     assert len(PdfReader(card).pages) == 2
+
+
+def test_a_pdf_that_fails_is_neither_linked_nor_listed_and_is_tried_again(sample_warehouse, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setenv("LSRP_PACK_PDF", "1")
+
+    def broken(*a, **k):
+        raise RuntimeError("typst failed")
+    with monkeypatch.context() as mp:
+        mp.setattr(pdf_mod, "compile_pdf", broken)
+        res = publish_mod.publish(sample_warehouse, out, PERIOD, la_codes=["301"], pdf=True,
+                                  issued=date(2026, 11, 2), workers=1)
+    assert res.pdfs == []
+    f = _files(out, "301")
+    assert "pdf" not in f and "pdf_appendix" not in f and ".pdf" not in f["html"].read_text(encoding="utf-8")
+    again = publish_mod.publish(sample_warehouse, out, PERIOD, la_codes=["301"], pdf=True,
+                                issued=date(2026, 11, 9), workers=1)
+    f = _files(out, "301")
+    assert len(again.pdfs) == 2 and f["pdf"].exists() and f'href="{f["pdf"].name}"' in f["html"].read_text()
+    assert again.versions["301"] == 1   # the same figures: the same version, now with its PDFs
