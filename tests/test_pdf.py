@@ -208,3 +208,28 @@ def test_a_pdf_that_fails_is_neither_linked_nor_listed_and_is_tried_again(sample
     f = _files(out, "301")
     assert len(again.pdfs) == 2 and f["pdf"].exists() and f'href="{f["pdf"].name}"' in f["html"].read_text()
     assert again.versions["301"] == 1   # the same figures: the same version, now with its PDFs
+
+
+def test_other_las_small_counts_are_c_in_the_pdfs_as_in_the_html(published):
+    """The appendix's neighbours' table prints a neighbour's suppressed value as c, as the pack does; no
+    signatory's email is in any PDF."""
+    import duckdb
+
+    wh, out, _ = published
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        cases = con.execute(
+            """select n.la_code, n.sn_la_name, b.indicator_id from marts.neighbours as n
+               join marts.benchmark as b on b.la_code = n.sn_la_code and b.period = ? and b.suppressed
+               where n.la_code in ? and n.sn_la_code in ? order by 1, 2, 3""",
+            [PERIOD, EVERY_LA, EVERY_LA]).fetchall()
+    finally:
+        con.close()
+    assert cases
+    for viewer, other_name, _ in cases:
+        text = _flat("".join(p.extract_text() for p in PdfReader(_files(out, viewer)["pdf_appendix"]).pages))
+        assert _flat(f"{other_name} c statistical neighbour") in text, (viewer, other_name)
+    for code in EVERY_LA:
+        for k in ("pdf", "pdf_appendix"):
+            text = "".join(p.extract_text() for p in PdfReader(_files(out, code)[k]).pages)
+            assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text), (code, k)
