@@ -309,8 +309,8 @@ class _Blocks(HTMLParser):
             return
         if self.skip:
             return
-        if "visually-hidden" in cls:
-            self.buf.append(" ")
+        if tag in ("span", "abbr", "strong", "em", "a") and "visually-hidden" not in cls:
+            self._text(" ")   # inline pieces set side by side in HTML (a tag, then its note) never run together
         if re.fullmatch(r"h[1-6]", tag):
             self._flush_par()
             self.head_level = int(tag[1])
