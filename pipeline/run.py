@@ -339,7 +339,8 @@ def main(args) -> int:
               f"{period_partitions.get_partition_keys()[0]} to {period_partitions.get_partition_keys()[-1]}).",
               file=sys.stderr)
         return 1
-    pdf_note = "" if os.environ.get("LSRP_PACK_PDF") == "0" else "; PDFs about 2 minutes more, --no-pdf skips them"
+    pdf_note = ("" if os.environ.get("LSRP_PACK_PDF") == "0"
+                else "; PDFs (Typst, no browser) about 35 s more on 2 idle cores, --no-pdf skips them")
     print(f"Building the warehouse (dbt) and publishing packs for {quarter} "
           f"(about 20 s for HTML, CSV and XLSX{pdf_note}) ...", flush=True)
     # a quarter published before: publish as the republish sensor would, re-rendering only the packs

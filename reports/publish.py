@@ -6,7 +6,9 @@ Layout under ``out_dir``::
     index.html                               every period's overview and packs
     <period>/overview.html                   national overview for DfE analysts
     <period>/manifest.json                   per pack: version, issue date, figures hash, per-indicator hashes
-    <period>/la/<code>-<slug>.html|.pdf      the pack
+    <period>/la/<code>-<slug>.html           the pack
+    <period>/la/<code>-<slug>.pdf            its scorecard, two A4 pages (Typst, reports/pdf.py)
+    <period>/la/<code>-<slug>-appendix.pdf   the detail behind it
     <period>/la/<code>-<slug>-figures.csv|.xlsx   the pack's figures
     <period>/la-v<n>/...                     version n of each pack re-issued since (the same files, kept)
 
@@ -34,6 +36,7 @@ from . import downloads as dl
 from . import overview as overview_mod
 from .common import NAV_HERE, page, period_key, period_label
 from .data import load_period
+from . import pdf as pdf_mod
 from .pack import DATA_QUALITY, SERVICE, build_model, render
 
 log = logging.getLogger(__name__)
@@ -95,15 +98,14 @@ class _Issue:
     version: int
     issued: date
     changed: list[str] | None
-    pdf: bool = True       # the pack links its PDF (PDFs are on: write_pdfs writes it next)
+    pdf: bool = False      # compile its scorecard and appendix PDFs (Typst) beside it
 
 
 def _pack_files(stem: str, pdf: bool = True) -> dict[str, str]:
-    """The pack's files as the manifest lists them: the PDF only when PDFs are written."""
-    files = {"html": f"la/{stem}.html", "pdf": f"la/{stem}.pdf", "csv": f"la/{stem}-figures.csv",
-             "xlsx": f"la/{stem}-figures.xlsx"}
-    if not pdf:
-        del files["pdf"]
+    """A pack's files, relative to its period's folder; the PDFs (scorecard and appendix) only when written."""
+    files = {"html": f"la/{stem}.html", "csv": f"la/{stem}-figures.csv", "xlsx": f"la/{stem}-figures.xlsx"}
+    if pdf:
+        files.update({k: f"la/{v}" for k, v in pdf_mod.file_names(stem).items()})
     return files
 
 
@@ -111,31 +113,35 @@ ALL_LAS_CSV, ALL_LAS_XLSX = dl.ALL_LAS_CSV, dl.ALL_LAS_XLSX   # <period>/: every
 
 
 def _downloads(stem: str, pdf: bool = True) -> dict[str, str]:
-    """The pack's download links: only files that are written (no PDF link when PDFs are off)."""
+    """The pack's download links; the PDFs only when they were written."""
     links = {"This report's figures as CSV": f"{stem}-figures.csv",
              "This report's figures as Excel (XLSX)": f"{stem}-figures.xlsx",
              "Every local authority's values as CSV": f"../{ALL_LAS_CSV}",
              "Every local authority's values as Excel (XLSX)": f"../{ALL_LAS_XLSX}"}
     if pdf:
-        links["This report as PDF"] = f"{stem}.pdf"
+        names = pdf_mod.file_names(stem)
+        links["Scorecard as PDF (2 pages)"] = names["pdf"]
+        links["Appendix as PDF (the detail)"] = names["pdf_appendix"]
     return links
 
 
-def _render_pack(issue: _Issue, las: dict, la_dir: Path) -> str:
-    """Write one pack's CSV, XLSX and HTML (each to a temporary name, then renamed: the packs
-    release hard-links unchanged files, so nothing may be rewritten in place)."""
+def _render_pack(issue: _Issue, las: dict, la_dir: Path) -> tuple[str, list[Path]]:
+    """Write one pack's PDFs (when asked), CSV, XLSX and HTML (each to a temporary name, then renamed: the
+    packs release hard-links unchanged files, so nothing may be rewritten in place).  The HTML links the PDFs
+    only when they were written.  Returns (LA code, PDFs written)."""
     model = issue.model
     stem = model.slug
+    for old in pdf_mod.file_names(stem).values():   # an old PDF no longer matches the pack
+        (la_dir / old).unlink(missing_ok=True)
+    pdfs = pdf_mod.write_pack_pdfs(model, la_dir, issue.version, issue.issued, issue.changed) if issue.pdf else []
     rows = dl.figure_rows(model, las)
     dl.write_csv(la_dir / f"{stem}-figures.csv", dl.FIGURE_COLUMNS, rows)
     # every LA's values are in the period's shared all-las.xlsx (linked from the pack), not copied into each pack
     dl.write_xlsx(la_dir / f"{stem}-figures.xlsx", f"{model.name}: {period_label(model.period)} figures",
                   [("Figures", dl.FIGURE_COLUMNS, rows, None), *dl.plan_sheets(model)])
     _atomic_write(la_dir / f"{stem}.html", render(model, issue.version, issue.issued, issue.changed,
-                                                       _downloads(stem, issue.pdf)))
-    stale_pdf = la_dir / f"{stem}.pdf"
-    stale_pdf.unlink(missing_ok=True)   # the old PDF no longer matches; write_pdfs makes a new one
-    return model.code
+                                                  _downloads(stem, bool(pdfs))))
+    return model.code, pdfs
 
 
 # ------------------------------------------------------------------ rendering in worker processes
@@ -146,7 +152,7 @@ def _init_worker(las: dict, la_dir: str) -> None:
     _WORKER.update(las=las, la_dir=Path(la_dir))
 
 
-def _render_batch(issues: list[_Issue]) -> list[str]:
+def _render_batch(issues: list[_Issue]) -> list[tuple[str, list[Path]]]:
     return [_render_pack(i, _WORKER["las"], _WORKER["la_dir"]) for i in issues]
 
 
@@ -161,6 +167,7 @@ def warm() -> None:
     catalogue.load()
     plan._template()
     dl._fast_sheet_class()
+    import typst  # noqa: F401  (the compiler itself is made in each worker: it starts threads)
 
 
 class _Renderer:
@@ -180,6 +187,7 @@ class _Renderer:
         self.pending: list[_Issue] = []
         self.futures: list = []
         self.ex = None
+        self.results: list[tuple[str, list[Path]]] = []   # (LA code, PDFs written) per pack rendered
 
     def _start(self) -> None:
         import multiprocessing as mp
@@ -208,12 +216,13 @@ class _Renderer:
         """Render what is still waiting and wait for every pack (a worker's exception is raised here)."""
         if self.ex is None:
             for i in self.pending:
-                _render_pack(i, self.las, self.la_dir)
+                self.results.append(_render_pack(i, self.las, self.la_dir))
             self.pending = []
             return
         self._submit()
         for f in self.futures:
-            f.result()
+            self.results.extend(f.result())
+        self.futures = []
 
     def __enter__(self):
         return self
@@ -223,12 +232,13 @@ class _Renderer:
             self.ex.shutdown(wait=True, cancel_futures=exc[0] is not None)
 
 
-def render_packs(issues: list[_Issue], las: dict, la_dir: Path, workers: int | None = None) -> None:
-    """Render packs in worker processes (one per core), or here for a few."""
+def render_packs(issues: list[_Issue], las: dict, la_dir: Path, workers: int | None = None) -> list:
+    """Render packs in worker processes (one per core), or here for a few; returns (code, PDFs) per pack."""
     with _Renderer(las, la_dir, workers) as r:
         for i in issues:
             r.add(i)
         r.finish()
+    return r.results
 
 
 def shared_model(model, data):
@@ -303,13 +313,14 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         codes = [c for c in codes if c not in set(carried)]
     if wanted_las is not None and not set(codes) <= set(wanted_las):   # e.g. another LA's pack files were lost
         data = load_period(Path(warehouse_path), period)
+    want_pdf = _pdf_enabled(pdf)
     issues: list[_Issue] = []
     first_model = None
     with _Renderer(data.las, la_dir, workers) as renderer:
         for code in codes:
             model = build_model(data, code)
             first_model = first_model or model
-            issue = _decide(model, packs, data, period_dir, issued, names, result, pdf=_pdf_enabled(pdf))
+            issue = _decide(model, packs, data, period_dir, issued, names, result, want_pdf)
             if issue is not None:
                 issues.append(issue)
                 renderer.add(issue)
@@ -318,7 +329,14 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
         if first_model is not None and (issues or not all((period_dir / f).exists() for f in shared)):
             write_all_las(period_dir, first_model, data)   # while the workers render
         renderer.finish()
-    clock("render packs")
+    clock("render packs")   # with their PDFs, compiled in the same workers, when asked for
+    by_code = {i.model.code: i for i in issues}
+    for code, pdfs in renderer.results:
+        result.pdfs.extend(pdfs)
+        if want_pdf and not pdfs:   # the PDFs failed (logged): the manifest lists only files written
+            files = packs[code]["files"]
+            for k in pdf_mod.file_names(by_code[code].model.slug):
+                files.pop(k, None)
     _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
 
     result.overview = period_dir / "overview.html"
@@ -328,27 +346,18 @@ def publish(warehouse_path: Path, out_dir: Path, period: str, la_codes: list[str
     write_dfe_index(out_dir)
     clock("overview, index, DfE views")
 
-    if _pdf_enabled(pdf):
-        todo = result.written + [p for p in result.skipped if not p.with_suffix(".pdf").exists()]
-        result.pdfs = write_pdfs(todo)
-        clock("PDFs")
-        missing = [c for c, e in packs.items() if "pdf" in e.get("files", {}) and not (period_dir / e["files"]["pdf"]).exists()]
-        for c in missing:   # a PDF that could not be printed is not listed (the next publication tries again)
-            del packs[c]["files"]["pdf"]
-        if missing:
-            _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
     result.total_bytes = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     result.seconds = time.perf_counter() - t0
     return result
 
 
 def _decide(model, packs: dict, data, period_dir: Path, issued: date, names: dict,
-            result: PublishResult, pdf: bool = True) -> _Issue | None:
+            result: PublishResult, pdf: bool = False) -> _Issue | None:
     """Skip a pack whose figures are unchanged and whose files are all there; else its version and what
     changed (updating its entry in the manifest's ``packs``, and ``result``)."""
     code = model.code
     prev = packs.get(code)
-    files = _pack_files(model.slug, pdf)
+    files = _pack_files(model.slug, pdf)   # PDFs asked for and missing: re-written at the same version
     html_path = period_dir / "la" / f"{model.slug}.html"
     hashes = model.hashes()
     digest = model.figures_sha256(hashes)
@@ -407,7 +416,8 @@ def _keep_earlier(period_dir: Path, prev: dict) -> dict:
 
 def _files_exist(period_dir: Path, entry: dict) -> bool:
     files = entry.get("files", {})
-    return all((period_dir / files[k]).exists() for k in ("html", "csv", "xlsx") if k in files) and "html" in files
+    return all((period_dir / files[k]).exists() for k in ("html", "csv", "xlsx", "pdf", "pdf_appendix")
+               if k in files) and "html" in files
 
 
 class _Clock:
@@ -486,10 +496,8 @@ def write_dfe_index(out_dir: Path) -> Path:
 
 
 # ------------------------------------------------------------------ PDF
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw"]
-
-
+# PDFs are compiled with Typst (reports/pdf.py) from each pack's model, in the render workers, as the pack is
+# written.  Chromium is only for the browser tests (tests/test_browser.py and the like).
 def find_chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         p = shutil.which(name)
@@ -498,112 +506,26 @@ def find_chromium() -> str | None:
     return None
 
 
-PRINT_WIDTH_PX = 718    # 190 mm at 96 px per inch
+def _pdf_job(args) -> list[Path]:
+    model, la_dir, version, issued, changed = args
+    return pdf_mod.write_pack_pdfs(model, Path(la_dir), version, issued, changed)
 
 
-def _write_pdf(path: Path, data: bytes) -> None:
-    """Write a PDF as chromium made it, its structure tree and other small objects packed into compressed
-    object streams (reports/pdf_compact.py: about a third of the bytes, the same objects)."""
-    from .pdf_compact import compact
-
-    path.write_bytes(compact(data))
-
-
-def _print_copy(html: Path) -> tuple[Path, bool]:
-    """The page to print for a pack: its print HTML (charts as static SVG, no plotly), written beside it so
-    that its links resolve as the pack's do; or, for a chart the SVG drawing does not cover, the pack itself
-    (drawn by plotly).  Returns (page, is_copy)."""
-    from .print_charts import Unsupported, print_html
-
-    try:
-        text = print_html(html.read_text(encoding="utf-8"))
-    except Unsupported as exc:
-        log.info("PDF of %s drawn with plotly: %s", html.name, exc)
-        return html, False
-    except Exception:  # a chart the SVG drawing gets wrong must not cost the pack its PDF: plotly draws it
-        log.warning("print charts failed for %s; PDF drawn with plotly", html.name, exc_info=True)
-        return html, False
-    copy = html.with_name(f".{html.stem}.print.html")
-    copy.write_text(text, encoding="utf-8")
-    return copy, True
-
-
-# Packs printed by one tab before it is replaced.  A tab kept for the whole run grew to 2.4-2.8 GB
-# and drew more slowly as it grew; measured on 48 full-sample packs, 2 tabs, idle: one tab per run
-# 1.33 s a PDF and 2.4 GB, a new tab every 8 packs 0.83 s and 1.0 GB, every 3 packs 0.80 s and 0.5 GB.
-PAGE_RECYCLE = 3
-
-
-async def _print_pool(chromium: str, htmls: list[Path], timeout: float, pages: int) -> list[Path]:
-    """Print every pack from ONE browser through a pool of ``pages`` tabs: the browser starts once.  Each
-    pack is printed from its print HTML (static SVG charts, no script), made in a thread while other tabs
-    print."""
-    import asyncio
-
-    from playwright.async_api import async_playwright
-
-    queue = list(reversed(htmls))
-    done: list[Path] = []
-    loop = asyncio.get_running_loop()
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        # laid out at the printed width (A4 less margins), so the charts fit the page as they are printed
-        context = await browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
-
-        async def new_page():
-            page = await context.new_page()
-            await page.emulate_media(media="print")
-            return page
-
-        async def tab():
-            page, printed = await new_page(), 0
-            while queue:
-                if printed and printed % PAGE_RECYCLE == 0:   # a fresh tab: see PAGE_RECYCLE
-                    await page.close()
-                    page = await new_page()
-                printed += 1
-                html = queue.pop()
-                tmp_out = html.with_name(html.stem + ".pdf.tmp")
-                source, is_copy = html, False
-                try:
-                    source, is_copy = await loop.run_in_executor(None, _print_copy, html)
-                    await page.goto(source.resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
-                    data = await page.pdf(format="A4", print_background=True, tagged=True, outline=True,
-                                          margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
-                    await loop.run_in_executor(None, _write_pdf, tmp_out, data)
-                    os.replace(tmp_out, html.with_suffix(".pdf"))
-                    done.append(html.with_suffix(".pdf"))
-                except Exception as exc:  # one pack's PDF failing must not stop the others
-                    log.warning("PDF failed for %s: %s", html, exc)
-                    tmp_out.unlink(missing_ok=True)
-                finally:
-                    if is_copy:
-                        source.unlink(missing_ok=True)
-            await page.close()
-
-        await asyncio.gather(*(tab() for _ in range(pages)))
-        await browser.close()
-    return done
-
-
-def write_pdfs(paths: list[Path], workers: int | None = None, timeout: float = 120) -> list[Path]:
-    """Print each pack HTML to a PDF beside it with headless chromium driven by Python playwright (one
-    browser, a pool of pages, one page per core; a locked dependency, so there is no other way to print).
-    Skips (with a warning) when chromium or playwright is absent; returns the PDFs written."""
-    import asyncio
-
-    paths = [Path(p) for p in paths]
-    if not paths:
+def write_pdfs(models: list, la_dir: Path, version: int = 1, issued: date | None = None,
+               workers: int | None = None) -> list[Path]:
+    """Each pack model's scorecard and appendix PDFs in ``la_dir`` (Typst; no browser), compiled in worker
+    processes (one per core) when there are several.  Returns the PDFs written; a pack whose PDF fails is
+    logged and left out.  ``publish`` compiles them itself, beside each pack's HTML."""
+    models = list(models)
+    if not models:
         return []
-    chromium = find_chromium()
-    if chromium is None:
-        log.warning("chromium not found on PATH: %d PDF(s) not written", len(paths))
-        return []
-    workers = max(1, min(workers or (os.cpu_count() or 2), len(paths)))
-    try:
-        import playwright  # noqa: F401
-    except ImportError:  # a broken install: `uv sync` installs it
-        log.warning("Python playwright not installed (uv sync --frozen installs it): %d PDF(s) not written",
-                    len(paths))
-        return []
-    return asyncio.run(_print_pool(chromium, paths, timeout, workers))
+    issued = issued or date.today()
+    jobs = [(m, str(la_dir), version, issued, None) for m in models]
+    workers = max(1, min(workers or (os.cpu_count() or 1), len(models)))
+    if workers == 1 or len(models) < 4:
+        return [p for j in jobs for p in _pdf_job(j)]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver")) as ex:
+        return [p for ps in ex.map(_pdf_job, jobs, chunksize=4) for p in ps]

@@ -411,15 +411,19 @@ def test_overview_covers_plans_nationally(built, attacked):
 @pytest.mark.skipif(__import__("shutil").which("chromium") is None, reason="chromium not on PATH")
 def test_a_plan_pack_fits_a_phone_passes_axe_and_keeps_its_page_budget(built, attacked, tmp_path):
     """A pack with slipped milestones and an escalated risk: no sideways scroll at 390 px, no serious axe
-    violation, and the summary before the appendix (now with the plan sections) stays within 8 A4 pages."""
+    violation, and its PDF scorecard (with the plan's items on page two) is two A4 pages, the appendix apart."""
     import shutil
 
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 
-    from reports import write_pdfs
+    from pypdf import PdfReader
 
-    _, _, accepted, _, known = built
+    from reports.data import load_period
+    from reports.pack import build_model
+    from reports.pdf import write_pack_pdfs
+
+    _, con, accepted, _, known = built
     *_, out = attacked
     code = next(c for c, p in sorted(accepted) if p == QUARTER and (c, "2026-27-Q1") in accepted
                 and _sample_plan(known["src"], c, QUARTER)["workstreams"][0]["notes"])
@@ -436,11 +440,6 @@ def test_a_plan_pack_fits_a_phone_passes_axe_and_keeps_its_page_budget(built, at
         bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
         assert not bad, results.generate_report()
         b.close()
-    summary = tmp_path / "summary-only.html"
-    summary.write_text(pack.read_text(encoding="utf-8").replace(
-        "</head>", "<style>.appendix { display: none; }</style></head>").replace(
-        '"../../assets/', f'"{(out / "assets").resolve().as_uri()}/'), encoding="utf-8")
-    (pdf,) = write_pdfs([summary])
-    pages = len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
-    print("summary pages with plan sections:", pages)
-    assert 3 <= pages <= 8, pages
+    db = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    card, app = write_pack_pdfs(build_model(load_period(Path(db), QUARTER), code), tmp_path)
+    assert len(PdfReader(card).pages) == 2 and len(PdfReader(app).pages) > 2

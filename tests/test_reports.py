@@ -503,68 +503,18 @@ def test_republish_unchanged_skips_and_changed_reissues(sample_warehouse, tmp_pa
     assert "Version 2, re-issued 16 November 2026" in _pack(out, "301").read_text(encoding="utf-8")
 
 
-def test_write_pdfs_without_chromium_warns(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    html = tmp_path / "x.html"
-    html.write_text("<html lang=en><title>x</title></html>")
-    assert write_pdfs([html]) == []
-    assert "chromium not found" in caplog.text
+def test_write_pdfs_needs_no_browser(published, monkeypatch):
+    """PDFs are compiled with Typst (reports/pdf.py; tests/test_pdf.py checks them): no chromium, no playwright."""
+    from reports.data import load_period
+    from reports.pack import build_model
 
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not on PATH")
-def test_write_pdfs_without_playwright_warns_and_prints_nothing(tmp_path, monkeypatch, caplog):
-    """Python playwright is a locked dependency, so there is no second way to print (the old chromium
-    command-line fallback printed the plotly page and skipped the repack)."""
-    monkeypatch.setitem(sys.modules, "playwright", None)  # `import playwright` raises ImportError
-    html = tmp_path / "x.html"
-    html.write_text("<html lang=en><title>x</title></html>")
-    assert write_pdfs([html]) == [] and not html.with_suffix(".pdf").exists()
-    assert "playwright not installed" in caplog.text
-
-
-def _pdf_objects(data: bytes) -> bytes:
-    """A PDF's bytes with its compressed object streams inflated (where the structure tree's objects are)."""
-    import zlib
-
-    streams = re.findall(rb"/Type /ObjStm[^>]*>>\nstream\n(.*?)\nendstream", data, re.S)
-    return data + b"".join(zlib.decompress(x) for x in streams)
-
-
-def _pdf_pages(pdf: Path) -> int:
-    return len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not on PATH")
-def test_pdf_leads_with_two_pages_then_the_appendix(published, tmp_path):
-    """Tagged, with an outline; the summary before the appendix is at most 8 pages (measured by printing the
-    same pack with the appendix left out: the appendix starts on a new page)."""
-    _, out, _ = published
-    pack = _pack(out, "301")
-    (pdf,) = write_pdfs([pack])
-    data = pdf.read_bytes()
-    assert data[:5] == b"%PDF-" and b"/StructTreeRoot" in data and b"/Outlines" in data
-    # printed from the print HTML (charts as SVG images, no plotly), which is not left behind; each chart is a
-    # tagged Figure carrying its text alternative (and each <figure> its title)
-    assert not list(pack.parent.glob(".*.print.html"))
-    n_charts = pack.read_text(encoding="utf-8").count('<div class="chart" ')
-    objects = _pdf_objects(data)
-    assert objects.count(b"/S /Figure") >= 2 * n_charts and objects.count(b"/Alt ") >= 2 * n_charts
-    # light: the structure tree is packed into compressed object streams; packing twice changes nothing
-    from reports.pdf_compact import compact
-    assert b"/Type /ObjStm" in data and b"/Type /XRef" in data and compact(data) == data
-    assert len(objects) > 2 * len(data)
-    if shutil.which("pdfinfo"):    # poppler reads it: tagged, every page, and the charts' text alternatives
-        import subprocess
-        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-        assert re.search(r"Tagged:\s+yes", info)
-        assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == _pdf_pages(pdf)
-    summary = pack.with_name("summary-only.html")
-    summary.write_text(pack.read_text(encoding="utf-8").replace(
-        "</head>", "<style>.appendix { display: none; }</style></head>"), encoding="utf-8")
-    (summary_pdf,) = write_pdfs([summary])
-    before = _pdf_pages(summary_pdf)
-    assert 2 <= before <= 8, before
-    assert _pdf_pages(pdf) > before
+    wh, out, _ = published
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    monkeypatch.setitem(sys.modules, "playwright", None)
+    model = build_model(load_period(wh, PERIOD), "301")
+    pdfs = write_pdfs([model], out / PERIOD / "la", workers=1)
+    assert [p.name for p in pdfs] == ["301-barking-and-dagenham.pdf", "301-barking-and-dagenham-appendix.pdf"]
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
 
 
 def _svg_texts(svg: str) -> str:
@@ -620,8 +570,7 @@ def test_print_html_draws_every_chart_as_svg_without_plotly(published):
 
 
 def test_print_charts_leave_a_figure_they_cannot_draw_to_plotly_and_draw_all_zero_data():
-    """An overview-style box plot is not drawn as SVG: print_html says so, and write_pdfs prints that page with
-    plotly instead (reports.publish._print_copy)."""
+    """An overview-style box plot is not drawn as SVG: print_html says so (the pack PDFs never draw one)."""
     from reports import charts, print_charts
 
     ind = catalogue.load().indicators[0]
@@ -632,78 +581,6 @@ def test_print_charts_leave_a_figure_they_cannot_draw_to_plotly_and_draw_all_zer
             for q in (1, 2)]
     drawn = print_charts.svg(charts.trajectory_fig(ind, rows, "2026-27-Q2", {"value": 0.0, "period": "2024-25"}))
     assert drawn.count(f">{0:.{ind.decimals}f}</tspan>") >= 2 and "Quarterly target" in drawn
-
-
-def _classic_pdf(objects: dict[int, bytes]) -> bytes:
-    """A PDF written as Skia writes one: objects in order, then a classic xref table and trailer."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = {}
-    for num, body in objects.items():
-        offsets[num] = len(out)
-        out += b"%d 0 obj\n%s\nendobj\n" % (num, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(objects))
-    out += b"trailer\n<</Size %d\n/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def _resolve(pdf: bytes) -> dict[int, bytes]:
-    """Every object of a compacted PDF, found through its xref stream (type 1: at an offset; type 2: the
-    index-th object of an object stream)."""
-    import zlib
-
-    def stream(num: int) -> tuple[bytes, bytes]:
-        m = re.compile(rb"%d 0 obj\n<<([^>]*)>>\nstream\n" % num).search(pdf)
-        length = int(re.search(rb"/Length (\d+)", m.group(1)).group(1))
-        return m.group(1), zlib.decompress(pdf[m.end():m.end() + length])
-    xref_num = int(re.search(rb"(\d+) 0 obj\n<<[^>]*/Type /XRef", pdf).group(1))
-    rows = stream(xref_num)[1]
-    out = {}
-    for n in range(len(rows) // 7):
-        kind, a, b = rows[7 * n], int.from_bytes(rows[7 * n + 1:7 * n + 5], "big"), rows[7 * n + 5:7 * n + 7]
-        if kind == 1:
-            out[n] = re.compile(rb"%d 0 obj\n(.*?)\nendobj" % n, re.S).match(pdf, a).group(1)
-        elif kind == 2:
-            head, data = stream(a)
-            first = int(re.search(rb"/First (\d+)", head).group(1))
-            pairs = data[:first].split()
-            idx = int.from_bytes(b, "big")
-            assert int(pairs[2 * idx]) == n
-            start = first + int(pairs[2 * idx + 1])
-            end = first + int(pairs[2 * idx + 3]) - 1 if 2 * idx + 3 < len(pairs) else len(data) - 1
-            out[n] = data[start:end]
-    return out
-
-
-def test_pdf_compact_packs_small_objects_and_keeps_every_one():
-    """Every object reads back unchanged through the xref stream; the catalogue, the pages and the streams stay
-    outside the object streams; anything not laid out as Skia writes it is returned as it was."""
-    from reports.pdf_compact import compact
-
-    content = b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET"
-    objects = {1: b"<</Type /Catalog\n/Pages 2 0 R\n/StructTreeRoot 5 0 R\n/MarkInfo <</Marked true>>>>",
-               2: b"<</Type /Pages\n/Kids [3 0 R]\n/Count 1>>",
-               3: b"<</Type /Page\n/Parent 2 0 R\n/MediaBox [0 0 595 842]\n/Contents 4 0 R>>",
-               4: b"<</Length %d>>\nstream\n%s\nendstream" % (len(content), content),
-               5: b"<</Type /StructTreeRoot\n/K [6 0 R 7 0 R]>>",
-               6: b"<</Type /StructElem\n/S /Figure\n/Alt (A chart: 12.3%, \\(c\\) suppressed)\n/P 5 0 R>>",
-               7: b"[6 0 R (endobj inside a string) 42]"}
-    pdf = _classic_pdf(objects)
-    out = compact(pdf)
-    assert out.startswith(b"%PDF-1.5") and b"/Type /ObjStm" in out and b"\nxref\n" not in out
-    back = _resolve(out)
-    assert {n: back[n] for n in objects} == objects
-    for n in (1, 3, 4):
-        assert b"%d 0 obj\n" % n in out                     # direct: readers find them in the raw bytes
-    assert b"/S /Figure" not in out                          # packed and compressed
-    assert compact(out) == out and compact(b"not a pdf") == b"not a pdf"
-    if shutil.which("pdfinfo"):
-        import subprocess
-        path = Path(__import__("tempfile").mkdtemp()) / "tiny.pdf"
-        path.write_bytes(out)
-        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-        assert re.search(r"Pages:\s+1\b", info) and re.search(r"Tagged:\s+yes", info)
 
 
 def test_overview_lists_service_alerts(published):
