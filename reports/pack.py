@@ -186,6 +186,9 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                                                     "england_n_las", "region_value", "region_n_las", "sn_mean",
                                                     "sn_n", "rank", "n_ranked", "quartile_band")}},
             "neighbours": nbs,
+            # the one verdict every view shows (marts.verdicts): not hashed, it follows from the figures
+            "verdict": {k: v for k, v in data.verdict(code, ind.id).items()
+                        if k in ("status", "verdict", "change_direction", "change_value", "change_basis")},
             "distribution": dist,
             "n_suppressed": len(supp),
             "suppressed": supp,
@@ -208,6 +211,10 @@ def status_notice(st: dict) -> dict:
     """The collection_status facts the status line adds (marts.collection_status: hold_reason and
     later_upload_*); empty when there is nothing to add."""
     out = {}
+    if st.get("rejection_reasons") and not st.get("accepted"):
+        out["rejection_reasons"] = str(st["rejection_reasons"])
+    if st.get("last_accepted_period") and not st.get("accepted"):
+        out["last_accepted"] = str(st["last_accepted_period"])
     if st.get("hold_reason"):
         out["hold_reason"] = str(st["hold_reason"])
     if st.get("later_upload_status"):
@@ -253,6 +260,9 @@ def target_of(m: dict):
 def change_of(ind: Indicator, m: dict) -> tuple[str, float | None, str | None, str | None]:
     """(direction, change, basis, note): direction is improved / worsened / increased / decreased /
     no meaningful change / not comparable."""
+    v = m.get("verdict") or {}
+    if v.get("change_direction") is not None:
+        return v["change_direction"], v.get("change_value"), v.get("change_basis"), _field(m, "change_note")
     direction = _field(m, "change_direction")
     if direction is not None:
         return direction, _field(m, "change_value"), _field(m, "change_basis"), _field(m, "change_note")
@@ -307,9 +317,39 @@ def _mover_item(ind: Indicator, m: dict, chg: float, basis: str | None) -> str:
 def _statuses(model: PackModel) -> dict[str, list[Indicator]]:
     out: dict[str, list[Indicator]] = {"met": [], "within tolerance": [], "missed": []}
     for ind in catalogue.load().indicators:
-        s = model.indicators[ind.id]["current"].get("status")
+        s = verdict_of(model.indicators[ind.id])["status"]
         if s in out:
             out[s].append(ind)
+    return out
+
+
+def verdict_of(m: dict) -> dict:
+    """The indicator's verdict (marts.verdicts): status and the words for it; a model built without the
+    mart falls back to the trajectory's status."""
+    v = m.get("verdict")
+    if v and v.get("verdict"):
+        return v
+    s = m["current"].get("status")
+    return {"status": s, "verdict": s or "not applicable"}
+
+
+VERDICT_WORDS = {"met": "Met", "within tolerance": "Within tolerance", "missed": "Missed",
+                 "no accepted return": "No accepted return", "no value": "No value this quarter",
+                 "no better direction": "Not judged (neither higher nor lower is better)",
+                 "small numbers": "Not judged (small numbers)", "no target": "No target this quarter",
+                 "not applicable": "Not applicable"}
+
+
+def _rejection_words(model: PackModel) -> str:
+    """Why the standing return was rejected (its errors, from the feedback) and the last accepted quarter."""
+    out = ""
+    why = model.notice.get("rejection_reasons")
+    if why:
+        out += f" It was rejected for: {why}. The feedback file lists every error and how to put it right."
+    last = model.notice.get("last_accepted")
+    if last:
+        out += (f" The last accepted return is for {period_label(last)}: its figures and verdicts are in the "
+                f"{period_label(last)} report; no verdict is given for {period_label(model.period)}.")
     return out
 
 
@@ -334,7 +374,7 @@ def status_line(model: PackModel) -> str:
     words = "rejected" if st == "rejected" else "not received"
     return (f'<div class="notice status-line" role="note"><p>Return for {esc(q)}: {esc(words)}. This report shows '
             "only the data DfE holds (attendance and exclusions); figures from the return are not available (x) "
-            "and no trajectory is shown until a return is accepted.</p></div>")
+            f"and no trajectory is shown until a return is accepted.{esc(_rejection_words(model))}</p></div>")
 
 
 def lede(model: PackModel) -> str:
