@@ -7,7 +7,7 @@
 -- "a later upload on <date> was rejected (E02)" beside the accepted figures.
 -- The rule for a quarter without an accepted return (issue 20, one rule every view follows):
 -- no verdict for the quarter (marts.verdicts: status NULL, verdict 'no accepted return'); the
--- standing upload's errors are `rejection_reasons` ("E22 Sheet!B5: message; ..."), and
+-- standing upload's errors are `rejection_reasons` ("E22 Sheet!B5: message", one a line), and
 -- `last_accepted_period` names the latest quarter up to this one with an accepted return, whose
 -- figures (labelled with that quarter) are the latest the LA has in the warehouse.
 with subs as (
@@ -71,7 +71,7 @@ reasons as (
     select
         s.la_code, s.period,
         string_agg(f.rule || coalesce(' ' || f.sheet || '!' || f.cell, '') || ': ' || coalesce(f.message, ''),
-                   '; ' order by f.rule, f.sheet, f.cell) as why
+                   chr(10) order by f.rule, f.sheet, f.cell) as why
     from latest as s
     join {{ ref('stg_findings') }} as f on f.submission_id = s.submission_id and f.level = 'error'
     where s.status = 'rejected'
