@@ -11,7 +11,7 @@ from contracts.catalogue import Indicator
 
 from . import charts, plan as plan_mod
 from .common import (NAV_HERE, area_sections, shown, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
-                     chart_block, esc, is_suppressed, num, page, period_label, prev_quarter, slug, status_tag,
+                     chart_block, esc, is_suppressed, judge_change, num, page, period_label, prev_quarter, slug, status_tag,
                      table, with_unit)
 from .data import PeriodData
 
@@ -269,12 +269,7 @@ def change_of(ind: Indicator, m: dict) -> tuple[str, float | None, str | None, s
     chg = m["current"].get("change_prev_quarter")
     if chg is None:
         return "not comparable", None, None, None
-    if shown(chg, ind.decimals) == 0 or abs(chg) <= getattr(ind, "no_change_band", 0.0):
-        return "no meaningful change", chg, "previous quarter", None
-    b = better(ind, chg)
-    if b is None:
-        return ("increased" if chg > 0 else "decreased"), chg, "previous quarter", None
-    return ("improved" if b else "worsened"), chg, "previous quarter", None
+    return judge_change(ind, chg), chg, "previous quarter", None
 
 
 def change_words(ind: Indicator, m: dict) -> str:
