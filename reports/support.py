@@ -75,7 +75,7 @@ def load_thresholds(path: Path | str | None = None) -> dict:
     return read_yaml(path or THRESHOLDS_PATH)
 
 
-SEVERITY_DEFAULTS = {"list_at": 40, "weights": {"return_not_accepted": 100, "off_trajectory": 60,
+SEVERITY_DEFAULTS = {"list_at": 50, "weights": {"return_not_accepted": 100, "off_trajectory": 60,
                                                  "critical_milestones": 8, "red_residual_risks": 8,
                                                  "queries_without_reason": 2, "spend_variance": 2},
                      "caps": {"critical_milestones": 3, "red_residual_risks": 3, "queries_without_reason": 5,
@@ -167,8 +167,8 @@ def assess(con, period: str, thresholds: dict | None = None) -> list[LASupport]:
             if la["status"] == "not_received":
                 words = "No return received"
             else:
-                errs = [x.split(":", 1)[0] for x in (la.get("rejection_reasons") or "").splitlines() if x.strip()]
-                words = "Latest return rejected" + (f" ({', '.join(errs[:6])})" if errs else "")
+                errs = sorted({x.split(" ", 1)[0] for x in (la.get("rejection_reasons") or "").splitlines() if x.strip()})
+                words = "Latest return rejected" + (f" (errors {', '.join(errs)}; each in the evidence)" if errs else "")
             last = la.get("last_accepted_period")
             words += f"; last accepted return {period_label(last)}" if last else "; no accepted return yet"
             s.flags.append(Flag("return_missing_or_rejected", words,
@@ -314,7 +314,7 @@ def render_html(period: str, rows: list[LASupport], n_las: int, thresholds: dict
     body_rows = []
     for a in rows:
         why = "".join(f"<li>{esc(REASONS[f.reason])}: {esc(f.detail)}"
-                      + (f' <span class="key">(+{f.points:g})</span>' if f.points else "") + "</li>"
+                      + (f' <span class="key">(+{round(f.points, 1):g})</span>' if f.points else "") + "</li>"
                       for f in a.flags)
         pack = _pack_href(period, a)
         body_rows.append(
@@ -389,7 +389,7 @@ def write_csv(path: Path, period: str, rows: list[LASupport]) -> None:
             for f in a.flags:
                 w.writerow([safe_cell(v) for v in (period, a.la_code, a.la_name, a.region_name, a.return_status,
                                                     f"{a.score:g}", "yes" if a.listed else "no",
-                                                    REASONS[f.reason], f.detail, f"{f.points:g}")])
+                                                    REASONS[f.reason], f.detail, f"{round(f.points, 1):g}")])
 
 
 def write_support(con, period: str, out_dir: Path | str, thresholds: dict | None = None) -> dict:

@@ -69,53 +69,73 @@ def test_the_mart_has_no_verdict_without_an_accepted_return(site):
     assert set(REJECTED_Q2) | {NOT_RECEIVED} == set(LAS) - accepted
 
 
-def test_pack_csv_overview_and_support_view_give_the_same_status(site):
-    """For every LA and indicator: the pack's page one, its figures CSV, the overview's off-trajectory names and
-    the support view's missed headline indicators all say what marts.verdicts says, rejected LAs included."""
-    out, verdicts, accepted = site
+def check_one_verdict(out: Path, con, period: str, las: list[str]) -> int:
+    """For every LA in ``las`` and every indicator: the pack's page one, its figures CSV, the overview's
+    off-trajectory names and the support view's missed headline indicators all say what marts.verdicts says,
+    LAs without an accepted return included.  Returns the number of (LA, indicator) pairs checked.  Shared with
+    tests/test_full_sample_warehouse.py (all 153 LAs)."""
+    verdicts = {(la, ind): (status, verdict) for la, ind, status, verdict in con.execute(
+        "select la_code, indicator_id, status, verdict from marts.verdicts where period = ?", [period]).fetchall()}
+    accepted = {la for (la,) in con.execute(
+        "select la_code from marts.collection_status where period = ? and accepted", [period]).fetchall()}
     cat = catalogue.load()
     names = {i.id: i.name for i in cat.indicators}
-    # the overview: the LAs that missed each indicator, by name and code
-    ov = (out / PERIOD / "overview.html").read_text(encoding="utf-8")
+    ov = (out / period / "overview.html").read_text(encoding="utf-8")
     traj = ov[ov.index('id="trajectory"'):ov.index('id="plans"')]
-    sup_rows = list(csv.DictReader((out / "dfe" / f"support-{PERIOD}.csv").open(encoding="utf-8")))
-    headline = support.load_thresholds()["off_trajectory"]["headline_indicators"]
-    min_missed = support.load_thresholds()["off_trajectory"]["min_missed"]
+    sup_rows = list(csv.DictReader((out / "dfe" / f"support-{period}.csv").open(encoding="utf-8")))
+    th = support.load_thresholds()["off_trajectory"]
+    headline, min_missed = th["headline_indicators"], th["min_missed"]
     for ind in cat.indicators:
         row = re.search(rf"<th scope=\"row\">{re.escape(html.escape(ind.name))}</th>(.*?)</tr>", traj, re.S)
         assert row, ind.id
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+        assert int(cells[2]) == sum(1 for (la, i), v in verdicts.items() if i == ind.id and v[0] == "missed")
         missed_codes = set(re.findall(r"\((\d{3})\)", cells[3]))
-        want = {la for la in LAS if verdicts[(la, ind.id)][0] == "missed"}
-        assert want <= missed_codes and not (missed_codes & (set(LAS) - want)), ind.id
-        assert not (missed_codes & (set(LAS) - accepted)), ind.id      # rejected: never counted as missed
-    for la in LAS:
-        text = _pack(out, la).read_text(encoding="utf-8")
+        want = {la for la in las if verdicts[(la, ind.id)][0] == "missed"}
+        assert want <= missed_codes and not (missed_codes & (set(las) - want)), ind.id
+    n = 0
+    for la in las:
+        pack = _pack(out, la)
+        text = pack.read_text(encoding="utf-8")
         glance = text[text.index('id="glance"'):text.index('id="attention"')]
-        figures = list(csv.DictReader(_pack(out, la).with_name(_pack(out, la).stem + "-figures.csv")
-                                      .open(encoding="utf-8")))
+        figures = list(csv.DictReader(pack.with_name(pack.stem + "-figures.csv").open(encoding="utf-8")))
         for ind in cat.indicators:
             status, verdict = verdicts[(la, ind.id)]
             row = re.search(rf'href="#ind-{ind.id}">.*?</tr>', glance, re.S).group(0)
             cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
             assert _text(cells[2]) == VERDICT_WORDS[verdict], (la, ind.id, cells[2])
             if status is None:
-                assert "class=\"tag" not in cells[2]                       # words, never a "z" pill
-            when = indicator_time_columns(ind, PERIOD)
+                assert 'class="tag' not in cells[2]                        # words, never a "z" pill
+            when = indicator_time_columns(ind, period)
             (current,) = [r for r in figures if r["comparison"] == "This local authority"
                           and r["indicator_id"] == ind.id and (r["time_period"], r["time_identifier"]) == when]
             assert current["status"] == verdict, (la, ind.id, current["status"])
+            n += 1
         # the support view: missed headline indicators named in words, exactly the verdicts' misses
         mine = [r for r in sup_rows if r["la_code"] == la]
         off = [r for r in mine if r["reason"] == support.REASONS["off_trajectory"]]
         missed = [names[i] for i in headline if verdicts[(la, i)][0] == "missed"]
         if la in accepted and len(missed) >= min_missed:
             (r,) = off
-            assert all(n in r["detail"] for n in missed) and not any(i in r["detail"] for i in headline), r
+            assert all(m in r["detail"] for m in missed) and not any(i in r["detail"] for i in headline), r
+            assert r["detail"].startswith(f"{len(missed)} of ")
         else:
             assert not off, (la, off)
         if la not in accepted:
-            assert any(r["reason"] == support.REASONS["return_missing_or_rejected"] for r in mine), la
+            assert any(r["reason"] in (support.REASONS["return_missing_or_rejected"], support.REASONS["return_held"])
+                       for r in mine), la
+    return n
+
+
+def test_pack_csv_overview_and_support_view_give_the_same_status(site, sample_warehouse):
+    """For every LA and indicator: the pack's page one, its figures CSV, the overview's off-trajectory names and
+    the support view's missed headline indicators all say what marts.verdicts says, rejected LAs included."""
+    out, _, _ = site
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        assert check_one_verdict(out, con, PERIOD, LAS) == len(LAS) * len(catalogue.load().indicators)
+    finally:
+        con.close()
 
 
 def test_a_rejected_pack_says_why_and_no_data_not_no_change(site):
