@@ -1,24 +1,27 @@
-"""DfE's support view: one page per quarter listing every LA that may need support, and why.
+"""DfE's support view: one page per quarter with the short list of LAs that may need support, and why.
 
 The plan's monitoring section says DfE will use the returns to see "where additional support may be
-needed".  An LA is listed when it meets at least one threshold in ``config/support_thresholds.yaml``:
+needed".  An LA meets a threshold in ``config/support_thresholds.yaml`` when:
 
-- off trajectory: enough headline indicators missed (marts.trajectory);
+- off trajectory: enough headline indicators missed (marts.verdicts: the one verdict every view shows; a
+  return not accepted has none this quarter, so it is never listed for an older return's targets);
 - milestones slipped (marts.delivery_milestones);
 - red residual risks (marts.risks);
 - spend variance: actual above projection by more than the catalogue's margin (marts.investment_spend);
-- return not received or rejected (marts.collection_status);
-- queries without a reason (marts.outstanding_queries);
-- plan parts not returned (an accepted return without milestones, spend, risks or sign-off).
+- return not received, rejected or held back (marts.collection_status, with the rejection's errors);
+- queries without a reason (marts.collection_status / marts.outstanding_queries);
+- plan parts not returned (an accepted return without milestones, spend or risks).
 
-Each reason links to its evidence further down the page.  The page is for DfE analysts only: it may
-name signatories' roles but never shows emails, and all text from returns is escaped (HTML) or
+Issue 20: each LA gets a severity score (config ``severity``: weights, caps, ``list_at``), shown on the page.
+The page lists LAs scoring at least ``list_at`` -- every return not accepted first, then by score -- with
+each reason in words (catalogue names) and the points it adds, links to the LA's pack and its errors and
+queries (relative, inside the published folder), and the evidence collapsed.  The CSV keeps every LA that
+meets a threshold, with its score.  For DfE analysts only: no emails; text from returns is escaped (HTML) or
 neutralised against formula injection (CSV, ``reports.common.safe_cell``).
 
-Integrator: call ``write_support(con, period, out_dir)`` from publish() with a read connection to the
-built warehouse; it writes ``support-<period>.html`` and ``support-<period>.csv`` into ``out_dir`` and
-returns their paths and the LAs listed.  It reads marts only, and
-tolerates a warehouse built before the plan marts existed (those reasons are then "not available").
+Integrator: ``write_support(con, period, out_dir)`` writes ``support-<period>.html`` and ``.csv`` into
+``out_dir`` and returns their paths, the LAs listed and the LAs flagged.  It reads marts only, and tolerates
+a warehouse built before the plan marts or marts.verdicts existed.
 """
 from __future__ import annotations
 
