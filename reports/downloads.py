@@ -106,6 +106,12 @@ def figure_rows(model, las: dict[str, dict]) -> list[list]:
             out.append([*tcols, *me, "This local authority", *what, _v(val, d),
                         _v(t["target_value"], d), status,
                         *(rank if current else [NOT_APPLICABLE] * 3)])
+        prev = m.get("last_accepted")
+        if prev and not model.accepted:
+            # a return not accepted: the last accepted quarter's own figures and verdict, under that quarter
+            out.append([*indicator_time_columns(ind, prev["period"]), *me, "This local authority", *what,
+                        _v(prev.get("actual_value"), d), _v(prev.get("target_value"), d),
+                        prev.get("status") or NOT_APPLICABLE_WORDS, *[NOT_APPLICABLE] * 3])
         if not seen_current:
             out.append([*indicator_time_columns(ind, model.period), *me, "This local authority", *what,
                         _v(_value(m), d), NOT_APPLICABLE, verdict_of(m)["verdict"] or NOT_APPLICABLE_WORDS, *rank])

@@ -62,9 +62,13 @@ IDENTITY = ("la_code", "la_name", "region_name", "indicator_id", "period", "old_
 
 
 def own_figures(figures: dict) -> dict:
-    """The part of an indicator's figures that belongs to the pack's LA itself."""
-    return {"baseline": figures["baseline"], "trajectory": figures["trajectory"],
-            "current": figures["current"], "latest": {k: figures["latest"].get(k) for k in OWN_LATEST}}
+    """The part of an indicator's figures that belongs to the pack's LA itself (with a return not accepted,
+    its last accepted quarter's figures too: only then, so no other pack's hash changes)."""
+    out = {"baseline": figures["baseline"], "trajectory": figures["trajectory"],
+           "current": figures["current"], "latest": {k: figures["latest"].get(k) for k in OWN_LATEST}}
+    if figures.get("last_accepted"):
+        out["last_accepted"] = figures["last_accepted"]
+    return out
 
 
 @dataclass
@@ -172,6 +176,10 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                 val = row["la_value"]
             nbs.append({"code": nb, "name": name, "value": val})
         dist, supp = _distribution(data, ind, code)
+        # the rule for a return not accepted (marts.verdicts): no verdict this quarter; the last accepted
+        # quarter's own figures and verdict, labelled with that quarter
+        last = st.get("last_accepted_period") if not accepted else None
+        prev = next((t for t in data.trajectory.get((code, ind.id), []) if last and t["period"] == last), None)
         inds[ind.id] = {
             "baseline": {"value": traj[0]["baseline_value"], "period": traj[0]["baseline_period"]} if traj else None,
             "trajectory": [{k: t.get(k) for k in ("period", "period_type", "target_value", "actual_value",
@@ -189,6 +197,9 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             # the one verdict every view shows (marts.verdicts): not hashed, it follows from the figures
             "verdict": {k: v for k, v in data.verdict(code, ind.id).items()
                         if k in ("status", "verdict", "change_direction", "change_value", "change_basis")},
+            "last_accepted": {"period": last, "actual_value": prev.get("actual_value"),
+                              "target_value": prev.get("comparable_target") if prev.get("comparable_target") is not None
+                              else prev.get("target_value"), "status": prev.get("status")} if prev else None,
             "distribution": dist,
             "n_suppressed": len(supp),
             "suppressed": supp,
@@ -529,11 +540,16 @@ def basis_note(model: PackModel) -> str:
     ytd = [i for i in catalogue.load().indicators if i.compare_targets == "pro_rata"]
     if not ytd:
         return ""
-    n = int(model.period[-1]) if model.period[-2:-1] == "Q" else 4
+    period = model.period
+    if not model.accepted:   # the figures with a target on page one are the last accepted quarter's
+        period = next((m["last_accepted"]["period"] for m in model.indicators.values() if m.get("last_accepted")), None)
+        if period is None:
+            return ""
+    n = int(period[-1]) if period[-2:-1] == "Q" else 4
     share = {1: "a quarter of", 2: "half", 3: "three quarters of", 4: "all of"}[n]
     names = "; ".join(i.name for i in ytd)
     return (f'<p class="key basis-note">Year to date: {esc(names)} count{"s" if len(ytd) == 1 else ""} from April, so '
-            f"in {esc(period_label(model.period))} each is compared with {share} its full-year target "
+            f"in {esc(period_label(period))} each is compared with {share} its full-year target "
             f"(the target pro-rated to the quarter), and its change on the previous quarter is on annualised "
             "values (the year-to-date figure scaled to a full year). Other indicators are compared as they are.</p>")
 
@@ -559,9 +575,34 @@ def at_a_glance(model: PackModel) -> str:
                  rows, raw_cols=set(range(9)), num_cols={1, 2, 4, 5, 6})
 
 
+def last_accepted_table(model: PackModel) -> str:
+    """With a return not accepted: the last accepted quarter's own figures and verdicts, labelled with that
+    quarter (the verdict of that quarter, not of this one)."""
+    rows = []
+    for ind in catalogue.load().indicators:
+        la = model.indicators[ind.id].get("last_accepted")
+        if not la or (la.get("actual_value") is None and la.get("target_value") is None):
+            continue
+        st = la.get("status")
+        rows.append([ind.short, num(la.get("actual_value"), ind.decimals), num(la.get("target_value"), ind.decimals),
+                     STATUS_WORDS_TABLE.get(st, "Not judged")])
+    if not rows:
+        return ""
+    last = period_label(next(m["last_accepted"]["period"] for m in model.indicators.values() if m.get("last_accepted")))
+    return ('<details class="last-accepted" open><summary>The last accepted return: ' + esc(last) + "</summary>"
+            + table(f"Figures and verdicts from the last accepted return, {last} (no verdict is given for "
+                    f"{period_label(model.period)})", ["Indicator", f"Value, {last}", f"Target, {last}",
+                                                        f"Status, {last}"], rows, num_cols={1, 2})
+            + "</details>")
+
+
+STATUS_WORDS_TABLE = {"met": "Met", "within tolerance": "Within tolerance", "missed": "Missed"}
+
+
 def page_one(model: PackModel) -> str:
     return ('<section class="sheet sheet-one" aria-labelledby="glance">'
             '<h2 id="glance">1. Progress on the metrics</h2>' + lede(model) + at_a_glance(model)
+            + ("" if model.accepted else last_accepted_table(model))
             + basis_note(model)
             + '<p class="key">Rank 1 is best; bands run from A (best quarter of authorities) to D. '
             "Symbols: c suppressed, x not available, z not applicable.</p>"

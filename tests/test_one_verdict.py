@@ -148,6 +148,15 @@ def test_a_rejected_pack_says_why_and_no_data_not_no_change(site):
         assert "No indicator improved meaningfully." not in attention      # "no data", never "stable"
         line = _text(re.search(r'class="notice status-line".*?</div>', text, re.S).group(0))
         assert "It was rejected for" in line and "Q1 2026-27" in line
+        # the last accepted quarter's own figures and verdicts, labelled with that quarter, in the pack and CSV
+        assert "Figures and verdicts from the last accepted return, Q1 2026-27" in text
+        p = _pack(out, la)
+        rows = [r for r in csv.DictReader(p.with_name(p.stem + "-figures.csv").open(encoding="utf-8"))
+                if r["comparison"] == "This local authority" and r["indicator_id"] == "ehcp_20_week"]
+        q1 = [r for r in rows if (r["time_period"], r["time_identifier"]) == ("202627", "Financial year Q1")]
+        q2 = [r for r in rows if (r["time_period"], r["time_identifier"]) == ("202627", "Financial year Q2")]
+        assert len(q1) == 1 and q1[0]["value"] not in ("x", "z") and q1[0]["status"] != "no accepted return"
+        assert len(q2) == 1 and q2[0]["status"] == "no accepted return"
 
 
 def test_support_list_puts_returns_not_accepted_first_and_links_to_packs(site):
