@@ -325,7 +325,7 @@ def render_html(period: str, rows: list[LASupport], n_las: int, thresholds: dict
             f'<span class="unit">{esc(a.la_code)}, {esc(a.region_name)}</span></th>'
             f'<td>{esc((a.return_status or "").replace("_", " "))}</td>'
             f'<td class="num" data-sort="{a.score:g}">{a.score:g}</td><td><ul class="plain">{why}</ul></td>'
-            f'<td><a href="{esc(pack)}">Pack</a><br><a href="{esc(pack)}#attention">Feedback and queries</a>'
+            f'<td class="links"><a href="{esc(pack)}">Pack</a><br><a href="{esc(pack)}#attention">Feedback and queries</a>'
             f'<br><a href="#ev-{esc(a.la_code)}">Evidence</a></td></tr>')
     table = ('<div class="table-scroll" role="region" tabindex="0" aria-label="Local authorities that may need '
              'support"><table class="sortable"><caption>Local authorities that may need support, highest score '
