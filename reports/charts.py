@@ -139,9 +139,10 @@ def distribution_fig(ind: Indicator, values: list[float], focus_index: int | Non
 
 
 # ------------------------------------------------------------------ overview charts
-def trend_fig(ind: Indicator, periods: list[str], values: list[float | None]) -> dict:
+def trend_fig(ind: Indicator, periods: list[str], values: list[float | None], labels: list[str] | None = None) -> dict:
     d = ind.decimals
-    return {"data": [{"type": "scatter", "mode": "lines+markers+text", "x": [period_label(p) for p in periods],
+    return {"data": [{"type": "scatter", "mode": "lines+markers+text",
+                      "x": labels or [period_label(p) for p in periods],
                       "y": [r(v, d) for v in values], "name": "England",
                       "text": ["" if v is None else f"{shown(v, d):,.{d}f}" for v in values],
                       "textposition": "top center", "textfont": {"color": TEXT},

@@ -70,6 +70,59 @@ def change_words(ind: Indicator, row: dict) -> str:
     return f"{word} {abs(shown(delta, ind.decimals)):,.{ind.decimals}f} {change_unit(ind)} {on} ({direction})"
 
 
+def judge_change(ind: Indicator, change) -> str:
+    """The one rule for what a change means (int_indicator_verdicts says the same in SQL): within the
+    catalogue's no-change band once rounded as shown is "no meaningful change"; a neutral indicator
+    increased or decreased; otherwise improved or worsened by its polarity; no change: not comparable."""
+    if change is None:
+        return "not comparable"
+    if abs(shown(change, ind.decimals)) <= (getattr(ind, "no_change_band", 0.0) or 0.0) + 1e-9:
+        return "no meaningful change"
+    if ind.polarity == "neutral":
+        return "increased" if change > 0 else "decreased"
+    return "improved" if (ind.polarity == "high") == (change > 0) else "worsened"
+
+
+def quarter_number(period: str) -> int | None:
+    return int(period.rsplit("-Q", 1)[1]) if "-Q" in period else None
+
+
+def shift_quarters(period: str, n: int) -> str:
+    """'2026-27-Q2' shifted by n quarters (negative: earlier)."""
+    i = int(period[:4]) * 4 + (quarter_number(period) or 4) - 1 + n
+    y, q = divmod(i, 4)
+    return f"{y}-{str(y + 1)[2:]}-Q{q + 1}"
+
+
+def on_basis(ind: Indicator, value, period: str):
+    """A value on the basis changes are judged on: a year-to-date count that accumulates (compare_targets
+    pro_rata) scaled to a full year (x 4/n at Qn), as the packs and int_indicator_verdicts do; else as is."""
+    if value is None or getattr(ind, "compare_targets", "as_is") != "pro_rata" or not quarter_number(period):
+        return value
+    return value * 4.0 / quarter_number(period)
+
+
+def compare_quarters(ind: Indicator, values: dict[str, float], period: str) -> dict:
+    """The packs' change rule applied to any series of quarterly values (e.g. England's): a seasonal
+    (termly) measure against the same quarter a year earlier, never the previous term; others against the
+    previous quarter, annualised when the value accumulates; judged with the no-change band.  Returns
+    {direction, change, basis, then, now, then_period} (then/now on the basis compared)."""
+    if getattr(ind, "seasonal", False):
+        then_p = shift_quarters(period, -4)
+        basis = "same term a year earlier" if getattr(ind, "period_basis", "") == "term" else "same quarter a year earlier"
+    else:
+        then_p = shift_quarters(period, -1)
+        basis = "previous quarter, annualised" if getattr(ind, "compare_targets", "") == "pro_rata" else "previous quarter"
+    now, then = values.get(period), values.get(then_p)
+    if getattr(ind, "seasonal", False):
+        a, b = now, then
+    else:
+        a, b = on_basis(ind, now, period), on_basis(ind, then, then_p)
+    change = None if a is None or b is None else a - b
+    return {"direction": judge_change(ind, change), "change": change, "basis": basis, "then": b, "now": a,
+            "then_period": then_p}
+
+
 def period_label(period: str) -> str:
     """'2026-27-Q2' -> 'Q2 2026-27'; '2026-27' -> '2026-27 (year end)'."""
     if "-Q" in period:

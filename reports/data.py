@@ -109,6 +109,22 @@ class PeriodData:
     # indicator -> {quarter: (England value, LAs contributing)} up to the period, where England is shown
     # in some LA's row (the overview's national trend)
     england: dict[str, dict[str, tuple]] = field(default_factory=dict)
+    # (la, indicator) -> marts.verdicts row for the period: the one status every view shows (empty when the
+    # warehouse predates the mart: views then fall back to the trajectory's status for accepted returns)
+    verdicts: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    def verdict(self, code: str, indicator_id: str) -> dict:
+        """The verdict of ``code`` on an indicator this quarter (marts.verdicts), or the same rule applied
+        to the trajectory when the mart is absent: no accepted return, no status."""
+        v = self.verdicts.get((code, indicator_id))
+        if v is not None:
+            return v
+        accepted = self.has_return(code)
+        cur = next((t for t in self.trajectory.get((code, indicator_id), []) if t["period"] == self.period), {})
+        status = cur.get("status") if accepted else None
+        return {"la_code": code, "indicator_id": indicator_id, "period": self.period, "accepted": accepted,
+                "return_status": self.collection_status(code), "status": status,
+                "verdict": status or ("no accepted return" if not accepted else "no target")}
 
     def returned(self) -> list[str]:
         """LAs whose return for the period was accepted (with or without queries), in code order."""
@@ -207,6 +223,7 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
                                      "where period = ? or period is null order by received_at", [period])
         run_failures = _optional(con, "select * from marts.run_failures order by failed_at desc")
         plan = load_plan(con, period)
+        verdict_rows = _optional(con, "select * from marts.verdicts where period = ?", [period])
     finally:
         con.close()
 
@@ -235,4 +252,5 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
     return PeriodData(period=period, las=las, status=status, trajectory=trajectory, benchmark=benchmark,
                       bench_periods=bench_periods, findings=findings, revisions=revisions,
                       neighbours=neighbours, quarantined=quarantined, run_failures=run_failures,
-                      indicators=indicators, plan=plan, england=england)
+                      indicators=indicators, plan=plan, england=england,
+                      verdicts={(r["la_code"], r["indicator_id"]): r for r in verdict_rows})

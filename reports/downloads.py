@@ -38,8 +38,27 @@ def time_columns(period: str) -> tuple[str, str]:
     return tp, (f"Financial year Q{q}" if q else "Financial year")
 
 
+def indicator_time_columns(ind, period: str) -> tuple[str, str]:
+    """The time columns of an indicator's value for a quarter as EES gives them: a DfE-held termly figure
+    carries its academic year and term ('202526', 'Summer term'; catalogue dfe_held_terms), every other
+    figure the financial year and quarter."""
+    year, _, q = period.partition("-Q")
+    if getattr(ind, "source", None) == "dfe_held" and q:
+        term = catalogue.load().dfe_held_terms.get(f"Q{q}")
+        if term:
+            start = int(year[:4]) + int(term.get("year_offset", 0))
+            return f"{start}{(start + 1) % 100:02d}", str(term["time_identifier"])
+    return time_columns(period)
+
+
+NEIGHBOURS_LEVEL = "Statistical neighbours"   # the neighbours' average: a geography of its own, no LA codes
+NOT_APPLICABLE_WORDS = "not applicable"        # status where a person reads it (the value column keeps z)
+
+
 def _geo(las: dict[str, dict], level: str, code: str | None = None, name: str | None = None,
          region: str | None = None) -> list:
+    if level == NEIGHBOURS_LEVEL:
+        return [NEIGHBOURS_LEVEL, *ENGLAND, "", "", "", "", ""]
     if level == "National":
         return ["National", *ENGLAND, "", "", "", "", ""]
     if level == "Regional":
@@ -61,7 +80,7 @@ def _v(v, decimals: int):
 
 def figure_rows(model, las: dict[str, dict]) -> list[list]:
     """Every figure in the pack, one row per geography, comparison, indicator and period."""
-    from .pack import _value   # the pack's own rule for its headline value
+    from .pack import _value, verdict_of   # the pack's own rules for its headline value and its verdict
 
     out: list[list] = []
     for ind in catalogue.load().indicators:
@@ -75,41 +94,51 @@ def figure_rows(model, las: dict[str, dict]) -> list[list]:
         b = m["baseline"] or {}
         if b.get("period"):
             out.append([*time_columns(b["period"]), *me, "Baseline", *what, _v(b.get("value"), d),
-                        NOT_APPLICABLE, NOT_APPLICABLE, *[NOT_APPLICABLE] * 3])
+                        NOT_APPLICABLE, NOT_APPLICABLE_WORDS, *[NOT_APPLICABLE] * 3])
         seen_current = False
         for t in m["trajectory"]:
             current = t["period"] == model.period
             seen_current |= current
             val = _value(m) if current else t["actual_value"]
-            out.append([*time_columns(t["period"]), *me, "This local authority", *what, _v(val, d),
-                        _v(t["target_value"], d), t["status"] or NOT_APPLICABLE,
+            # the quarter's status is the one verdict (marts.verdicts), as on page one
+            status = (verdict_of(m)["verdict"] if current else t["status"]) or NOT_APPLICABLE_WORDS
+            tcols = indicator_time_columns(ind, t["period"]) if t["period_type"] == "quarter" else time_columns(t["period"])
+            out.append([*tcols, *me, "This local authority", *what, _v(val, d),
+                        _v(t["target_value"], d), status,
                         *(rank if current else [NOT_APPLICABLE] * 3)])
+        prev = m.get("last_accepted")
+        if prev and not model.accepted:
+            # a return not accepted: the last accepted quarter's own figures and verdict, under that quarter
+            out.append([*indicator_time_columns(ind, prev["period"]), *me, "This local authority", *what,
+                        _v(prev.get("actual_value"), d), _v(prev.get("target_value"), d),
+                        prev.get("status") or NOT_APPLICABLE_WORDS, *[NOT_APPLICABLE] * 3])
         if not seen_current:
-            out.append([*time_columns(model.period), *me, "This local authority", *what, _v(_value(m), d),
-                        NOT_APPLICABLE, NOT_APPLICABLE, *rank])
-        tp = time_columns(model.period)
+            out.append([*indicator_time_columns(ind, model.period), *me, "This local authority", *what,
+                        _v(_value(m), d), NOT_APPLICABLE, verdict_of(m)["verdict"] or NOT_APPLICABLE_WORDS, *rank])
+        tp = indicator_time_columns(ind, model.period)
+        na = NOT_APPLICABLE_WORDS
         none3 = [NOT_APPLICABLE] * 3
         for nb in m["neighbours"]:
             out.append([*tp, *_geo(las, "Local authority", nb["code"], nb["name"]), "Statistical neighbour", *what,
-                        _v(nb["value"], d), NOT_APPLICABLE, NOT_APPLICABLE, *none3])
-        out.append([*tp, *me, "Statistical neighbours' average", *what, _v(lat.get("sn_mean"), d),
-                    NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+                        _v(nb["value"], d), NOT_APPLICABLE, na, *none3])
+        out.append([*tp, *_geo(las, NEIGHBOURS_LEVEL, name=f"{model.name}'s statistical neighbours"),
+                    "Statistical neighbours' average", *what, _v(lat.get("sn_mean"), d), NOT_APPLICABLE, na, *none3])
         # a region or England figure withheld (secondary suppression) is c, as in the pack
         out.append([*tp, *_geo(las, "Regional", region=model.region), "Region (pooled)", *what,
                     SUPPRESSED if lat.get("region_withheld") else _v(lat.get("region_value"), d),
-                    NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+                    NOT_APPLICABLE, na, *none3])
         out.append([*tp, *_geo(las, "National"), "England (pooled)", *what,
                     SUPPRESSED if lat.get("england_withheld") else _v(lat.get("england_value"), d),
-                    NOT_APPLICABLE, NOT_APPLICABLE, *none3])
+                    NOT_APPLICABLE, na, *none3])
     return out
 
 
 def all_las_rows(model, las: dict[str, dict]) -> list[list]:
     """Every authority's value per indicator as the pack shows it (others' small counts as c)."""
-    tp = time_columns(model.period)
     out = []
     for ind in catalogue.load().indicators:
         m = model.indicators[ind.id]
+        tp = indicator_time_columns(ind, model.period)
         vals = {x["code"]: _v(x["value"], ind.decimals) for x in m["distribution"]}
         vals.update({c: SUPPRESSED for c in m["suppressed"]})
         for code in sorted(vals):
@@ -162,7 +191,12 @@ ABOUT_LINES = [
     "another authority, or withheld so that one cannot be worked back from a total or average), x not available, z not applicable.",
     "Codes: country_code E92000001 (England), region_code E12..., new_la_code E06/E08/E09/E10..., old_la_code "
     "(3 digits).",
-    "time_period 202627 with time_identifier 'Financial year Q2' is the quarter; 'Financial year' the year end.",
+    "time_period 202627 with time_identifier 'Financial year Q2' is the quarter; 'Financial year' the year end. "
+    "A DfE-held termly figure (attendance, exclusions) carries its own academic year and term, as EES does "
+    "(e.g. 202526 'Summer term' for Q2 2026-27).",
+    "status is the quarter's verdict in words: met, within tolerance, missed, or why there is none (no accepted "
+    "return, no target, no better direction, small numbers, no value); 'not applicable' on comparison rows. "
+    "The statistical neighbours' average has geographic_level 'Statistical neighbours' (no LA codes).",
     "Milestones, Risks and Spend (when the return included them): the delivery plan as returned, spend in GBP "
     "thousands; text that a spreadsheet would run as a formula (starting =, +, - or @) starts with an apostrophe.",
     f"Every local authority's values (one row per authority, one numeric column per indicator) are in {ALL_LAS_XLSX} "

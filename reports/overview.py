@@ -9,7 +9,8 @@ from datetime import date
 from contracts import catalogue
 
 from . import charts
-from .common import NAV_HERE, NOT_APPLICABLE, active_title, area_sections, chart_block, esc, num, page, period_label, table, with_unit, shown
+from .common import (NAV_HERE, NOT_APPLICABLE, active_title, area_sections, change_unit, chart_block, compare_quarters,
+                     esc, num, on_basis, page, period_key, period_label, table, with_unit)
 from .data import PeriodData
 from .pack import SERVICE
 
@@ -34,10 +35,13 @@ def _collection(data: PeriodData) -> str:
                if codes else "none")
         rows.append([esc(label), str(len(codes)), lst])
     n_resub = sum(1 for s in st.values() if (s.get("n_resubmissions") or 0) > 0)
-    n_unres = sum(1 for s in st.values() if (s.get("n_unresolved_queries") or 0) > 0)
+    # queries wait on an accepted return (a rejected one's queries wait for the corrected return): the
+    # support view counts the same LAs
+    n_unres = sum(1 for s in st.values() if s.get("accepted") and (s.get("n_unresolved_queries") or 0) > 0)
     return (table(f"Collection status, {period_label(data.period)} ({len(st)} local authorities)",
                   ["Status", "Number of LAs", "Local authorities"], rows, raw_cols={0, 2}, num_cols={1})
-            + f"<p>{n_resub} LAs resubmitted at least once; {n_unres} have queries without a reason.</p>")
+            + f"<p>{n_resub} LAs resubmitted at least once; {n_unres} accepted returns have queries without a "
+              "reason.</p>")
 
 
 def _service_alerts(data: PeriodData) -> str:
@@ -70,12 +74,10 @@ def _off_trajectory(data: PeriodData) -> str:
     labels, met, within, missed, rows = [], [], [], [], []
     for ind in cat.indicators:
         by = {"met": [], "within tolerance": [], "missed": []}
-        for (la, iid), traj in data.trajectory.items():
-            if iid != ind.id:
-                continue
-            cur = next((t for t in traj if t["period"] == data.period), None)
-            if cur and cur.get("status") in by:
-                by[cur["status"]].append(la)
+        for la in data.status:
+            v = data.verdict(la, ind.id)   # marts.verdicts: no accepted return, no verdict
+            if v.get("status") in by:
+                by[v["status"]].append(la)
         labels.append(ind.short)
         met.append(len(by["met"]))
         within.append(len(by["within tolerance"]))
@@ -103,30 +105,125 @@ def _off_trajectory(data: PeriodData) -> str:
     return chart_block("c-status", title, alt, fig, counts, f"Show the table for: {title}") + tbl
 
 
+def _term_label(ind, period: str) -> str | None:
+    """'Spring term 2025/26' for a DfE-held termly figure's quarter (catalogue dfe_held_terms), else None."""
+    from .downloads import indicator_time_columns
+    if ind.source != "dfe_held":
+        return None
+    tp, term = indicator_time_columns(ind, period)
+    return f"{term} {tp[:4]}/{tp[4:]}" if term and len(tp) == 6 else None
+
+
+def england_trend(data: PeriodData, ind) -> tuple[list[str], list[str], list[float], list[int]]:
+    """England's figure by quarter as the packs compare it: (periods, labels, values, LAs contributing).
+    A year-to-date count is annualised; a termly figure is shown once per term (the same spring term feeds
+    Q4 and the next Q1), labelled with its term."""
+    eng = data.england.get(ind.id, {})
+    periods, labels, values, n_las, seen = [], [], [], [], set()
+    for p in sorted((p for p in data.bench_periods if p in eng), key=period_key):
+        term = _term_label(ind, p)
+        if term in seen:
+            continue
+        if term:
+            seen.add(term)
+        periods.append(p)
+        labels.append(term or period_label(p))
+        values.append(on_basis(ind, eng[p][0], p))
+        n_las.append(int(eng[p][1] or 0))
+    return periods, labels, values, n_las
+
+
+VERB = {"improved": "improved", "worsened": "worsened", "increased": "rose", "decreased": "fell",
+        "no meaningful change": "showed no meaningful change"}
+
+
+def what_changed(data: PeriodData, ind) -> dict:
+    """England's change this quarter by the packs' own rule (common.compare_quarters: the period basis, the
+    season, the no-change band), the LAs contributing then and now, and the statement in words."""
+    eng = data.england.get(ind.id, {})
+    c = compare_quarters(ind, {p: v for p, (v, _) in eng.items()}, data.period)
+    n_now = int((eng.get(data.period) or (None, 0))[1] or 0)
+    n_then = int((eng.get(c["then_period"]) or (None, 0))[1] or 0)
+    then_label = _term_label(ind, c["then_period"]) or period_label(c["then_period"])
+    now_label = _term_label(ind, data.period) or period_label(data.period)
+    annual = " a year" if ind.compare_targets == "pro_rata" else ""
+    if c["direction"] == "not comparable":
+        words = (f"England {ind.name}: not compared, no figure for the {c['basis'].replace(', annualised', '')}"
+                 + (f" ({then_label})" if c["now"] is not None else "") + ".")
+    else:
+        words = (f"England {ind.name} {VERB[c['direction']]} on the {c['basis']}: {with_unit(c['then'], ind)}{annual} "
+                 f"in {then_label}, {with_unit(c['now'], ind)}{annual} in {now_label}")
+        if c["direction"] == "no meaningful change":
+            words += f" (within the no-change band of {num(ind.no_change_band, ind.decimals)} {change_unit(ind)})"
+        words += "."
+    if c["direction"] != "not comparable" and n_then and n_now != n_then:
+        words += f" LAs contributing: {n_then} then, {n_now} now."
+    return {**c, "n_now": n_now, "n_then": n_then, "words": words}
+
+
+def summary(data: PeriodData) -> str:
+    """The quarter in brief, at the top: returns, coverage, what changed in England (by name), off trajectory."""
+    cat = catalogue.load()
+    st = data.status
+    n = len(st)
+    count = lambda key: sum(1 for s in st.values() if s.get("status") == key)  # noqa: E731
+    accepted = sum(1 for s in st.values() if s.get("accepted"))
+    items = [f"Returns: {accepted} of {n} accepted ({count('accepted_with_queries')} with queries), "
+             f"{count('rejected')} rejected, {count('held')} held back, {count('not_received')} not received. "
+             "An LA without an accepted return has no verdict this quarter in any view."]
+    changes = {ind.id: what_changed(data, ind) for ind in cat.indicators}
+    cover = [(ind, c) for ind in cat.indicators for c in [changes[ind.id]]
+             if ind.source != "dfe_held" and c["n_then"] and c["n_now"] != c["n_then"]]
+    if cover:
+        ind, c = max(cover, key=lambda x: abs(x[1]["n_now"] - x[1]["n_then"]))
+        items.append(f"Coverage: LAs contributing to England's figures from returns changed from {c['n_then']} "
+                     f"in {period_label(c['then_period'])} to {c['n_now']} in {period_label(data.period)} "
+                     f"(e.g. {ind.name}); a change in England's figure may partly be a change in who contributes.")
+    for key, label in (("improved", "Improved meaningfully in England"), ("worsened", "Worsened meaningfully in England")):
+        names = [ind.name for ind in cat.indicators if changes[ind.id]["direction"] == key]
+        items.append(f"{label} ({len(names)}): " + ("; ".join(names) if names else "none") + ".")
+    nm = sum(1 for c in changes.values() if c["direction"] == "no meaningful change")
+    nc = sum(1 for c in changes.values() if c["direction"] == "not comparable")
+    items.append(f"No meaningful change (within each indicator's no-change band): {nm}; not comparable yet "
+                 f"(no like-for-like earlier figure): {nc}. Termly measures are compared with the same term a year "
+                 "earlier; year-to-date counts on annualised values.")
+    missed = {ind.name: sum(1 for la in st if data.verdict(la, ind.id).get("status") == "missed")
+              for ind in cat.indicators}
+    top = sorted(((k, v) for k, v in missed.items() if v), key=lambda kv: -kv[1])[:3]
+    if top:
+        items.append("Most LAs off trajectory: " + "; ".join(f"{k} ({v} LAs)" for k, v in top) + ".")
+    items.append(f'<a href="../dfe/support-{esc(data.period)}.html">The support list</a> ranks the LAs that may need '
+                 "support.")
+    return '<ul class="summary">' + "".join(
+        f"<li>{x if x.startswith('<a ') else esc(x)}</li>" for x in items) + "</ul>"
+
+
 def _indicator(data: PeriodData, ind) -> str:
     d = ind.decimals
     q = period_label(data.period)
-    # national trend: England pooled value by quarter
-    eng = data.england.get(ind.id, {})
-    periods = [p for p in data.bench_periods if p in eng]
-    vals = [eng[p][0] for p in periods]
+    # national trend: England pooled value by quarter, on the packs' basis (annualised; one point per term)
+    periods, labels, vals, n_las = england_trend(data, ind)
+    basis = " (annualised)" if ind.compare_targets == "pro_rata" else ""
     out = []
-    if len(vals) >= 2:
-        diff = shown(vals[-1] - vals[-2], d)
-        if diff == 0:
-            title = active_title(f"England {ind.short} unchanged on last quarter", "England figure unchanged on last quarter")
-        else:
-            word = "rose" if diff > 0 else "fell"
-            title = active_title(f"England {ind.short} {word} since last quarter", f"England figure {word} since last quarter")
+    ch = what_changed(data, ind)
+    if ch["direction"] != "not comparable":
+        verb = VERB[ch["direction"]]
+        title = active_title(f"England {ind.short} {verb} on the {ch['basis']}",
+                             f"England {ind.short} {verb}", f"England {ind.short}: {ch['direction']}",
+                             f"England figure {verb}")
     elif vals:
         title = active_title(f"England {ind.short}: {with_unit(vals[-1], ind)} in {q}", f"England figure for {q}")
     else:
         title = "No England figure yet"
-    alt = (f"Line chart of the England figure (pooled) for {ind.name}: " +
-           "; ".join(f"{period_label(p)} {with_unit(eng[p][0], ind)} from {eng[p][1]} LAs" for p in periods) + ".")
-    tbl = table(f"{ind.short}: England (pooled) by quarter ({ind.unit})", ["Quarter", "England", "LAs contributing"],
-                [[period_label(p), num(eng[p][0], d), str(eng[p][1] or 0)] for p in periods], num_cols={1, 2})
-    out.append(chart_block(f"c-{ind.id}-trend", title, alt, charts.trend_fig(ind, periods, vals), tbl,
+    alt = (f"Line chart of the England figure (pooled) for {ind.name}{basis}: " +
+           "; ".join(f"{lab} {with_unit(v, ind)} from {n} LAs" for lab, v, n in zip(labels, vals, n_las)) + ". "
+           + ch["words"])
+    tbl = table(f"{ind.short}: England (pooled) by {'term' if ind.source == 'dfe_held' else 'quarter'}{basis} ({ind.unit})",
+                ["Term" if ind.source == "dfe_held" else "Quarter", "England", "LAs contributing"],
+                [[lab, num(v, d), str(n)] for lab, v, n in zip(labels, vals, n_las)], num_cols={1, 2})
+    out.append(f'<p class="what-changed" data-indicator="{esc(ind.id)}" data-direction="{esc(ch["direction"])}">'
+               f"{esc(ch['words'])}</p>")
+    out.append(chart_block(f"c-{ind.id}-trend", title, alt, charts.trend_fig(ind, periods, vals, labels), tbl,
                            f"Show the table for: {title}"))
     # spread across LAs
     rows = [r for r in data.la_values(ind.id).values() if r.get("la_value") is not None]
@@ -138,8 +235,9 @@ def _indicator(data: PeriodData, ind) -> str:
             f = int(k)
             return v[f] + (v[min(f + 1, len(v) - 1)] - v[f]) * (k - f)
         ratio = (qt(0.75) - qt(0.25))
-        title = active_title(f"{ind.short}: middle half of LAs spans {num(ratio, d)} {ind.unit}",
-                             f"Middle half of LAs spans {num(ratio, d)} {ind.unit}", "Spread across local authorities")
+        title = active_title(f"{ind.short}: middle half of LAs spans {num(ratio, d)} {change_unit(ind)}",
+                             f"Middle half of LAs spans {num(ratio, d)} {change_unit(ind)}",
+                             "Spread across local authorities")
         alt = (f"Box plot with every LA as a point for {ind.name}, {q}: {len(v)} LAs; lowest {rows[0]['la_name']} "
                f"{with_unit(v[0], ind)}; median {with_unit(qt(0.5), ind)}; highest {rows[-1]['la_name']} "
                f"{with_unit(v[-1], ind)}.")
@@ -246,13 +344,14 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
     body = [f'<p class="caption">{esc(q)}</p><h1>National overview</h1>',
             f'<p class="meta">For DfE analysts. Produced {issued.day} {issued.strftime("%B %Y")}. Values about '
             "individual LAs are not suppressed on this page: do not share it outside DfE.</p>",
-            '<p><a href="../dfe/index.html">All national overviews</a></p>', NAV_HERE,
+            '<p><a href="../dfe/index.html">All national overviews</a></p>',
+            '<h2 id="summary">The quarter in brief</h2>', summary(data), NAV_HERE,
             '<h2 id="collection">Collection status</h2>', _collection(data),
             '<h2 id="alerts">Service alerts</h2>', _service_alerts(data),
             '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data),
             '<h2 id="plans">Delivery plans: milestones, risks and spend</h2>', _plan(data)]
     area_nav, sections = area_sections(lambda ind: _indicator(data, ind))
-    nav = [("collection", "Collection status"), ("alerts", "Service alerts"), ("trajectory", "Off trajectory"),
+    nav = [("summary", "The quarter in brief"), ("collection", "Collection status"), ("alerts", "Service alerts"), ("trajectory", "Off trajectory"),
            ("plans", "Delivery plans"),
            *area_nav]
     body.append(sections)

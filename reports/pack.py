@@ -11,7 +11,7 @@ from contracts.catalogue import Indicator
 
 from . import charts, plan as plan_mod
 from .common import (NAV_HERE, area_sections, shown, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
-                     chart_block, esc, is_suppressed, num, page, period_label, prev_quarter, slug, status_tag,
+                     chart_block, esc, is_suppressed, judge_change, num, page, period_label, prev_quarter, slug, status_tag,
                      table, with_unit)
 from .data import PeriodData
 
@@ -62,9 +62,13 @@ IDENTITY = ("la_code", "la_name", "region_name", "indicator_id", "period", "old_
 
 
 def own_figures(figures: dict) -> dict:
-    """The part of an indicator's figures that belongs to the pack's LA itself."""
-    return {"baseline": figures["baseline"], "trajectory": figures["trajectory"],
-            "current": figures["current"], "latest": {k: figures["latest"].get(k) for k in OWN_LATEST}}
+    """The part of an indicator's figures that belongs to the pack's LA itself (with a return not accepted,
+    its last accepted quarter's figures too: only then, so no other pack's hash changes)."""
+    out = {"baseline": figures["baseline"], "trajectory": figures["trajectory"],
+           "current": figures["current"], "latest": {k: figures["latest"].get(k) for k in OWN_LATEST}}
+    if figures.get("last_accepted"):
+        out["last_accepted"] = figures["last_accepted"]
+    return out
 
 
 @dataclass
@@ -172,6 +176,10 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                 val = row["la_value"]
             nbs.append({"code": nb, "name": name, "value": val})
         dist, supp = _distribution(data, ind, code)
+        # the rule for a return not accepted (marts.verdicts): no verdict this quarter; the last accepted
+        # quarter's own figures and verdict, labelled with that quarter
+        last = st.get("last_accepted_period") if not accepted else None
+        prev = next((t for t in data.trajectory.get((code, ind.id), []) if last and t["period"] == last), None)
         inds[ind.id] = {
             "baseline": {"value": traj[0]["baseline_value"], "period": traj[0]["baseline_period"]} if traj else None,
             "trajectory": [{k: t.get(k) for k in ("period", "period_type", "target_value", "actual_value",
@@ -186,6 +194,12 @@ def build_model(data: PeriodData, code: str) -> PackModel:
                                                     "england_n_las", "region_value", "region_n_las", "sn_mean",
                                                     "sn_n", "rank", "n_ranked", "quartile_band")}},
             "neighbours": nbs,
+            # the one verdict every view shows (marts.verdicts): not hashed, it follows from the figures
+            "verdict": {k: v for k, v in data.verdict(code, ind.id).items()
+                        if k in ("status", "verdict", "change_direction", "change_value", "change_basis")},
+            "last_accepted": {"period": last, "actual_value": prev.get("actual_value"),
+                              "target_value": prev.get("comparable_target") if prev.get("comparable_target") is not None
+                              else prev.get("target_value"), "status": prev.get("status")} if prev else None,
             "distribution": dist,
             "n_suppressed": len(supp),
             "suppressed": supp,
@@ -208,6 +222,10 @@ def status_notice(st: dict) -> dict:
     """The collection_status facts the status line adds (marts.collection_status: hold_reason and
     later_upload_*); empty when there is nothing to add."""
     out = {}
+    if st.get("rejection_reasons") and not st.get("accepted"):
+        out["rejection_reasons"] = str(st["rejection_reasons"])
+    if st.get("last_accepted_period") and not st.get("accepted"):
+        out["last_accepted"] = str(st["last_accepted_period"])
     if st.get("hold_reason"):
         out["hold_reason"] = str(st["hold_reason"])
     if st.get("later_upload_status"):
@@ -253,18 +271,16 @@ def target_of(m: dict):
 def change_of(ind: Indicator, m: dict) -> tuple[str, float | None, str | None, str | None]:
     """(direction, change, basis, note): direction is improved / worsened / increased / decreased /
     no meaningful change / not comparable."""
+    v = m.get("verdict") or {}
+    if v.get("change_direction") is not None:
+        return v["change_direction"], v.get("change_value"), v.get("change_basis"), _field(m, "change_note")
     direction = _field(m, "change_direction")
     if direction is not None:
         return direction, _field(m, "change_value"), _field(m, "change_basis"), _field(m, "change_note")
     chg = m["current"].get("change_prev_quarter")
     if chg is None:
         return "not comparable", None, None, None
-    if shown(chg, ind.decimals) == 0 or abs(chg) <= getattr(ind, "no_change_band", 0.0):
-        return "no meaningful change", chg, "previous quarter", None
-    b = better(ind, chg)
-    if b is None:
-        return ("increased" if chg > 0 else "decreased"), chg, "previous quarter", None
-    return ("improved" if b else "worsened"), chg, "previous quarter", None
+    return judge_change(ind, chg), chg, "previous quarter", None
 
 
 def change_words(ind: Indicator, m: dict) -> str:
@@ -297,19 +313,55 @@ def _movers(model: PackModel) -> tuple[list[tuple], list[tuple]]:
     return sorted(up, key=lambda x: -x[0]), sorted(down, key=lambda x: -x[0])
 
 
-def _mover_item(ind: Indicator, m: dict, chg: float, basis: str | None) -> str:
+def _mover_item(ind: Indicator, m: dict, chg: float, basis: str | None, period: str = "") -> str:
     r = shown(chg, ind.decimals)
     words = f"{'up' if r > 0 else 'down'} {abs(r):,.{ind.decimals}f} {change_unit(ind)}"
     since = f" on the {basis}" if basis else ""
-    return f"{ind.short}: {words}{since}, to {with_unit(_value(m), ind)}"
+    to = with_unit(_value(m), ind)
+    if ind.compare_targets == "pro_rata" and _value(m) is not None and basis and "annualised" in basis:
+        n = int(period[-1]) if "-Q" in period else 4
+        to = f"{to} year to date ({with_unit(_value(m) * 4 / n, ind)} annualised)"
+    return f"{ind.short}: {words}{since}, to {to}"
 
 
 def _statuses(model: PackModel) -> dict[str, list[Indicator]]:
     out: dict[str, list[Indicator]] = {"met": [], "within tolerance": [], "missed": []}
     for ind in catalogue.load().indicators:
-        s = model.indicators[ind.id]["current"].get("status")
+        s = verdict_of(model.indicators[ind.id])["status"]
         if s in out:
             out[s].append(ind)
+    return out
+
+
+def verdict_of(m: dict) -> dict:
+    """The indicator's verdict (marts.verdicts): status and the words for it; a model built without the
+    mart falls back to the trajectory's status."""
+    v = m.get("verdict")
+    if v and v.get("verdict"):
+        return v
+    s = m["current"].get("status")
+    return {"status": s, "verdict": s or "not applicable"}
+
+
+VERDICT_WORDS = {"met": "Met", "within tolerance": "Within tolerance", "missed": "Missed",
+                 "no accepted return": "No accepted return", "no value": "No value this quarter",
+                 "no better direction": "Not judged (neither higher nor lower is better)",
+                 "small numbers": "Not judged (small numbers)", "no target": "No target this quarter",
+                 "not applicable": "Not applicable"}
+
+
+def _rejection_words(model: PackModel) -> str:
+    """Why the standing return was rejected (its errors, from the feedback) and the last accepted quarter."""
+    out = ""
+    why = model.notice.get("rejection_reasons")
+    if why:
+        n = len([x for x in why.splitlines() if x.strip()])
+        out += (f" It was rejected for {n} error{'s' * (n != 1)} (listed under What needs attention); the feedback "
+                "file says how to put each right.")
+    last = model.notice.get("last_accepted")
+    if last:
+        out += (f" The last accepted return is for {period_label(last)}: its figures and verdicts are in the "
+                f"{period_label(last)} report; no verdict is given for {period_label(model.period)}.")
     return out
 
 
@@ -334,7 +386,7 @@ def status_line(model: PackModel) -> str:
     words = "rejected" if st == "rejected" else "not received"
     return (f'<div class="notice status-line" role="note"><p>Return for {esc(q)}: {esc(words)}. This report shows '
             "only the data DfE holds (attendance and exclusions); figures from the return are not available (x) "
-            "and no trajectory is shown until a return is accepted.</p></div>")
+            f"and no trajectory is shown until a return is accepted.{esc(_rejection_words(model))}</p></div>")
 
 
 def lede(model: PackModel) -> str:
@@ -348,26 +400,91 @@ def lede(model: PackModel) -> str:
             f'{len(by["missed"])}.</p>')
 
 
-def attention(model: PackModel) -> str:
-    """The review's second item: the three biggest improvements and deteriorations, and missed targets."""
-    up, down = _movers(model)
+def _compared(model: PackModel) -> int:
+    """How many indicators have a change that can be judged this quarter (like for like)."""
+    return sum(1 for ind in catalogue.load().indicators
+               if change_of(ind, model.indicators[ind.id])[0] != "not comparable")
+
+
+def review_items(model: PackModel) -> list[tuple[str, str, list[str]]]:
+    """Everything the quarterly review discusses beyond the metric changes, as (key, title, items):
+    the return itself (rejected, held, a later upload refused), targets missed, milestones slipped or
+    overdue, risks red after mitigation, queries without a reason.  Empty lists are left out."""
+    out: list[tuple[str, str, list[str]]] = []
+    q = period_label(model.period)
+    st = model.data_quality.get("status") or "not_received"
+    if not model.accepted:
+        words = {"rejected": "rejected", "held": "held back by a warehouse check",
+                 "not_received": "not received"}.get(st, st.replace("_", " "))
+        if model.notice.get("rejection_reasons"):
+            out.append(("return", f"Return for {q} rejected: errors",
+                        [x for x in model.notice["rejection_reasons"].splitlines() if x.strip()]))
+        else:
+            why = model.notice.get("hold_reason")
+            out.append(("return", f"Return for {q}", [words + (f": {why}" if why else "")]))
+    elif model.notice.get("later"):
+        later = model.notice["later"]
+        out.append(("return", "Return", [f"A later upload on {later['at']} was {later['status']}"
+                                         + (f": {later['why']}" if later["why"] else "")]))
     missed = _statuses(model)["missed"]
+    if missed:
+        out.append(("missed", "Targets missed", [i.name for i in missed]))
+    own = (model.plan or {}).get("own") or {}
+    slipped = [m for m in own.get("milestones") or [] if m.get("slipped") or m.get("overdue")]
+    if slipped:
+        out.append(("milestones", "Milestones slipped or overdue",
+                    [f"{m['milestone']} ({m['workstream']}; "
+                     + (f"{m['slippage_days']} days later than first given" if m.get("slippage_days", 0) > 0
+                        else "due and not complete" if m.get("overdue") else m.get("status") or "delayed") + ")"
+                     for m in slipped]))
+    red = [r for r in own.get("risks") or [] if str(r.get("residual_rag") or "").lower() == "red"]
+    if red:
+        out.append(("risks", "Risks red after mitigation", [f"Risk {r['no']}: {r['description']}" for r in red]))
+    queries = model.data_quality.get("queries") or []
+    if queries:
+        out.append(("queries", "Queries without a reason",
+                    [f"{f['rule']} ({f.get('sheet') or ''}{'!' + f['cell'] if f.get('cell') else ''}): {f['message']}"
+                     for f in queries]))
+    return out
+
+
+def attention(model: PackModel) -> str:
+    """The review's second item: the three biggest improvements and deteriorations, then everything else
+    the review discusses (review_items).  Where nothing can be compared it says "no data", never "no change"."""
+    up, down = _movers(model)
+    q = period_label(model.period)
+    n = _compared(model)
+    if n == 0:
+        none_up = none_down = f"No data: no indicator can be compared with an earlier period in {q}."
+    else:
+        only = "" if model.accepted else f" (DfE-held data only: no accepted return for {q})"
+        none_up = f"No indicator improved meaningfully ({n} compared{only})."
+        none_down = f"No indicator deteriorated meaningfully ({n} compared{only})."
 
     def block(title: str, items: list[str], empty: str) -> str:
         body = ("".join(f"<li>{esc(x)}</li>" for x in items) if items else f"<li>{esc(empty)}</li>")
         return f'<div class="box"><h3>{esc(title)}</h3><ul class="plain">{body}</ul></div>'
 
     out = ['<div class="two-up">',
-           block("Biggest improvements", [_mover_item(i, m, c, b) for _, i, m, c, b in up[:3]],
-                 "No indicator improved meaningfully."),
-           block("Biggest deteriorations", [_mover_item(i, m, c, b) for _, i, m, c, b in down[:3]],
-                 "No indicator deteriorated meaningfully."),
+           block("Biggest improvements", [_mover_item(i, m, c, b, model.period) for _, i, m, c, b in up[:3]], none_up),
+           block("Biggest deteriorations", [_mover_item(i, m, c, b, model.period) for _, i, m, c, b in down[:3]], none_down),
            "</div>"]
-    if missed:
-        names = ", ".join(i.short for i in missed)
-        out.append(f'<p class="missed-line"><strong>Targets missed ({len(missed)}):</strong> {esc(names)}.</p>')
-    elif model.accepted:
+    items = review_items(model)
+    if items:
+        out.append('<ul class="review-items">' + "".join(
+            f'<li class="review-{esc(k)}"><strong>{esc(t)} ({len(xs)}):</strong> '
+            + ("; ".join(esc(x) for x in xs) if len(xs) < 2 else
+               '<ul class="plain">' + "".join(f"<li>{esc(x)}</li>" for x in xs) + "</ul>") + "</li>"
+            for k, t, xs in items) + "</ul>")
+    if not model.accepted:
+        last = model.notice.get("last_accepted")
+        out.append(f"<p>No verdict is given for {esc(q)} without an accepted return"
+                   + (f"; the last accepted return is for {esc(period_label(last))}, in that quarter's report."
+                      if last else ".") + "</p>")
+    if model.accepted and not any(k == "missed" for k, _, _ in items):
         out.append("<p><strong>Targets missed:</strong> none.</p>")
+    if model.accepted and not items:
+        out.append("<p>No milestone slipped, no risk is red after mitigation and no query is outstanding.</p>")
     return "".join(out)
 
 
@@ -410,6 +527,33 @@ def rank_band(lat: dict) -> str:
     return f"{lat['rank']} of {lat['n_ranked']}" + (f" ({band})" if band else "")
 
 
+def verdict_cell(m: dict) -> str:
+    """The status as a tag when there is one; otherwise why there is none, in words (never a bare z)."""
+    v = verdict_of(m)
+    if v.get("status"):
+        return status_tag(v["status"])
+    return f'<span class="status-none">{esc(VERDICT_WORDS.get(v["verdict"], v["verdict"]))}</span>'
+
+
+def basis_note(model: PackModel) -> str:
+    """Say once what is compared with what for the year-to-date counts: a pro-rated target, an annualised change."""
+    ytd = [i for i in catalogue.load().indicators if i.compare_targets == "pro_rata"]
+    if not ytd:
+        return ""
+    period = model.period
+    if not model.accepted:   # the figures with a target on page one are the last accepted quarter's
+        period = next((m["last_accepted"]["period"] for m in model.indicators.values() if m.get("last_accepted")), None)
+        if period is None:
+            return ""
+    n = int(period[-1]) if period[-2:-1] == "Q" else 4
+    share = {1: "a quarter of", 2: "half", 3: "three quarters of", 4: "all of"}[n]
+    names = "; ".join(i.name for i in ytd)
+    return (f'<p class="key basis-note">Year to date: {esc(names)} count{"s" if len(ytd) == 1 else ""} from April, so '
+            f"in {esc(period_label(period))} each is compared with {share} its full-year target "
+            f"(the target pro-rated to the quarter), and its change on the previous quarter is on annualised "
+            "values (the year-to-date figure scaled to a full year). Other indicators are compared as they are.</p>")
+
+
 def at_a_glance(model: PackModel) -> str:
     cat = catalogue.load()
     q = period_label(model.period)
@@ -421,7 +565,7 @@ def at_a_glance(model: PackModel) -> str:
         rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a><span class="unit">{esc(unit)}</span>',
                      value_html(ind, m),
                      esc(num(target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE),
-                     status_tag(cur.get("status")),
+                     verdict_cell(m),
                      esc(comparator(lat, "england", ind)), esc(comparator(lat, "region", ind)),
                      esc(num(lat.get("sn_mean"), ind.decimals)), esc(rank_band(lat)), esc(change_words(ind, m))])
     return table(f"Every indicator, {q}: this authority, its target, England, {model.region} and its statistical "
@@ -431,9 +575,35 @@ def at_a_glance(model: PackModel) -> str:
                  rows, raw_cols=set(range(9)), num_cols={1, 2, 4, 5, 6})
 
 
+def last_accepted_table(model: PackModel) -> str:
+    """With a return not accepted: the last accepted quarter's own figures and verdicts, labelled with that
+    quarter (the verdict of that quarter, not of this one)."""
+    rows = []
+    for ind in catalogue.load().indicators:
+        la = model.indicators[ind.id].get("last_accepted")
+        if not la or (la.get("actual_value") is None and la.get("target_value") is None):
+            continue
+        st = la.get("status")
+        rows.append([ind.short, num(la.get("actual_value"), ind.decimals), num(la.get("target_value"), ind.decimals),
+                     STATUS_WORDS_TABLE.get(st, "Not judged")])
+    if not rows:
+        return ""
+    last = period_label(next(m["last_accepted"]["period"] for m in model.indicators.values() if m.get("last_accepted")))
+    return ('<details class="last-accepted" open><summary>The last accepted return: ' + esc(last) + "</summary>"
+            + table(f"Figures and verdicts from the last accepted return, {last} (no verdict is given for "
+                    f"{period_label(model.period)})", ["Indicator", f"Value, {last}", f"Target, {last}",
+                                                        f"Status, {last}"], rows, num_cols={1, 2})
+            + "</details>")
+
+
+STATUS_WORDS_TABLE = {"met": "Met", "within tolerance": "Within tolerance", "missed": "Missed"}
+
+
 def page_one(model: PackModel) -> str:
     return ('<section class="sheet sheet-one" aria-labelledby="glance">'
             '<h2 id="glance">1. Progress on the metrics</h2>' + lede(model) + at_a_glance(model)
+            + ("" if model.accepted else last_accepted_table(model))
+            + basis_note(model)
             + '<p class="key">Rank 1 is best; bands run from A (best quarter of authorities) to D. '
             "Symbols: c suppressed, x not available, z not applicable.</p>"
             + '<h2 id="attention">2. What needs attention</h2>' + attention(model) + "</section>")
@@ -503,8 +673,14 @@ def _traj_title(ind: Indicator, m: dict, q: str) -> str:
     has_targets = any(charts._target(t) is not None for t in m["trajectory"])
     if cur.get("actual_value") is None:
         return active_title(f"{short}: no {q} figure yet", f"No {q} figure yet")
-    if (cur.get("comparable_target") if cur.get("comparable_target") is not None else cur.get("target_value")) is None \
-            or not s:
+    target = cur.get("comparable_target") if cur.get("comparable_target") is not None else cur.get("target_value")
+    ytd = " (year to date, target pro-rated)" if ind.compare_targets == "pro_rata" else ""
+    if target is not None and not s:
+        # a target this quarter but no judgement (neither higher nor lower is better, or small numbers):
+        # the title names the target the table lists, never "no target"
+        return active_title(f"{short}: {q} figure against its {q} target{ytd}",
+                            f"{short}: {q} figure against its {q} target", f"{q} figure against its target")
+    if target is None or not s:
         if has_targets:
             return active_title(f"{short}: no {q} target; other periods' targets shown",
                                 f"No {q} target; other targets shown")
@@ -513,7 +689,8 @@ def _traj_title(ind: Indicator, m: dict, q: str) -> str:
     trend = "improved and " if b is True else ("worsened and " if b is False else "")
     if s == "within tolerance":
         trend = "improved, " if b is True else ("worsened, " if b is False else "")
-    return active_title(f"{short} {trend}{verb} {q} target", f"{short} {verb} {q} target",
+    return active_title(f"{short} {trend}{verb} {q} target{ytd}", f"{short} {verb} {q} target{ytd}",
+                        f"{short} {trend}{verb} {q} target", f"{short} {verb} {q} target",
                         f"{verb.capitalize()} {q} target")
 
 
@@ -535,8 +712,9 @@ def _traj_chart(ind, m, model, cid) -> str:
     for t in rows:
         trows.append([period_label(t["period"]), num(charts._target(t), ind.decimals),
                       num(t["actual_value"], ind.decimals) if t["period"] <= model.period or t["period_type"] != "quarter"
-                      else UNAVAILABLE, (t["status"] or "").capitalize() or NOT_APPLICABLE])
-    tbl = table(f"{ind.short}: baseline, targets and actuals ({ind.unit})",
+                      else UNAVAILABLE, (t["status"] or "").capitalize() or "Not judged"])
+    tbl = table(f"{ind.short}: baseline, targets and actuals ({ind.unit}"
+                + ("; year to date, quarterly targets pro-rated" if ind.compare_targets == "pro_rata" else "") + ")",
                 ["Period", "Target", "Actual", "Status"], trows, num_cols={1, 2})
     fig = charts.trajectory_fig(ind, rows, model.period, base)
     return chart_block(cid, title, alt, fig, tbl, f"Show the table for: {title}")
@@ -648,9 +826,11 @@ def _figures_table(ind, m, model) -> str:
         ["Denominator", num(lat.get("denominator"), 0) if ind.is_rate else NOT_APPLICABLE],
         [f"Target, {q}" + (" (on the value's basis)" if _field(m, "comparable_target") is not None else ""),
          with_unit(target_of(m), ind)],
-        ["Status", (cur.get("status") or NOT_APPLICABLE).capitalize() if cur.get("status") else NOT_APPLICABLE],
+        ["Status", VERDICT_WORDS.get(verdict_of(m)["verdict"], verdict_of(m)["verdict"])],
         ["Gap to target (actual minus target)", num(cur.get("gap_to_target"), d)],
-        ["Change since last quarter", change_text(ind, cur.get("change_prev_quarter"))],
+        ["Change (as on page one: what it is compared with in brackets)", change_words(ind, m)],
+        ["Change since last quarter" + (", annualised" if ind.compare_targets == "pro_rata" else ""),
+         change_text(ind, cur.get("change_prev_quarter"))],
         ["Change since the same quarter last year", change_text(ind, cur.get("change_prev_year"))],
         [f"Statistical neighbours' average ({neighbours_note(lat, len(m['neighbours']))})",
          with_unit(lat.get("sn_mean"), ind)],

@@ -153,7 +153,7 @@ def _slip_words(m: dict) -> str:
         return f"{days} days later than first given"
     if days < 0:
         return f"{-days} days earlier than first given"
-    return "Delayed (date unchanged)" if m["status"] == "Delayed" else "None"
+    return "Delayed (date unchanged)" if m["status"] == "Delayed" else "No slippage (on its first date)"
 
 
 def milestones_view(own: dict, period: str) -> dict:

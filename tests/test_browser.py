@@ -112,3 +112,36 @@ def test_page_renders_and_passes_axe(site, browser, which):
     bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
     assert not bad, results.generate_report()
     page.close()
+
+
+CELLS_CUT = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.sheet-one th, .sheet-one td')) {
+    // a cell's content wider than the cell (cut or spilling), or a tag wider than its cell
+    if (el.scrollWidth > el.clientWidth + 1) out.push('cell: ' + el.textContent.trim().slice(0, 40));
+    for (const t of el.querySelectorAll('.tag, .status-none')) {
+      const a = t.getBoundingClientRect(), b = el.getBoundingClientRect();
+      if (a.right > b.right + 1 || a.left < b.left - 1) out.push('tag: ' + t.textContent.trim());
+    }
+  }
+  return out;
+}"""
+BOX_OVERFLOW = """() => Array.from(document.querySelectorAll('.sheet-one .table-scroll'))
+  .filter(d => d.scrollWidth > d.clientWidth + 1).map(d => d.getAttribute('aria-label').slice(0, 40))"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("which", ["pack-301", "pack-801-rejected"])
+def test_page_one_has_no_cut_or_overflowing_cell(site, browser, which, width):
+    """Issue 20: page one at a phone's 390 px and a laptop's 1280 px.  No cell's content is cut or spills out of
+    it (e.g. a status read as "Within tole"); at 1280 px the main table fits its box (no 6 px overflow), and at
+    390 px the page never scrolls sideways (the table may scroll in its own box, its cells whole)."""
+    _, out = site
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(dict(_pages(out))[which].resolve().as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate(CELLS_CUT) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # the at-a-glance table fits its box: at 390 px each indicator is a card, no column hidden past the edge
+    assert page.evaluate(BOX_OVERFLOW) == []
+    page.close()

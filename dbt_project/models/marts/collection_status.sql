@@ -5,6 +5,11 @@
 -- counts.  When a newer upload than the standing one was rejected or held, `later_upload_*` say
 -- when, what became of it and why (error rule ids, or the hold's reason), so every view can say
 -- "a later upload on <date> was rejected (E02)" beside the accepted figures.
+-- The rule for a quarter without an accepted return (issue 20, one rule every view follows):
+-- no verdict for the quarter (marts.verdicts: status NULL, verdict 'no accepted return'); the
+-- standing upload's errors are `rejection_reasons` ("E22 Sheet!B5: message", one a line), and
+-- `last_accepted_period` names the latest quarter up to this one with an accepted return, whose
+-- figures (labelled with that quarter) are the latest the LA has in the warehouse.
 with subs as (
     select *
     from {{ ref('stg_submissions') }}
@@ -59,6 +64,18 @@ later as (
     from newest as n
     join latest as s on s.la_code = n.la_code and s.period = n.period
     where n.submission_id <> s.submission_id
+),
+
+-- the errors of the standing upload when it was not accepted, in words (rule, cell, message)
+reasons as (
+    select
+        s.la_code, s.period,
+        string_agg(f.rule || coalesce(' ' || f.sheet || '!' || f.cell, '') || ': ' || coalesce(f.message, ''),
+                   chr(10) order by f.rule, f.sheet, f.cell) as why
+    from latest as s
+    join {{ ref('stg_findings') }} as f on f.submission_id = s.submission_id and f.level = 'error'
+    where s.status = 'rejected'
+    group by all
 )
 
 select
@@ -79,9 +96,14 @@ select
     cast(s.hold_reason as varchar) as hold_reason,
     cast(lt.received_at as timestamp) as later_upload_at,
     cast(lt.status as varchar) as later_upload_status,
-    cast(lt.why as varchar) as later_upload_reason
+    cast(lt.why as varchar) as later_upload_reason,
+    cast(rs.why as varchar) as rejection_reasons,
+    cast(max(case when coalesce(a.accepted, false) then p.period end)
+         over (partition by l.la_code order by p.period rows between unbounded preceding and current row)
+         as varchar) as last_accepted_period
 from {{ ref('stg_las') }} as l
 cross join periods as p
 left join agg as a on a.la_code = l.la_code and a.period = p.period
 left join latest as s on s.la_code = l.la_code and s.period = p.period
 left join later as lt on lt.la_code = l.la_code and lt.period = p.period
+left join reasons as rs on rs.la_code = l.la_code and rs.period = p.period
