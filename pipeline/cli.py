@@ -42,9 +42,9 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_serve(args) -> int:
-    from pipeline import run
+    from pipeline import serve
 
-    return run.serve(args)
+    return serve.serve_main(args)
 
 
 def _cmd_health(args) -> int:

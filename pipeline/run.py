@@ -294,21 +294,6 @@ def summary(quarter: str, published: bool = True) -> str:
     return "\n".join(lines)
 
 
-def service_processes(host: str = "127.0.0.1", port: int = 3000, webserver: bool = True,
-                      portal_port: int | None = None) -> list[list[str]]:
-    """The commands `lsrp serve` starts (pipeline/serve.py)."""
-    from pipeline import serve
-
-    return serve.service_processes(host, port, webserver=webserver, portal_port=portal_port)
-
-
-def serve(args) -> int:
-    """Run the collection as a service until SIGTERM or SIGINT (pipeline/serve.py)."""
-    from pipeline import serve as service
-
-    return service.serve_main(args)
-
-
 def main(args) -> int:
     ensure_dagster_home()
     from dagster import DagsterInstance

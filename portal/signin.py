@@ -115,7 +115,7 @@ def _client():
     config = mod.OidcConfig.from_env() if mod else None
     if not config:
         return None, None
-    key = (mod, repr(config))
+    key = (id(mod), repr(config))
     if key not in _CLIENTS:
         _CLIENTS[key] = mod.OidcClient(config)
     return mod, _CLIENTS[key]

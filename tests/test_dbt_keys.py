@@ -57,7 +57,8 @@ def test_every_key_is_a_primary_key():
     assert not unique_cols
     combos = [m["name"] for _, m, _ in _keyed() for t in m.get("data_tests") or []
               if _name(t) == "unique_combination_of_columns"]
-    assert combos == ["int_plan_statements"]
+    # and the names a return must not repeat (raw_tables.yaml `distinct`, rule E44; tests/test_distinct_names.py)
+    assert combos == ["int_plan_statements", "stg_plan_milestones", "stg_plan_risks"]
     assert by_name["trajectory"][1] == [["la_code", "indicator_id", "period"]]
     assert by_name["local_authorities"][1] == [["la_code"], ["new_la_code"]]
 

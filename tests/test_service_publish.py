@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import paths
+from pipeline import paths, serve
 from test_end_to_end import _correct_one_value
 
 PERIOD = "2026-27-Q2"
@@ -121,7 +121,7 @@ def service(tmp_path, monkeypatch):
     instance = dg.DagsterInstance.get()
     instance.get_runs(limit=1)
     instance.all_instigator_state()
-    [cmd] = run.service_processes(webserver=False)
+    [cmd] = serve.service_processes(webserver=False)
     log = open(tmp_path / "daemon.log", "w")
     daemon = subprocess.Popen(cmd, cwd=paths.REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)

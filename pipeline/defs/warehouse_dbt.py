@@ -102,6 +102,7 @@ def lsrp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             held += more
             events, run_results, ok = _build(context, dbt, quarter, build)
         if not ok:
+            yield from events  # what the build that counts did build, and which checks failed, stay visible
             raise dg.Failure(description=_failure_words(quarter, run_results))
     except BaseException:
         release.discard_build(live)
@@ -160,7 +161,10 @@ def _failure_words(quarter: str, run_results: dict) -> str:
     """What the run says when the quarter cannot be published (no stack trace is needed to read it)."""
     from pipeline import holds
 
-    nodes = [f"{holds.test_name(n)} ({n.get('status')})" for n in holds.failed_nodes(run_results)]
+    models = not_built(run_results)   # a model dbt could not build, with DuckDB's words (a key constraint)
+    tests = [f"{holds.test_name(n)} ({n.get('status')})" for n in holds.failed_nodes(run_results)
+             if str(n.get("unique_id", "")).startswith("test.")]
+    nodes = models + tests
     return (f"The warehouse for {quarter} was not published: dbt failed on "
-            f"{', '.join(nodes[:8]) or 'an error before it wrote its results'}, and no single LA's return "
+            f"{'; '.join(nodes[:8]) or 'an error before it wrote its results'}, and no single LA's return "
             f"explains it. The previous release stands. See the dbt log in {state_path(quarter)}.")
