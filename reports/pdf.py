@@ -146,13 +146,16 @@ def glance_rows(model) -> list[dict]:
             m = model.indicators[ind.id]
             cur, lat = m["current"], m["latest"]
             term = P._field(m, "term_label")
-            status = cur.get("status")
+            v = P.verdict_of(m)      # one verdict (marts.verdicts), the words the HTML page one uses
+            status = v.get("status")
+            words = (STATUS_WORDS.get(status, status) if status
+                     else P.VERDICT_WORDS.get(v["verdict"], v["verdict"]) or NOT_APPLICABLE)
             rows.append({
                 "area": None, "name": ind.short, "unit": ind.unit + (f", {term}" if term else _basis_short(m, ind)),
                 "value": num(P._value(m), ind.decimals),
                 "note": plain(P.value_html(ind, m))[len(num(P._value(m), ind.decimals)):].strip(),
                 "target": num(P.target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE,
-                "status": STATUS_WORDS.get(status, status) if status else NOT_APPLICABLE,
+                "status": words,
                 "key": STATUS_KEY.get(status, "none"),
                 "england": P.comparator(lat, "england", ind), "region": P.comparator(lat, "region", ind),
                 "neighbours": num(lat.get("sn_mean"), ind.decimals), "rank": P.rank_band(lat),
