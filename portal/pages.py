@@ -63,6 +63,14 @@ async def stylesheet(ctx):
 
 
 @allow(ANON, *SIGNED_IN)
+async def favicon(ctx):
+    """Browsers ask for /favicon.ico on their own; an empty answer, not a 404 in every page's console."""
+    from starlette.responses import Response
+
+    return Response(status_code=204)
+
+
+@allow(ANON, *SIGNED_IN)
 async def health(ctx):
     """For ``lsrp serve`` (or a load balancer) to tell the portal is up: it answers, and its store opens."""
     from starlette.responses import PlainTextResponse

@@ -11,6 +11,7 @@ ROUTES = [
     ("/", signin.home, ("GET",)),
     ("/static/portal.css", pages.stylesheet, ("GET",)),
     ("/healthz", pages.health, ("GET",)),
+    ("/favicon.ico", pages.favicon, ("GET",)),
     ("/sign-in", signin.sign_in_form, ("GET",)),
     ("/sign-in", signin.sign_in, ("POST",)),
     ("/sign-in/oidc", signin.oidc_begin, ("GET",)),

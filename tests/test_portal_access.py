@@ -19,6 +19,7 @@ EXPECTED = {
     ("GET", "/"): ("signin", "ok", "ok", "ok", "ok"),
     ("GET", "/static/portal.css"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
+    ("GET", "/favicon.ico"): ("204",) * 5,                        # empty, for browsers that ask
     ("GET", "/sign-in"): EVERYONE,
     ("POST", "/sign-in"): EVERYONE,
     ("GET", "/sign-in/oidc"): ("hidden",) * 5,                     # not configured here
