@@ -206,17 +206,22 @@ def record_run_failure(entry: dict) -> None:
         os.fsync(f.fileno())
 
 
-def read_run_failures() -> list[dict]:
-    log = failures_log()
+def read_jsonl(log: Path) -> list[dict]:
+    """The entries of an append-only JSON-lines log (none if it is absent); a line cut short by a crash
+    is skipped."""
     if not log.exists():
         return []
     rows = []
     for line in log.read_text(encoding="utf-8").splitlines():
         try:
             rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut short by a crash
+        except json.JSONDecodeError:
             continue
     return rows
+
+
+def read_run_failures() -> list[dict]:
+    return read_jsonl(failures_log())
 
 
 # ------------------------------------------------------------------ the portal's audit trail
@@ -228,13 +233,4 @@ def portal_audit_log() -> Path:
 
 
 def read_portal_audit() -> list[dict]:
-    log = portal_audit_log()
-    if not log.exists():
-        return []
-    rows = []
-    for line in log.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut short by a crash
-            continue
-    return rows
+    return read_jsonl(portal_audit_log())

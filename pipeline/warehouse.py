@@ -324,10 +324,15 @@ def load_run_failures(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     for r in rows:
         if r.get("failed_at"):
             r["failed_at"] = _utc_naive(datetime.fromisoformat(str(r["failed_at"])))
+    return _replace_table(con, "run_failures", rows)
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:
+    """Replace every row of raw.<table> in one transaction (a log file is the source of truth)."""
     con.execute("BEGIN")
     try:
-        con.execute("DELETE FROM raw.run_failures")
-        _insert(con, "run_failures", _frame("run_failures", rows))
+        con.execute(f"DELETE FROM raw.{table}")
+        _insert(con, table, _frame(table, rows))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -343,15 +348,7 @@ def load_portal_audit(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
         r["at"] = _utc_naive(datetime.fromisoformat(str(r["at"]))) if r.get("at") else None
         r["detail"] = r["detail"] if isinstance(r.get("detail"), str) or r.get("detail") is None \
             else json.dumps(r["detail"], sort_keys=True)
-    con.execute("BEGIN")
-    try:
-        con.execute("DELETE FROM raw.portal_audit")
-        _insert(con, "portal_audit", _frame("portal_audit", rows))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return len(rows)
+    return _replace_table(con, "portal_audit", rows)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
