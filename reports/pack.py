@@ -521,8 +521,8 @@ def neighbours_note(lat: dict, n_neighbours: int) -> str:
 def rank_band(lat: dict) -> str:
     if lat.get("small_base"):
         return "small numbers"
-    if not lat.get("rank"):
-        return NOT_APPLICABLE
+    if not lat.get("rank"):   # a person reads this cell: words, not the data files' z
+        return "Not ranked"
     band = lat.get("quartile_band")
     return f"{lat['rank']} of {lat['n_ranked']}" + (f" ({band})" if band else "")
 
