@@ -370,7 +370,7 @@ def synthetic_mode(workdir: Path, n: int, seed: int = 2026) -> dict:
     quarter = "2026-27-Q1"
     if not (sample / quarter).exists():
         print(f"Generating returns for {n} LAs into {sample} ...", flush=True)
-        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from pipeline import sample; "
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from synthetic import sample; "
                         "print(sample.generate(Path(sys.argv[1]), quarter=sys.argv[2], seed=int(sys.argv[3]), "
                         "la_codes=sys.argv[4].split(',')))", str(sample), quarter, str(seed),
                         ",".join(codes[:n])], cwd=project, env={**os.environ, **env}, check=True)
@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     args.scale_only |= args.portal_only
     needs_sample = not args.scale_only or args.history_years or args.portal_only  # synthetic: its own
     if needs_sample and not (sample / PERIOD).exists():
-        from pipeline import sample as sample_mod
+        from synthetic import sample as sample_mod
 
         print(f"Generating the full sample into {sample} (once) ...", flush=True)
         sample_mod.generate(sample, quarter=PERIOD, seed=2026)

@@ -29,7 +29,7 @@ Synthetic LAs (``write_synthetic_reference``).  The LA list is contracts/referen
 its neighbours (the one copy: Python reads it, dbt seeds it).  The benchmark copies the project to
 a temporary folder, writes there a reference of the 153 real LAs plus clones with free 3-digit
 codes (each a copy of a real LA's row and its 10 statistical neighbours, with its own code, E-code
-and name), and runs that copy (``PYTHONPATH``).  pipeline/sample.py generates the clones' returns
+and name), and runs that copy (``PYTHONPATH``).  synthetic/sample.py generates the clones' returns
 (calibration falls back to their region's figures), and the product's validation checks them
 against that reference as it checks real ones: nothing in the product changes.
 """

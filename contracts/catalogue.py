@@ -33,7 +33,7 @@ class DataItem:
     dataset: str | None = None  # DfE-held only: EES dataset, column and breakdown
     column: str | None = None
     breakdown: str | None = None
-    # how pipeline/sample.py invents values for it (catalogue.yaml header); never read by the product
+    # how synthetic/sample.py invents values for it (catalogue.yaml header); never read by the product
     sample: dict | None = field(default=None, compare=False, hash=False, repr=False)
 
 
@@ -63,7 +63,7 @@ class Indicator:
     # derived in load() from the data items, never declared
     small_count_suppression: bool = False  # a rate of counts: others' 1-4 counts are suppressed
     is_proportion: bool = False            # a count-based %: Wilson interval
-    # how pipeline/sample.py invents baselines and targets (catalogue.yaml header); never read by the product
+    # how synthetic/sample.py invents baselines and targets (catalogue.yaml header); never read by the product
     sample: dict | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -21,7 +21,7 @@ def _cmd_template(args) -> int:
 
 
 def _cmd_sample(args) -> int:
-    from pipeline import sample
+    from synthetic import sample
 
     summary = sample.generate(Path(args.out), quarter=args.quarter, seed=args.seed,
                               la_codes=args.la or None)

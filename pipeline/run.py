@@ -101,7 +101,7 @@ def stage_sample(kind: str, quarter: str = "2026-27-Q2", seed: int = 2026) -> Pa
     if kind == "small":
         source = paths.SAMPLE_DIR
     else:
-        from pipeline import sample
+        from synthetic import sample
 
         source = paths.home() / "sample"
         if not (source / quarter).exists():

@@ -171,7 +171,7 @@ def test_synthetic_return_validates_in_the_copy(synthetic_project, tmp_path):
     project, codes = synthetic_project
     clone = codes[153]
     env = {**os.environ, "PYTHONPATH": str(project)}
-    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from pipeline import sample; "
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from synthetic import sample; "
                     "sample.generate(Path(sys.argv[1]), quarter='2026-27-Q1', la_codes=[sys.argv[2]])",
                     str(tmp_path / "s"), clone], cwd=project, env=env, check=True, capture_output=True)
     (f,) = (tmp_path / "s" / "2026-27-Q1").glob("*.xlsx")

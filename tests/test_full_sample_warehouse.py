@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from contracts.catalogue import load
 from contracts.findings import REJECTED
-from pipeline import dbt_args, ingest, paths, sample, warehouse
+from pipeline import dbt_args, ingest, paths, warehouse
+from synthetic import sample
 
 QUARTER = "2026-27-Q2"
 PERIODS = ("2026-27-Q1", "2026-27-Q2")
@@ -204,8 +205,8 @@ EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 def _sample_plan(src: Path, code: str, period: str) -> dict:
     """One LA's plan parts as the generator wrote them (its own inputs, not the warehouse)."""
-    from pipeline import plan_sample
-    from pipeline.calibration import read_las
+    from synthetic import plan_sample
+    from synthetic.calibration import read_las
 
     manifest = json.loads((src / "MANIFEST.json").read_text())
     la = next(r for r in read_las() if r["old_la_code"] == code)
@@ -259,7 +260,7 @@ def test_support_view_lists_every_la_meeting_a_threshold_on_the_full_sample(buil
     import datetime as dt
 
     from contracts.findings import REJECTED as REJ
-    from pipeline.calibration import read_las
+    from synthetic.calibration import read_las
     from reports import support
 
     _, con, accepted, _, known = built
@@ -375,7 +376,7 @@ def test_every_pack_shows_its_plan_after_the_metrics(built, attacked):
         if manifest["plan_cases"].get(la) == "overspend":
             assert "Above margin" in text, la
     assert seen_slip >= 5
-    from pipeline.calibration import read_las
+    from synthetic.calibration import read_las
 
     not_accepted = [r["old_la_code"] for r in read_las() if (r["old_la_code"], QUARTER) not in accepted]
     assert not_accepted and all("was not accepted" in _pack_of(out, c).read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("contracts", "pipeline", "reports", "portal")
+PACKAGES = ("contracts", "pipeline", "reports", "portal", "synthetic")
 
 
 def _module_name(path: Path) -> str:
@@ -119,4 +119,13 @@ def test_nothing_below_the_portal_imports_it():
     is the command line (``lsrp users`` hands its arguments to portal.users_cli)."""
     bad = {m: sorted(t for t in ts if t.split(".")[0] == "portal")
            for m, ts in import_graph().items() if m.split(".")[0] != "portal" and m != "pipeline.cli"}
+    assert {m: ts for m, ts in bad.items() if ts} == {}
+
+
+def test_the_service_never_imports_the_sample_generator():
+    """``synthetic`` stands where LAs stand: it writes workbooks the service receives.  Only the commands that
+    fill an inbox with it (``lsrp sample``, ``lsrp run --sample``) may call it."""
+    allowed = {"pipeline.cli", "pipeline.run"}
+    bad = {m: sorted(t for t in ts if t.split(".")[0] == "synthetic")
+           for m, ts in import_graph().items() if m.split(".")[0] != "synthetic" and m not in allowed}
     assert {m: ts for m, ts in bad.items() if ts} == {}

@@ -1,6 +1,6 @@
 """The plan marts (issue 10) on a real warehouse: the generated sample's returns for 10 LAs, Q1 and Q2,
 through the product's ingest code and a real `dbt build` of delivery_milestones, investment_spend and
-risks (with their tests).  Expected figures come from pipeline.plan_sample (the generator's own
+risks (with their tests).  Expected figures come from synthetic.plan_sample (the generator's own
 inputs), never from the warehouse."""
 import json
 import re
@@ -12,8 +12,9 @@ import duckdb
 import pytest
 
 from contracts.findings import REJECTED
-from pipeline import dbt_args, ingest, paths, plan_sample, sample, warehouse
-from pipeline.calibration import read_las
+from pipeline import dbt_args, ingest, paths, warehouse
+from synthetic import plan_sample, sample
+from synthetic.calibration import read_las
 
 QUARTER = "2026-27-Q2"
 PERIODS = ("2026-27-Q1", "2026-27-Q2")

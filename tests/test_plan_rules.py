@@ -13,7 +13,8 @@ from contracts import plan_checks, reader
 from contracts.catalogue import load
 from contracts.findings import ERROR, QUERY
 from contracts.validate import validate_file
-from pipeline import plan_sample, template
+from pipeline import template
+from synthetic import plan_sample
 from pipeline.plan_sheets import LISTS_SHEET
 from reports.common import safe_cell
 from tests.conftest import good_content
@@ -283,7 +284,7 @@ def test_sample_generator_plan_parts(tmp_path):
     raises exactly its rule; slips keep the first date in the notes; one risk escalates in Q2."""
     import json
 
-    from pipeline import sample
+    from synthetic import sample
 
     codes = ["301", "308", "330", "892", "942", "815", "886", "801", "808", "873"]
     sample.generate(tmp_path, la_codes=codes, bomb_bytes=1_000_000)

@@ -27,7 +27,8 @@ import pytest
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, for_year, load
 from contracts.findings import REJECTED
-from pipeline import dbt_args, ingest, paths, plan_sample, template, warehouse
+from pipeline import dbt_args, ingest, paths, template, warehouse
+from synthetic import plan_sample
 from tests.conftest import good_content
 
 CAT = load()

@@ -18,7 +18,7 @@ from contracts.reference import la_codes
 
 
 def test_153_la_users_upload_at_once_and_every_upload_is_answered(tmp_path):
-    from pipeline import sample
+    from synthetic import sample
 
     sample.generate(tmp_path / "sample", quarter=PERIOD, seed=2026, bomb_bytes=1024)
     home = tmp_path / "lsrp"

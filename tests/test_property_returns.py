@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from contracts import layout as L
 from contracts.catalogue import load
 from contracts.validate import validate_file
-from pipeline import paths, plan_sample, template, warehouse
+from pipeline import paths, template, warehouse
+from synthetic import plan_sample
 from tests.conftest import good_content
 
 sys.path.insert(0, str(Path(__file__).parent))

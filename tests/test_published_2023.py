@@ -11,8 +11,9 @@ import pytest
 
 from contracts import reference
 from contracts.validate import ValidationContext, validate_file
-from pipeline import dbt_args, paths, published, warehouse
-from pipeline.calibration import calibration_dir
+from pipeline import dbt_args, paths, warehouse
+from synthetic import published
+from synthetic.calibration import calibration_dir
 
 CAL = calibration_dir() / "ehcp"
 PERIOD = "2023-24-Q4"

@@ -1,4 +1,4 @@
-"""Sample generator (pipeline.sample) and published-figure returns (pipeline.published)."""
+"""Sample generator (synthetic.sample) and published-figure returns (synthetic.published)."""
 from __future__ import annotations
 
 import csv
@@ -12,8 +12,8 @@ from python_calamine import CalamineWorkbook
 
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, load
-from pipeline import sample
-from pipeline.calibration import num, profiles, sen2
+from synthetic import sample
+from synthetic.calibration import num, profiles, sen2
 
 CAT = load()
 LAY = L.layout(CAT)
@@ -286,7 +286,7 @@ def test_dfe_held_terms_follow_catalogue():
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    from pipeline.published import suppressed_las, write_published_returns
+    from synthetic.published import suppressed_las, write_published_returns
 
     out = tmp_path_factory.mktemp("published")
     paths = write_published_returns(out, 2023)
@@ -294,7 +294,7 @@ def published(tmp_path_factory):
 
 
 def test_published_returns_pool_to_published_rates(published):
-    from pipeline.calibration import read_las
+    from synthetic.calibration import read_las
 
     paths, suppressed = published
     assert len(paths) == 153

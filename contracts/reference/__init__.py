@@ -38,7 +38,7 @@ def la_email_domain(la_name: str) -> str:
     """The email domain taken as an LA's own: its name's letters and digits, at most 20, then .gov.uk
     ("Barking and Dagenham" -> barkinganddagenham.gov.uk).  There is no published list of LA email
     domains here, so this pattern is the one known domain per LA: the sample generator's signatories
-    use it (pipeline/plan_sample.py), and the sign-off checks (query Q15) compare addresses with it."""
+    use it (synthetic/plan_sample.py), and the sign-off checks (query Q15) compare addresses with it."""
     return "".join(ch for ch in la_name.lower() if ch.isalnum())[:20] + ".gov.uk"
 
 

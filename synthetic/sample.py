@@ -14,7 +14,7 @@ to ``quarter``:
   .xlsx, misnamed file, password protected, macro-enabled, zip bomb).
 - ``out_dir/MANIFEST.json``: every file with its LA, period and intended revision or breakage.
 
-Values are calibrated on real DfE statistics (see ``pipeline.calibration``); every LA draws from
+Values are calibrated on real DfE statistics (see ``synthetic.calibration``); every LA draws from
 its own random stream (seeded by ``seed`` and its code), so a subset of LAs gets the same values
 as the full run.
 """
@@ -37,8 +37,9 @@ from contracts import layout as L
 from contracts import metadata
 from contracts.catalogue import QUARTERS, Catalogue, load
 from contracts.metadata import formula
-from pipeline import plan_sample, template
-from pipeline.calibration import LAProfile, profiles, read_las
+from pipeline import template
+from synthetic import plan_sample
+from synthetic.calibration import LAProfile, profiles, read_las
 
 PERIOD_RE = re.compile(r"^(?P<year>\d{4}-\d{2})-(?P<q>Q[1-4])$")
 TERMS = ("Autumn term", "Spring term", "Summer term")
@@ -749,7 +750,7 @@ def write_broken_uploads(out_dir: Path, years: list[LAYear], seed: int,
 
 
 def choose_plan_cases(years: list[LAYear], broken: dict, seed: int, period: str) -> dict[str, str]:
-    """LA code -> the plan parts' broken case in the latest quarter (pipeline.plan_sample.PLAN_CASES).
+    """LA code -> the plan parts' broken case in the latest quarter (synthetic.plan_sample.PLAN_CASES).
 
     six_risks (an error) goes to an LA already rejected for its figures at the content stage, so the
     number of rejected returns stays as it was; the four query cases go to distinct LAs with clean

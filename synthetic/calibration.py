@@ -27,8 +27,8 @@ from pipeline.paths import REPO
 
 def calibration_dir() -> Path:
     """The published statistics the sample is calibrated on: the subset the product ships in
-    ``pipeline/calibration_data`` (see its README), or LSRP_CALIBRATION_DIR for the full release."""
-    return Path(os.environ.get("LSRP_CALIBRATION_DIR") or REPO / "pipeline" / "calibration_data")
+    ``synthetic/calibration_data`` (see its README), or LSRP_CALIBRATION_DIR for the full release."""
+    return Path(os.environ.get("LSRP_CALIBRATION_DIR") or REPO / "synthetic" / "calibration_data")
 
 
 def read_las() -> list[dict[str, str]]:

@@ -32,7 +32,7 @@ from pathlib import Path
 from contracts import layout as L
 from contracts.catalogue import QUARTERS, load
 from pipeline import template
-from pipeline.calibration import num, read_las, sen2
+from synthetic.calibration import num, read_las, sen2
 
 ITEM_SOURCES = {
     "requests_received": ("ehcp/requests.csv", "requests_received_in_year"),
