@@ -70,41 +70,66 @@ def _standing(events: list, answers: dict[str, str], held: set[str]):
     return max(accepted or events, key=lambda e: e.seq)
 
 
+def _answer(event, answers: dict[str, str], held: set[str]) -> str:
+    return "held" if event.event_id in held else answers.get(event.event_id) or PROCESSING
+
+
+def _uploads_by_key() -> dict[tuple[str, str], list[ledger.Event]]:
+    by_key: dict[tuple[str, str], list[ledger.Event]] = {}
+    for e in ledger.events():
+        if e.route == ledger.ROUTE_RETURN and e.la_code and e.period:
+            by_key.setdefault((e.la_code, e.period), []).append(e)
+    return by_key
+
+
+def _rows(period: str, names: dict[str, str], by_key: dict, answers: dict[str, str], held: set[str],
+          deadline: date | None) -> list[dict]:
+    """One row per LA for the quarter: the standing upload's status beside the newest upload's own."""
+    rows = []
+    for code in sorted(names):
+        events = by_key.get((code, period))
+        if not events:
+            rows.append({"la_code": code, "la_name": names[code], "status": NOT_RECEIVED, "latest_upload_at": None,
+                         "latest_upload_status": None, "uploads": 0, "late": False,
+                         "standing_event_id": None, "latest_event_id": None})
+            continue
+        newest = max(events, key=lambda e: e.seq)
+        stands = _standing(events, answers, held)
+        rows.append({"la_code": code, "la_name": names[code], "status": _answer(stands, answers, held),
+                     "latest_upload_at": newest.received_at, "latest_upload_status": _answer(newest, answers, held),
+                     "uploads": len(events), "late": bool(deadline and newest.received_datetime.date() > deadline),
+                     "standing_event_id": stands.event_id, "latest_event_id": newest.event_id})
+    return rows
+
+
+def quarter(period: str) -> list[dict]:
+    """Every LA's row for one quarter (what the status document holds for it), from the ledger now: the
+    portal's DfE page shows this, so it follows the same standing rule as the file and the warehouse."""
+    from contracts import reference
+
+    by_key = {k: v for k, v in _uploads_by_key().items() if k[1] == period}
+    answers = _statuses(e.event_id for v in by_key.values() for e in v)
+    c = next((c for c in calendar.collections() if c.period == period), None)
+    return _rows(period, reference.la_names(), by_key, answers, _held_ids(), c and c.deadline)
+
+
 def build(today: date | None = None) -> dict:
     """The status document (see the module docstring)."""
     from contracts import reference
 
     today = today or date.today()
     names = reference.la_names()
-    by_key: dict[tuple[str, str], list[ledger.Event]] = {}
-    for e in ledger.events():
-        if e.route != ledger.ROUTE_RETURN or not e.la_code or not e.period:
-            continue
-        by_key.setdefault((e.la_code, e.period), []).append(e)
-    newest = {k: max(v, key=lambda e: e.seq) for k, v in by_key.items()}
-    uploads = {k: len(v) for k, v in by_key.items()}
+    by_key = _uploads_by_key()
     answers = _statuses(e.event_id for v in by_key.values() for e in v)
     held = _held_ids()
     collections = {c.period: c for c in calendar.collections()}
-    periods = {c.period for c in collections.values() if c.opens <= today} | {p for _, p in newest}
+    periods = {c.period for c in collections.values() if c.opens <= today} | {p for _, p in by_key}
     quarters = []
     for period in sorted(periods, reverse=True):
         c = collections.get(period)
-        rows, missing = [], []
-        for code in sorted(names):
-            e = newest.get((code, period))
-            if e is None:
-                missing.append(code)
-                rows.append({"la_code": code, "la_name": names[code], "status": NOT_RECEIVED,
-                             "latest_upload_at": None, "latest_upload_status": None, "uploads": 0, "late": False})
-                continue
-            stands = _standing(by_key[(code, period)], answers, held)
-            status = "held" if stands.event_id in held else answers.get(stands.event_id) or PROCESSING
-            latest = "held" if e.event_id in held else answers.get(e.event_id) or PROCESSING
-            late = bool(c and e.received_datetime.date() > c.deadline)
-            rows.append({"la_code": code, "la_name": names[code], "status": status,
-                         "latest_upload_at": e.received_at, "latest_upload_status": latest,
-                         "uploads": uploads[(code, period)], "late": late})
+        rows = [{k: v for k, v in r.items() if not k.endswith("_event_id")}
+                for r in _rows(period, names, by_key, answers, held, c and c.deadline)]
+        missing = [r["la_code"] for r in rows if r["status"] == NOT_RECEIVED]
         window = "unknown" if c is None else ("not open" if today < c.opens else
                                              "open" if today <= c.deadline else "closed")
         quarters.append({"period": period, "opens": c and c.opens.isoformat(),

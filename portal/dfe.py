@@ -25,17 +25,15 @@ def _period(ctx) -> str:
 
 @allow(DFE)
 async def dfe_status(ctx):
-    """Every LA's return for a period: the newest upload and what became of it (ledger + done records)."""
-    from contracts.reference import la_names
+    """Every LA's return for a period: the upload that stands (the warehouse's rule, pipeline.live_status:
+    a later rejected or held upload never undoes an accepted one) and the newest upload beside it."""
+    from pipeline import live_status
 
     period = _period(ctx)
-    latest = records.latest_by_la(period)
-    las = [{"code": code, "name": name, "row": latest.get(code)} for code, name in
-           sorted(la_names().items(), key=lambda kv: kv[1])]
+    las = sorted(live_status.quarter(period), key=lambda r: r["la_name"])
     counts: dict[str, int] = {}
     for la in las:
-        key = la["row"].status if la["row"] else "not_received"
-        counts[key] = counts.get(key, 0) + 1
+        counts[la["status"]] = counts.get(la["status"], 0) + 1
     return ctx.render("dfe_status.html", period=period, periods=calendar.collections(), las=las, counts=counts,
                       packs_periods=records.periods(), dfe_views=records.dfe_views())
 

@@ -18,8 +18,9 @@ from pipeline import ledger, paths
 from portal.access import DFE, LA, Denied, may_see_la
 
 EVENT_ID = re.compile(r"^\d{8}$")
-STATUS_WORDS = {"received": "Received: being checked", "accepted": "Accepted",
-                "accepted_with_queries": "Accepted with queries", "rejected": "Rejected"}
+STATUS_WORDS = {"received": "Received: being checked", "processing": "Received: being checked",
+                "accepted": "Accepted", "accepted_with_queries": "Accepted with queries", "rejected": "Rejected",
+                "held": "Held back from publication", "not_received": "Not received"}
 FINAL = {"accepted", "accepted_with_queries", "rejected"}
 
 
@@ -80,15 +81,6 @@ def quarantined() -> list[Row]:
     return rows([e for e in reversed(ledger.events()) if e.route == ledger.ROUTE_QUARANTINE])
 
 
-def latest_by_la(period: str) -> dict[str, Row]:
-    """The newest upload per LA for a period (liveness from the ledger and its done records)."""
-    out: dict[str, ledger.Event] = {}
-    for e in ledger.events():
-        if e.period == period and e.la_code:
-            out[e.la_code] = e
-    return {la: r for la, r in zip(out, rows(list(out.values())))}
-
-
 def feedback_file(ev: ledger.Event, kind: str) -> Path | None:
     """The event's feedback file (html or json) as its done record names it."""
     done = ledger.done_record(ev.event_id)
@@ -109,21 +101,18 @@ def published_warehouse() -> Path:
     return paths.home() / "published" / "warehouse.duckdb"
 
 
+# The warehouse's own list (int_latest_uploads' standing upload: a held or later rejected upload never
+# replaces the accepted return whose queries are outstanding), as last published.
 OUTSTANDING_SQL = """
-with latest as (
-    select submission_id, row_number() over (partition by period order by event_seq desc nulls last,
-                                             received_at desc) as rn
-    from raw.submissions where la_code = ? and status <> 'rejected')
-select f.period, f.rule, f.sheet, f.cell, f.value, f.message, f.submission_id
-from raw.findings f join latest l using (submission_id)
-where l.rn = 1 and f.level = 'query' and not coalesce(f.resolved, false)
-order by f.period, f.rule, f.cell
+select period, rule, sheet, cell, value, message, submission_id
+from marts.outstanding_queries where la_code = ?
+order by period, rule, cell
 """
 
 
 def outstanding_queries(la_code: str) -> list[dict] | None:
-    """Queries without a reason in each period's newest accepted return, as last published to the
-    analysts' copy; None when there is no published copy yet."""
+    """Queries without a reason on each period's standing return (marts.outstanding_queries), as last
+    published to the analysts' copy; None when there is no published copy yet."""
     import duckdb
 
     path = published_warehouse()
