@@ -203,18 +203,22 @@ def interval(point: Point, errors: dict[int, list[float]], fallback: list[float]
              settings: Settings) -> tuple[float, float, str] | None:
     """(lower, upper, source) on the model scale for one point forecast; None if nothing measures the error."""
     inflate = math.sqrt(1 + 1 / max(1, len(errors.get(ORIGINS, ()))))
+    sizes = []  # (half width before inflation, source): the wider wins, so the interval widens with k
     if len(errors.get(point.k, ())) >= settings.min_errors:
-        e, scale, src = errors[point.k], 1.0, "own past errors"
-    elif len(errors.get(1, ())) >= settings.min_errors:
-        e, scale, src = errors[1], math.sqrt(point.k), "own one-step errors x sqrt(steps)"
-    elif len(fallback) >= 2:
+        sizes.append((quantile([abs(x) for x in errors[point.k]], settings.level), "own past errors"))
+    if len(errors.get(1, ())) >= settings.min_errors:
+        sizes.append((math.sqrt(point.k) * quantile([abs(x) for x in errors[1]], settings.level),
+                      "own one-step errors x sqrt(steps)"))
+    if not sizes and len(fallback) >= 2:
         extra = point.k ** 2 * point.w ** 2 / point.m if point.m else 0.0
-        e, scale, src = fallback, math.sqrt(point.k + extra), "spread of changes"
-    else:
+        sizes.append((math.sqrt(point.k + extra) * quantile([abs(x) for x in fallback], settings.level),
+                      "spread of changes"))
+    if not sizes:
         return None
+    size, src = max(sizes)
     # symmetric, from the size of the errors: a year when every area moved together (2020-21) shifts the
     # errors one way; their quantiles would shift the next interval with them, their size only widens it
     # and wider by sqrt(1 + 1/n) when the errors come from n origins only: one year's spread of changes
     # says nothing of how much the next year's common move will differ
-    half = inflate * scale * point.unit * quantile([abs(x) for x in e], settings.level)
+    half = inflate * point.unit * size
     return point.z - half, point.z + half, src

@@ -80,6 +80,7 @@ class _Prepared:
     history: dict[str, list[model.Obs]]
     small: dict[str, str]
     settings: model.Settings
+    floor: float | None = None  # 0 when no value in the data is negative: a count's interval stops at 0
 
     def value(self, z: float, index: int) -> float:
         level = math.exp(z) if self.log else z
@@ -104,7 +105,9 @@ def _prepare(rows: list[Row], spec: Spec, origin: int) -> _Prepared:
     cal = calendar_of(sorted({r.period for r in rows}))
     rated = any(r.denominator is not None for r in rows)
     values = [r.value for r in rows if r.value is not None]
-    log = spec.scale == "log" or (spec.scale == "auto" and not rated and bool(values) and min(values) > 0)
+    # counts: log scale (a drift is a growth rate, an error a share), unless zeros are common
+    log = spec.scale == "log" or (spec.scale == "auto" and not rated and bool(values) and min(values) >= 0
+                                  and sum(v == 0 for v in values) <= 0.02 * len(values))
     profile = _profile(rows, cal, spec, origin)
     history: dict[str, list[model.Obs]] = {}
     small: dict[str, str] = {}
@@ -131,7 +134,12 @@ def _prepare(rows: list[Row], spec: Spec, origin: int) -> _Prepared:
         obs.sort(key=lambda o: o.index)
     lag = cal.steps_per_year if spec.seasonal and cal.steps_per_year > 1 else 1
     settings = model.Settings(level=spec.level, min_errors=spec.min_errors, pooled_rate=rated)
-    return _Prepared(cal, lag, log, profile, history, small, settings)
+    floor = 0.0 if values and min(values) >= 0 else None
+    return _Prepared(cal, lag, log, profile, history, small, settings, floor)
+
+
+def _floor(x: float, floor: float | None) -> float:
+    return x if floor is None else max(x, floor)
 
 
 def _naive_name(p: _Prepared, spec: Spec) -> str:
@@ -184,7 +192,8 @@ def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> d
             method = (f"{_naive_name(p, spec)}{_drift_name(p.settings.candidate)} ({scale} scale); "
                       f"{round(spec.level * 100)}% interval from the {src}")
             projs.append(Projection(area, p.calendar.label(pt.target), pt.target - origin,
-                                    p.value(pt.z, pt.target), p.value(lo, pt.target), p.value(hi, pt.target),
+                                    p.value(pt.z, pt.target), _floor(p.value(lo, pt.target), p.floor),
+                                    p.value(hi, pt.target),
                                     p.value(pt.base, pt.target), spec.level, method))
         out[area] = Outlook(**head, projections=tuple(projs),
                             reason=None if projs else "no area has two comparable periods to measure the error")
