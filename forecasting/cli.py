@@ -21,7 +21,9 @@ def run(path: Path, horizon: int | None = None, level: float = 80, do_backtest: 
         if horizon is not None and horizon < 1:
             raise SeriesError(f"--horizon {horizon}: at least one step ahead")
         rows = read_series(path)
-        spec = Spec(period_basis=period_basis, seasonal=seasonal, level=level / 100)
+        # on the command line a year-to-date series is a count that accumulates (projected to the full year)
+        spec = Spec(period_basis=period_basis, seasonal=seasonal, level=level / 100,
+                    compare_targets="pro_rata" if period_basis == "year_to_date" else "as_is")
         if do_backtest:
             b = backtest(rows, spec, horizon)
             print(f"{Path(path).name}: {b.n} forecasts from origins {', '.join(b.origins)}; mean absolute error "

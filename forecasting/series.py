@@ -1,7 +1,8 @@
 """Forecasts of tidy series on an indicator's own period basis (contracts/catalogue.yaml), and their backtest.
 
 The catalogue says how a value compares over time, and so what is projected:
-- ``year_to_date`` (a flow that accumulates, Q2 = April-September): the model works on the annualised value,
+- ``year_to_date`` with ``compare_targets: pro_rata`` (a count that accumulates, Q2 = April-September; a
+  share to date such as 20-week timeliness is a level): the model works on the annualised value,
   ``value / profile[quarter]``, where the profile is the share of the year's total reached by each quarter,
   the median over complete years of data (Q1..Q3 over Q4), or n/4 before any year is complete.  A projected
   quarter is the projected annual total times its share, so the year end is the full year's flow.
@@ -32,6 +33,7 @@ class Row:
 @dataclass(frozen=True)
 class Spec:
     period_basis: str = "point_in_time"
+    compare_targets: str = "as_is"  # pro_rata: a year-to-date count that accumulates (a share to date does not)
     seasonal: bool = False
     min_denominator: float | None = None
     scale: str = "auto"   # auto: log for positive counts without a denominator, else absolute
@@ -41,7 +43,8 @@ class Spec:
     @classmethod
     def of(cls, indicator, **kw) -> "Spec":
         """The catalogue indicator's own basis: a new indicator needs no code to be forecast."""
-        return cls(period_basis=indicator.period_basis, seasonal=indicator.seasonal,
+        return cls(period_basis=indicator.period_basis, compare_targets=indicator.compare_targets,
+                   seasonal=indicator.seasonal,
                    min_denominator=indicator.min_denominator,
                    scale="absolute" if indicator.is_rate else kw.pop("scale", "auto"), **kw)
 
@@ -89,7 +92,7 @@ class _Prepared:
 
 def _profile(rows: list[Row], cal: Calendar, spec: Spec, origin: int) -> tuple[float, ...]:
     """The share of the year's flow reached by each quarter (year-to-date flows); 1 for anything else."""
-    if spec.period_basis != "year_to_date" or cal.steps_per_year == 1:
+    if spec.period_basis != "year_to_date" or spec.compare_targets != "pro_rata" or cal.steps_per_year == 1:
         return (1.0,) * cal.steps_per_year
     by: dict[tuple[str, int], dict[int, float]] = {}
     for r in rows:
@@ -145,7 +148,7 @@ def _floor(x: float, floor: float | None) -> float:
 def _naive_name(p: _Prepared, spec: Spec) -> str:
     if p.lag > 1:
         return "same term a year earlier"
-    if spec.period_basis == "year_to_date" and p.calendar.steps_per_year > 1:
+    if spec.period_basis == "year_to_date" and spec.compare_targets == "pro_rata" and p.calendar.steps_per_year > 1:
         return "last value annualised by the seasonal profile"
     return "last value"
 

@@ -37,7 +37,7 @@ def test_a_known_seasonal_year_to_date_flow_projects_the_full_year():
     periods = QUARTERS + ["2026-27-Q1", "2026-27-Q2"]
     rows = [Row(f"A{a:02d}", p, round(1000 * (a + 1) * profile[i % 4], 6))
             for a in range(25) for i, p in enumerate(periods)]
-    out = forecast(rows, Spec(period_basis="year_to_date"))
+    out = forecast(rows, Spec(period_basis="year_to_date", compare_targets="pro_rata"))
     for a in range(25):
         q3, q4 = out[f"A{a:02d}"].projections
         assert (q3.period, q4.period) == ("2026-27-Q3", "2026-27-Q4")
