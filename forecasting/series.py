@@ -199,7 +199,9 @@ def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> d
                                     p.value(hi, pt.target),
                                     p.value(pt.base, pt.target), spec.level, method))
         out[area] = Outlook(**head, projections=tuple(projs),
-                            reason=None if projs else "no area has two comparable periods to measure the error")
+                            reason=None if projs else (
+                                "no term a year apart in any area's data yet to measure the error" if p.lag > 1
+                                else "no area has two comparable periods to measure the error"))
     return out
 
 
