@@ -1,6 +1,6 @@
 """Backtest the forecaster on DfE's published annual series by LA (issue 21; README "Forecasts").
 
-    uv run python -m benchmarks.forecast_backtest [--out DIR] [--calibration DIR]
+    uv run python -m benchmarks.forecast_backtest [--out DIR] [--calibration DIR] [--warehouse FILE]
 
 Writes each series as a tidy CSV (``lsrp forecast`` reads them) and prints, per series, the backtest: the
 mean absolute error of the method and of the naive forecast (last year's value) and the share of outcomes
@@ -110,11 +110,44 @@ def published_series(dirs: list[Path]) -> dict[str, tuple[list[Row] | None, Spec
     }
 
 
+def warehouse_series(path: Path) -> dict[str, tuple[list[Row], Spec]]:
+    """Each catalogue indicator's quarterly history in a built warehouse (intermediate.int_indicator_values),
+    with the spec its catalogue entry gives: the sample's quarterly history."""
+    import duckdb
+
+    cat = load()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        data = con.execute("select indicator_id, la_code, period, value, numerator, denominator "
+                           "from intermediate.int_indicator_values where period not like '%-Q0'").fetchall()
+    finally:
+        con.close()
+    out: dict[str, tuple[list[Row], Spec]] = {}
+    for ind in cat.indicators:
+        rows = [Row(la, p, v, n if ind.is_rate else None, d if ind.is_rate else None)
+                for i, la, p, v, n, d in data if i == ind.id]
+        out[ind.id] = (rows, Spec.of(ind))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, help="write each series here as a tidy CSV")
     ap.add_argument("--calibration", type=Path, help="the published files (default: synthetic/calibration_data)")
+    ap.add_argument("--warehouse", type=Path, help="backtest the quarterly history in this built warehouse instead")
     args = ap.parse_args(argv)
+    if args.warehouse:
+        print(f"{'indicator':26} {'periods':>21} {'forecasts':>9} {'MAE':>9} {'naive MAE':>9} {'in 80%':>7}")
+        for name, (rows, spec) in warehouse_series(args.warehouse).items():
+            periods = sorted({r.period for r in rows})
+            span = f"{periods[0]} to {periods[-1]}" if periods else ""
+            try:
+                b = backtest(rows, spec)
+            except ValueError as e:
+                print(f"{name:26} {span:>21} no backtest: {e}")
+                continue
+            print(f"{name:26} {span:>21} {b.n:>9} {b.mae:>9.3g} {b.mae_naive:>9.3g} {b.coverage:>7.1%}")
+        return 0
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     print(f"{'series':30} {'periods':>11} {'forecasts':>9} {'MAE':>9} {'naive MAE':>9} {'in 80%':>7}")
