@@ -81,8 +81,9 @@ def load_thresholds(path: Path | str | None = None) -> dict:
 
 
 SEVERITY_DEFAULTS = {"list_at": 50, "weights": {"return_not_accepted": 100, "off_trajectory": 60,
-                                                 "forecast_off_course": 30, "critical_milestones": 8, "red_residual_risks": 8,
-                                                 "queries_without_reason": 2, "spend_variance": 2},
+                                                 "forecast_off_course": 15, "critical_milestones": 8,
+                                                 "red_residual_risks": 8, "queries_without_reason": 2,
+                                                 "spend_variance": 2},
                      "caps": {"critical_milestones": 3, "red_residual_risks": 3, "queries_without_reason": 5,
                               "spend_variance": 3},
                      "critical_slippage_days": 60}
