@@ -10,7 +10,7 @@ import csv
 import os
 import tempfile
 
-from forecasting.mart import COLUMNS, Indicator, rows
+from forecasting.mart import COLUMNS, Indicator, projected_periods, rows
 
 TYPES = {"n_points": "integer", "value": "double", "lower": "double", "upper": "double", "level": "double",
          "target_value": "double", "tolerance": "double"}
@@ -23,7 +23,9 @@ def model(dbt, session):
         "indicator_id, period_basis, compare_targets, seasonal, min_denominator, is_rate, polarity, tolerance, decimals").fetchall()]
     actuals = dbt.ref("int_indicator_values").filter(f"period <= '{quarter}'").project(
         "la_code, indicator_id, period, value, numerator, denominator").fetchall()
-    targets = {(la, i, p): t for la, i, p, t in dbt.ref("trajectory").filter("comparable_target is not null").project(
+    wanted = ", ".join(f"'{p}'" for p, _ in projected_periods(quarter))  # only the projected periods' targets
+    targets = {(la, i, p): t for la, i, p, t in dbt.ref("trajectory").filter(
+        f"comparable_target is not null and period in ({wanted})").project(
         "la_code, indicator_id, period, comparable_target").fetchall()}
     status = dbt.ref("collection_status").filter(f"period = '{quarter}'").project("la_code, accepted").fetchall()
     out = rows(inds, actuals, targets, {la for la, ok in status if ok}, sorted(la for la, _ in status), quarter)
