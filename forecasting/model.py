@@ -1,23 +1,20 @@
-"""The forecaster: the naive forecast plus a shrunk drift, with intervals from errors pooled across areas.
+"""The forecaster: the naive forecast plus a drift chosen on its own record, with intervals from errors pooled
+across areas (README, "Forecasts").
 
-For each area the forecast of a period ``k`` steps of the comparison lag ahead (a quarter, a year, or the same
-term a year later for a seasonal measure) is
+For each area the forecast of a period ``k`` lags ahead (a quarter, a year, or the same term a year later for
+a seasonal measure) is ``base + drift * k``: ``base`` is the naive forecast (the last value; for a seasonal
+measure the same term's last value), and the drift one of CANDIDATES, ``w * own + (1 - w) * c * pooled`` with
+``w = m / (m + shrink)`` for ``m`` own changes: naive (no drift), the pooled drift, the own drift, or the own
+drift shrunk towards the pooled drift or towards none.  ``choose`` takes the candidate that forecast the latest
+period best one lag ahead, only if it beat the naive forecast there by EARN; with no such record yet (two
+periods of data), the naive forecast.  Rates pool the change of the pooled rate (sum of numerators over sum of
+denominators); counts and levels the median change.
 
-    base + drift * k
-
-where ``base`` is the naive forecast (the last value; for a seasonal measure the same term's last value) and
-``drift`` is the area's mean change per lag shrunk towards the pooled change of all areas:
-``w * own + (1 - w) * pooled`` with ``w = m / (m + shrink)`` for ``m`` own changes.  So one change (two points)
-is never extrapolated as certain: it counts as much as ``shrink`` changes' worth of everyone else's.  Rates
-pool the change of the pooled rate (sum of numerators over sum of denominators); counts and levels pool the
-median change.  Counts that vary by orders of magnitude between areas are modelled on the log scale, so a
-drift is a growth rate and an error a percentage.
-
-Intervals are the empirical quantiles of the same method's own past errors at the same distance ahead,
-pooled over every area (rolling origins, outcomes up to the origin only), so a short series gets the
-honest width of everyone's record.  Where fewer than ``min_errors`` such errors exist, the one-step errors
-grow with the square root of the distance; where none exist yet (two periods of data), the spread of the
-areas' changes around the pooled change, widened for the drift's own uncertainty: sqrt(k + k^2 w^2 / m).
+Intervals are symmetric: the ``level`` quantile of the size of the chosen candidate's own past errors at the
+same distance, pooled over every area (rolling origins, outcomes up to the origin only; a rate's errors in
+units of 1/sqrt(denominator)), never narrower than the one-lag errors times sqrt(k), and widened by
+sqrt(1 + 1/n) when they come from n origins only.  With no record at all, the areas' changes around the
+pooled change stand in, widened for the drift's own uncertainty: sqrt(k + k^2 w^2 / m).
 """
 from __future__ import annotations
 
