@@ -89,6 +89,13 @@ def _cmd_users(args) -> int:
     return users_cli.run(args)
 
 
+def _cmd_forecast(args) -> int:
+    from forecasting.cli import run as forecast_run
+
+    return forecast_run(args.file, horizon=args.horizon, level=args.level, do_backtest=args.backtest, out=args.out,
+                        period_basis=args.period_basis, seasonal=args.seasonal)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrp", description="Local SEND Reform Plan quarterly returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -153,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--la", help="LA code: an LA user bound to this LA (add)")
     u.add_argument("--role", choices=("la", "dfe", "admin"), help="default: la when --la is given (add)")
     u.set_defaults(func=_cmd_users)
+    fc = sub.add_parser("forecast", help="project a tidy series (area code, period, value[, numerator, "
+                                         "denominator]) with intervals, or backtest the method on it")
+    fc.add_argument("file", type=Path, help="tidy CSV: area_code, period, value, optional numerator, denominator")
+    fc.add_argument("--horizon", type=int, help="steps ahead (default: to the end of the plan year)")
+    fc.add_argument("--level", type=float, default=80, help="interval coverage in per cent (default 80)")
+    fc.add_argument("--backtest", action="store_true", help="forecast from each origin what came next and score it")
+    fc.add_argument("--out", type=Path, help="write the projections here (default: standard output)")
+    fc.add_argument("--period-basis", default="point_in_time", choices=("point_in_time", "year_to_date",
+                                                                        "annualised", "term"),
+                    help="year_to_date: a cumulative flow projected to the full year (default point_in_time)")
+    fc.add_argument("--seasonal", action="store_true", help="compare the same term a year earlier")
+    fc.set_defaults(func=_cmd_forecast)
     return p
 
 

@@ -115,6 +115,7 @@ def figure_rows(model, las: dict[str, dict]) -> list[list]:
         if not seen_current:
             out.append([*indicator_time_columns(ind, model.period), *me, "This local authority", *what,
                         _v(_value(m), d), NOT_APPLICABLE, verdict_of(m)["verdict"] or NOT_APPLICABLE_WORDS, *rank])
+        out.extend(forecast_rows(ind, m.get("forecast"), me, what))
         tp = indicator_time_columns(ind, model.period)
         na = NOT_APPLICABLE_WORDS
         none3 = [NOT_APPLICABLE] * 3
@@ -182,6 +183,20 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     os.replace(tmp, path)
 
 
+FORECAST_COMPARISONS = ("Forecast, year end", "Forecast, lower bound", "Forecast, upper bound")
+
+
+def forecast_rows(ind, f: dict | None, me: list, what: list) -> list[list]:
+    """The year-end forecast as numbers (marts.forecasts): the projected value and its interval's bounds, under
+    the year end, with the year-end target and the forecast verdict (or why there is none) as status."""
+    if not f:
+        return []
+    d = ind.decimals
+    status = f.get("verdict") or f"no forecast verdict: {f.get('reason')}"
+    return [[*time_columns(f["period"]), *me, label, *what, _v(f.get(k), d), _v(f.get("target_value"), d), status,
+             *[NOT_APPLICABLE] * 3] for label, k in zip(FORECAST_COMPARISONS, ("value", "lower", "upper"))]
+
+
 ALL_LAS_CSV = "all-las.csv"     # <period>/all-las.csv: every LA's values, tidy, once for all the packs
 ALL_LAS_XLSX = "all-las.xlsx"   # <period>/all-las.xlsx: the same, one row per LA, once for all the packs
 
@@ -197,6 +212,9 @@ ABOUT_LINES = [
     "status is the quarter's verdict in words: met, within tolerance, missed, or why there is none (no accepted "
     "return, no target, no better direction, small numbers, no value); 'not applicable' on comparison rows. "
     "The statistical neighbours' average has geographic_level 'Statistical neighbours' (no LA codes).",
+    "Forecast, year end (and its lower and upper bound, an 80% interval): where this authority is heading by the "
+    "year end on its figures so far (marts.forecasts; method in the README), with the year-end target; status is "
+    "the forecast verdict (on course, at risk, off course) or why there is none.",
     "Milestones, Risks and Spend (when the return included them): the delivery plan as returned, spend in GBP "
     "thousands; text that a spreadsheet would run as a formula (starting =, +, - or @) starts with an apostrophe.",
     f"Every local authority's values (one row per authority, one numeric column per indicator) are in {ALL_LAS_XLSX} "

@@ -8,7 +8,7 @@ from datetime import date
 
 from contracts import catalogue
 
-from . import charts
+from . import charts, forecasts
 from .common import (NAV_HERE, NOT_APPLICABLE, active_title, area_sections, change_unit, chart_block, compare_quarters,
                      esc, num, on_basis, page, period_key, period_label, table, with_unit)
 from .data import PeriodData
@@ -339,6 +339,31 @@ def _plan(data: PeriodData) -> str:
     return "".join(out)
 
 
+def forecast_table(data: PeriodData) -> str:
+    """Per indicator, how many LAs are on course, at risk or off course for the year-end target (marts.forecasts,
+    reports/forecasts.py), and who is off course: DfE can offer support before a target is missed."""
+    rows = []
+    for ind in catalogue.load().indicators:
+        by: dict[str, list[str]] = {"on course": [], "at risk": [], "off course": [], None: []}
+        for la in sorted(data.status):
+            f = data.forecasts.get((la, ind.id)) or {}
+            by[f.get("verdict")].append(la)
+        off = (f"<details><summary>{len(by['off course'])} LAs: show names</summary>"
+               f"<p>{esc(_names(data, by['off course']))}</p></details>") if by["off course"] else "none"
+        rows.append([esc(ind.name), str(len(by["on course"])), str(len(by["at risk"])), str(len(by["off course"])),
+                     str(len(by[None])), off])
+    year_end = next((f["period"] for f in data.forecasts.values()), None)
+    when = f" ({forecasts.by_month(year_end)})" if year_end else ""
+    return ('<p class="key">From each LA\'s figures up to ' + esc(period_label(data.period)) + ": the year-end value "
+            "projected with an 80% interval (method in the README, Forecasts). On course: the whole interval meets "
+            "the target; at risk: it straddles the target or its tolerance; off course: all of it misses by more "
+            "than the tolerance. No verdict: no accepted return, too little data, small numbers, no target or no "
+            "better direction.</p>"
+            + table(f"LAs by forecast verdict for the year end{when}, from {period_label(data.period)}",
+                    ["Indicator", "On course", "At risk", "Off course", "No verdict", "LAs forecast off course"],
+                    rows, raw_cols={0, 5}, num_cols={1, 2, 3, 4}))
+
+
 def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets/plotly.min.js") -> str:
     q = period_label(data.period)
     body = [f'<p class="caption">{esc(q)}</p><h1>National overview</h1>',
@@ -349,10 +374,11 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
             '<h2 id="collection">Collection status</h2>', _collection(data),
             '<h2 id="alerts">Service alerts</h2>', _service_alerts(data),
             '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data),
-            '<h2 id="plans">Delivery plans: milestones, risks and spend</h2>', _plan(data)]
+            '<h2 id="plans">Delivery plans: milestones, risks and spend</h2>', _plan(data),
+            '<h2 id="forecasts">Forecast to the year end by indicator</h2>', forecast_table(data)]
     area_nav, sections = area_sections(lambda ind: _indicator(data, ind))
     nav = [("summary", "The quarter in brief"), ("collection", "Collection status"), ("alerts", "Service alerts"), ("trajectory", "Off trajectory"),
-           ("plans", "Delivery plans"),
+           ("plans", "Delivery plans"), ("forecasts", "Forecast to the year end"),
            *area_nav]
     body.append(sections)
     body.append("<h2 id='about'>About these figures</h2><p>England and regional figures for rates are pooled "

@@ -9,7 +9,7 @@ from datetime import date
 from contracts import catalogue
 from contracts.catalogue import Indicator
 
-from . import charts, plan as plan_mod
+from . import charts, forecasts, plan as plan_mod
 from .common import (NAV_HERE, area_sections, shown, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
                      chart_block, esc, is_suppressed, judge_change, num, page, period_label, prev_quarter, slug, status_tag,
                      table, with_unit)
@@ -197,6 +197,8 @@ def build_model(data: PeriodData, code: str) -> PackModel:
             # the one verdict every view shows (marts.verdicts): not hashed, it follows from the figures
             "verdict": {k: v for k, v in data.verdict(code, ind.id).items()
                         if k in ("status", "verdict", "change_direction", "change_value", "change_basis")},
+            # the year-end forecast (marts.forecasts): not hashed either, it follows from the figures
+            "forecast": data.forecasts.get((code, ind.id)),
             "last_accepted": {"period": last, "actual_value": prev.get("actual_value"),
                               "target_value": prev.get("comparable_target") if prev.get("comparable_target") is not None
                               else prev.get("target_value"), "status": prev.get("status")} if prev else None,
@@ -567,12 +569,26 @@ def at_a_glance(model: PackModel) -> str:
                      esc(num(target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE),
                      verdict_cell(m),
                      esc(comparator(lat, "england", ind)), esc(comparator(lat, "region", ind)),
-                     esc(num(lat.get("sn_mean"), ind.decimals)), esc(rank_band(lat)), esc(change_words(ind, m))])
+                     esc(num(lat.get("sn_mean"), ind.decimals)), esc(rank_band(lat)), esc(change_words(ind, m)),
+                     forecast_cell(ind, m)])
     return table(f"Every indicator, {q}: this authority, its target, England, {model.region} and its statistical "
-                 "neighbours' average",
+                 "neighbours' average, and where it is heading by the year end",
                  ["Indicator", "Value", "Target", "Status", "England", model.region, "Neighbours' average",
-                  "Rank (band)", "Change"],
-                 rows, raw_cols=set(range(9)), num_cols={1, 2, 4, 5, 6})
+                  "Rank (band)", "Change", "Forecast, year end"],
+                 rows, raw_cols=set(range(10)), num_cols={1, 2, 4, 5, 6})
+
+
+def forecast_cell(ind: Indicator, m: dict) -> str:
+    """The forecast verdict beside the status, with the projected value and its interval in words
+    (reports/forecasts.py, from marts.forecasts)."""
+    f = m.get("forecast")
+    text = forecasts.words(ind, f)
+    if f and f.get("verdict"):
+        text = text.split(": ", 1)[1]   # the verdict is the bold word already
+    elif text.startswith("no forecast"):
+        text = text[len("no forecast"):].lstrip(": ")
+    return (f'<span class="forecast" data-verdict="{esc((f or {}).get("verdict") or "")}">'
+            f'<strong>{esc(forecasts.label(f))}</strong>{": " + esc(text) if text else ""}</span>')
 
 
 def last_accepted_table(model: PackModel) -> str:

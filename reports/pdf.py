@@ -31,6 +31,7 @@ from pathlib import Path
 from contracts import catalogue
 
 from . import pack as P
+from . import forecasts
 from . import plan as plan_mod
 from .common import NOT_APPLICABLE, STATUS_WORDS, UNAVAILABLE, area_sections, num, period_label, prev_quarter
 
@@ -172,6 +173,24 @@ def _section(heading: str, items: list[str], empty: str, where: str = "the appen
     return {"heading": heading, "items": [_clip(x) for x in items[:MAX_ITEMS]], "empty": empty, "more": more}
 
 
+def forecast_section(model) -> dict:
+    """The year-end forecasts off course, then at risk, in words (reports/forecasts.py, marts.forecasts);
+    those on course named in one line."""
+    cat = catalogue.load()
+    by: dict[str, list] = {"off course": [], "at risk": [], "on course": []}
+    for ind in cat.indicators:
+        f = model.indicators[ind.id].get("forecast") or {}
+        if f.get("verdict") in by:
+            by[f["verdict"]].append((ind, f))
+    items = [f"{ind.short}: {forecasts.words(ind, f)}" for v in ("off course", "at risk") for ind, f in by[v]]
+    if by["on course"]:
+        items.append("On course: " + ", ".join(ind.short for ind, _ in by["on course"]) + ".")
+    sec = _section(f"Forecast to the year end: {len(by['off course'])} off course, {len(by['at risk'])} at risk",
+                   items, "No indicator has a year-end forecast verdict yet (too little data or no target).",
+                   "page one of the web report")
+    return sec
+
+
 def attention(model) -> list[dict]:
     """Everything the review should look at, across its items, each list in words."""
     q = period_label(model.period)
@@ -198,6 +217,8 @@ def attention(model) -> list[dict]:
         if within:
             out.append({"heading": f"Within tolerance ({len(within)})", "items": [", ".join(within) + "."],
                         "empty": "", "more": None})
+    if model.accepted:
+        out.append(forecast_section(model))
     up, down = P._movers(model)
     out.append(_section("Biggest deteriorations", [P._mover_item(i, m, c, b) for _, i, m, c, b in down[:3]],
                         "No indicator deteriorated meaningfully."))

@@ -32,11 +32,13 @@ from pathlib import Path
 import duckdb
 from contracts.yaml_file import read_yaml
 
+from reports import forecasts as fc
 from reports.common import esc, page, period_label, safe_cell, slug
 
 THRESHOLDS_PATH = Path(__file__).resolve().parent.parent / "config" / "support_thresholds.yaml"
 REASONS = {  # key -> label, in the review meeting's order
     "off_trajectory": "Off trajectory on headline indicators",
+    "forecast_off_course": "Forecast to miss headline targets",
     "milestones_slipped": "Milestones slipped",
     "red_residual_risks": "Red residual risks",
     "spend_variance": "Spend above projection",
@@ -79,8 +81,9 @@ def load_thresholds(path: Path | str | None = None) -> dict:
 
 
 SEVERITY_DEFAULTS = {"list_at": 50, "weights": {"return_not_accepted": 100, "off_trajectory": 60,
-                                                 "critical_milestones": 8, "red_residual_risks": 8,
-                                                 "queries_without_reason": 2, "spend_variance": 2},
+                                                 "forecast_off_course": 15, "critical_milestones": 8,
+                                                 "red_residual_risks": 8, "queries_without_reason": 2,
+                                                 "spend_variance": 2},
                      "caps": {"critical_milestones": 3, "red_residual_risks": 3, "queries_without_reason": 5,
                               "spend_variance": 3},
                      "critical_slippage_days": 60}
@@ -142,6 +145,7 @@ def assess(con, period: str, thresholds: dict | None = None) -> list[LASupport]:
     traj = {(r["la_code"], r["indicator_id"]): r for r in _rows(
         con, "select la_code, indicator_id, actual_value, comparable_target from marts.trajectory where period = ? "
              "and indicator_id in (select unnest(?))", [period, headline]) or []}
+    forecasts = fc.load(con, period)
     slipped = _by_la(_rows(con, "select * from marts.delivery_milestones where period = ? and "
                                 "(is_slipped or is_past_not_started) order by workstream_no, milestone_quarter",
                            [period]))
@@ -189,6 +193,9 @@ def assess(con, period: str, thresholds: dict | None = None) -> list[LASupport]:
                   (traj.get((code, r["indicator_id"])) or {}).get("actual_value"),
                   (traj.get((code, r["indicator_id"])) or {}).get("comparable_target")] for r in m],
                 ["Indicator", "Actual", "Target (like for like)"], points=w["off_trajectory"] * share))
+        fl = _forecast_flag(forecasts, code, headline, names, th, w) if accepted else None
+        if fl:
+            s.flags.append(fl)
         sl = slipped.get(code, [])
         if accepted and len(sl) >= th["milestones_slipped"]["min_slipped"]:
             crit = [r for r in sl if _critical(r, sv["critical_slippage_days"])]
@@ -231,6 +238,22 @@ def assess(con, period: str, thresholds: dict | None = None) -> list[LASupport]:
         s.listed = bool(s.flags) and s.score >= sv["list_at"]
         out.append(s)
     return out
+
+
+def _forecast_flag(forecasts: dict, code: str, headline: list[str], names: dict, th: dict, w: dict) -> Flag | None:
+    """Forecast to miss N headline targets (marts.forecasts: the year-end interval misses by more than the
+    tolerance), a reason of its own: DfE can offer support before the target is missed."""
+    off = fc.count_off_course(forecasts, code, headline)
+    if len(off) < (th.get("forecast_off_course") or {}).get("min_off_course", 1):
+        return None
+    rows = [forecasts[(code, i)] for i in off]
+    return Flag("forecast_off_course",
+                f"forecast to miss {len(off)} headline target{'s' if len(off) != 1 else ''}: "
+                + "; ".join(names.get(i, i) for i in off),
+                [[names.get(r["indicator_id"], r["indicator_id"]), r["value"], r["lower"], r["upper"],
+                  r["target_value"]] for r in rows],
+                ["Indicator", "Forecast, year end", "80% range from", "to", "Year-end target"],
+                points=w.get("forecast_off_course", 0) * len(off) / max(1, len(headline)))
 
 
 def flagged(assessed: list[LASupport]) -> list[LASupport]:
@@ -284,7 +307,8 @@ def _score_words(sv: dict) -> str:
     w, cap = sv["weights"], sv["caps"]
     return (f"Score = {w['return_not_accepted']:g} for a return not received, rejected or held back; "
             f"+ {w['off_trajectory']:g} x the share of headline indicators with a verdict that missed their target "
-            f"(when at least the threshold below are missed); + {w['critical_milestones']:g} per critical milestone "
+            f"(when at least the threshold below are missed); + {w['forecast_off_course']:g} x the share of headline "
+            f"indicators forecast off course for the year end; + {w['critical_milestones']:g} per critical milestone "
             f"slipped (slipped {sv['critical_slippage_days']} days or more, or due and not done; at most "
             f"{cap['critical_milestones']}); + {w['red_residual_risks']:g} per risk red after mitigation (at most "
             f"{cap['red_residual_risks']}); + {w['queries_without_reason']:g} per query without a reason (at most "
@@ -365,6 +389,8 @@ def _threshold_words(key: str, th: dict) -> str:
     return {
         "off_trajectory": f"at least {t.get('min_missed')} of the {len(t.get('headline_indicators', []))} headline "
                           f"indicators ({'; '.join(_indicator_names().get(i, i) for i in t.get('headline_indicators', []))}) missed",
+        "forecast_off_course": f"at least {t.get('min_off_course', 1)} headline indicator whose year-end "
+                               "forecast interval misses the target by more than its tolerance",
         "milestones_slipped": f"at least {t.get('min_slipped')} milestone slipped, delayed or due and not started",
         "red_residual_risks": f"at least {t.get('min_red')} risk red after mitigation",
         "spend_variance": f"at least {t.get('min_lines_over')} spend line above projection by more than the margin",

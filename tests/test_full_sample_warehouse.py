@@ -498,3 +498,18 @@ def test_one_verdict_in_every_view_for_all_153_las(built, attacked):
                                      [QUARTER]).fetchall()]
     assert len(las) == 153
     assert check_one_verdict(out, con, QUARTER, las) == 153 * len(load().indicators)
+
+
+def test_the_forecast_verdict_in_every_view_for_all_153_las(built, attacked):
+    """Issue 21 on the full sample: for every LA (153) and indicator the pack, its figures CSV, the overview and
+    the support list give marts.forecasts' year-end verdict; every LA and headline indicator with two quarters
+    has a forecast or the reason there is none."""
+    from test_one_verdict import check_forecasts
+
+    _, con, *_ = built
+    *_, out = attacked
+    las = [c for (c,) in con.execute("select la_code from marts.collection_status where period = ? order by 1",
+                                     [QUARTER]).fetchall()]
+    assert check_forecasts(out, con, QUARTER, las) == 153 * len(load().indicators)
+    assert con.execute("select count(*) from marts.forecasts where value is null and reason is null").fetchone()[0] == 0
+    assert con.execute("select count(*) from marts.forecasts where verdict is not null").fetchone()[0] > 1000

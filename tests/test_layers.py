@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("contracts", "pipeline", "reports", "portal", "synthetic")
+PACKAGES = ("contracts", "pipeline", "reports", "portal", "synthetic", "forecasting")
 
 
 def _module_name(path: Path) -> str:
@@ -128,4 +128,11 @@ def test_the_service_never_imports_the_sample_generator():
     allowed = {"pipeline.cli", "pipeline.run"}
     bad = {m: sorted(t for t in ts if t.split(".")[0] == "synthetic")
            for m, ts in import_graph().items() if m.split(".")[0] != "synthetic" and m not in allowed}
+    assert {m: ts for m, ts in bad.items() if ts} == {}
+
+
+def test_the_forecaster_imports_contracts_only():
+    """forecasting/ is used by the pipeline, the marts and the reports alike, so it may look down on contracts only."""
+    bad = {m: sorted(t for t in ts if t.split(".")[0] not in ("forecasting", "contracts"))
+           for m, ts in import_graph().items() if m.split(".")[0] == "forecasting"}
     assert {m: ts for m, ts in bad.items() if ts} == {}

@@ -140,6 +140,10 @@ def test_new_indicator_end_to_end(built):
     assert all(0 <= r[1] <= 100 and r[2] is not None for r in rows), rows
     assert q("select count(*) from marts.trajectory where indicator_id = ? and baseline_value is not null",
              ind["id"])[0][0] >= len(LAS)
+    # forecasts (issue 21): every LA gets a year-end forecast of it, or the reason there is none, with no code
+    fc = {r[0]: r for r in q("select la_code, value, verdict, reason from marts.forecasts "
+                             "where indicator_id = ? and period_type = 'year_end'", ind["id"])}
+    assert set(LAS) <= set(fc) and all(fc[la][1] is not None or fc[la][3] for la in LAS), fc
     # packs: the indicator is shown
     assert ind["short"] in _packs_text(built["tmp"])
 

@@ -127,6 +127,75 @@ def check_one_verdict(out: Path, con, period: str, las: list[str]) -> int:
     return n
 
 
+def check_forecasts(out: Path, con, period: str, las: list[str]) -> int:
+    """Issue 21: for every LA in ``las`` and every indicator, the year-end forecast verdict of marts.forecasts is
+    what the pack's page one (the verdict and the projection in words), its figures CSV (the value and bounds as
+    numbers, the verdict as status), the overview's forecast counts and the support list's "forecast to miss N
+    headline targets" say.  Returns the number of (LA, indicator) pairs checked."""
+    from reports import forecasts as fc
+    from reports.downloads import FORECAST_COMPARISONS
+
+    mart = fc.load(con, period)
+    cat = catalogue.load()
+    assert {la for la, _ in mart} >= set(las) and len(mart) == len({la for la, _ in mart}) * len(cat.indicators)
+    # the overview: per indicator, the LAs on course, at risk, off course and without a verdict (all LAs)
+    ov = (out / period / "overview.html").read_text(encoding="utf-8")
+    sec = ov[ov.index('id="forecasts"'):]
+    for ind in cat.indicators:
+        row = re.search(rf"<th scope=\"row\">{re.escape(html.escape(ind.name))}</th>(.*?)</tr>", sec, re.S)
+        cells = [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+        want = [sum(1 for (la, i), r in mart.items() if i == ind.id and r["verdict"] == v)
+                for v in ("on course", "at risk", "off course", None)]
+        assert [int(c) for c in cells[:4]] == want, (ind.id, cells, want)
+    sup_rows = list(csv.DictReader((out / "dfe" / f"support-{period}.csv").open(encoding="utf-8")))
+    th = support.load_thresholds()
+    headline = th["off_trajectory"]["headline_indicators"]
+    n = 0
+    for la in las:
+        pack = _pack(out, la)
+        text = pack.read_text(encoding="utf-8")
+        glance = text[text.index('id="glance"'):text.index('id="attention"')]
+        figures = list(csv.DictReader(pack.with_name(pack.stem + "-figures.csv").open(encoding="utf-8")))
+        for ind in cat.indicators:
+            f = mart[(la, ind.id)]
+            row = re.search(rf'href="#ind-{ind.id}">.*?</tr>', glance, re.S).group(0)
+            cell = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[-1]
+            assert f'data-verdict="{f["verdict"] or ""}"' in cell, (la, ind.id, cell)
+            words = _text(cell)
+            assert words.startswith(fc.label(f)), (la, ind.id, words)
+            if f["value"] is not None:
+                assert f"{shown(f['value'], ind.decimals):,.{ind.decimals}f} by March" in words, (la, ind.id, words)
+            else:
+                assert f["reason"] in words
+            got = {r["comparison"]: r for r in figures if r["indicator_id"] == ind.id
+                   and r["comparison"] in FORECAST_COMPARISONS}
+            assert set(got) == set(FORECAST_COMPARISONS), (la, ind.id)
+            for comp, key in zip(FORECAST_COMPARISONS, ("value", "lower", "upper")):
+                r = got[comp]
+                assert (r["time_period"], r["time_identifier"]) == ("202627", "Financial year")
+                want = "x" if f[key] is None else shown(f[key], ind.decimals)
+                assert (r["value"] if want == "x" else float(r["value"])) == want, (la, ind.id, comp, r["value"])
+                assert r["status"] == (f["verdict"] or f"no forecast verdict: {f['reason']}")
+            n += 1
+        off = [i for i in headline if mart[(la, i)]["verdict"] == "off course"]
+        mine = [r for r in sup_rows if r["la_code"] == la and r["reason"] == support.REASONS["forecast_off_course"]]
+        if len(off) >= th["forecast_off_course"]["min_off_course"]:
+            (r,) = mine
+            assert r["detail"].startswith(f"forecast to miss {len(off)} headline target"), r
+        else:
+            assert not mine, (la, mine)
+    return n
+
+
+def test_pack_csv_overview_and_support_list_give_the_mart_forecast(site, sample_warehouse):
+    out, _, _ = site
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        assert check_forecasts(out, con, PERIOD, LAS) == len(LAS) * len(catalogue.load().indicators)
+    finally:
+        con.close()
+
+
 def test_pack_csv_overview_and_support_view_give_the_same_status(site, sample_warehouse):
     """For every LA and indicator: the pack's page one, its figures CSV, the overview's off-trajectory names and
     the support view's missed headline indicators all say what marts.verdicts says, rejected LAs included."""

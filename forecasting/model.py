@@ -1,0 +1,221 @@
+"""The forecaster: the naive forecast plus a drift chosen on its own record, with intervals from errors pooled
+across areas (README, "Forecasts").
+
+For each area the forecast of a period ``k`` lags ahead (a quarter, a year, or the same term a year later for
+a seasonal measure) is ``base + drift * k``: ``base`` is the naive forecast (the last value; for a seasonal
+measure the same term's last value), and the drift one of CANDIDATES, ``w * own + (1 - w) * c * pooled`` with
+``w = m / (m + shrink)`` for ``m`` own changes: naive (no drift), the pooled drift, the own drift, or the own
+drift shrunk towards the pooled drift or towards none.  ``choose`` takes the candidate that forecast the latest
+period best one lag ahead, only if it beat the naive forecast there by EARN; with no such record yet (two
+periods of data), the naive forecast.  Rates pool the change of the pooled rate (sum of numerators over sum of
+denominators); counts and levels the median change.
+
+Intervals are symmetric: the ``level`` quantile of the size of the chosen candidate's own past errors at the
+same distance, pooled over every area (rolling origins, outcomes up to the origin only; a rate's errors in
+units of 1/sqrt(denominator)), never narrower than the one-lag errors times sqrt(k), and widened by
+sqrt(1 + 1/n) when they come from n origins only.  With no record at all, the areas' changes around the
+pooled change stand in, widened for the drift's own uncertainty: sqrt(k + k^2 w^2 / m).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Obs:
+    """One transformed observation: ``z`` on the model's scale, ``weight`` = the denominator (rates) or 1."""
+
+    index: int
+    z: float
+    weight: float = 1.0
+
+
+# (shrink, pooled): the drift is w * own + (1 - w) * pooled * D with w = m / (m + shrink); shrink None = no own
+# drift.  (None, 0) is the naive forecast itself, what the method falls back on before it has a record.
+CANDIDATES = ((0.0, 1.0), (2.0, 1.0), (None, 1.0), (2.0, 0.0), (None, 0.0))
+NAIVE = (None, 0.0)
+EARN = 0.05  # a drift must beat the naive forecast's latest mean absolute error by 5% to be used
+ORIGINS = -1  # key of the origins a candidate's record has errors from
+LATEST = 0  # key of the one-lag errors whose outcome is the latest period, in a candidate's record
+
+
+@dataclass(frozen=True)
+class Settings:
+    level: float = 0.8
+    min_errors: int = 20
+    pooled_rate: bool = False  # rates: pool the change of the weighted (pooled) rate, not the median change
+    candidate: tuple = NAIVE
+
+
+@dataclass(frozen=True)
+class Point:
+    """A point forecast on the model scale, with what the interval needs."""
+
+    target: int
+    k: int          # lags ahead of the base
+    z: float        # the forecast
+    base: float     # the naive forecast
+    w: float        # weight on the area's own drift
+    m: int          # the area's own changes
+    unit: float = 1.0  # error scale: 1/sqrt(denominator) for a rate (binomial noise), 1 otherwise
+
+
+def changes(obs: list[Obs], lag: int) -> list[tuple[int, float]]:
+    """(index, z_t - z_{t-lag}) for every observed pair one lag apart."""
+    by = {o.index: o.z for o in obs}
+    return [(o.index, o.z - by[o.index - lag]) for o in obs if o.index - lag in by]
+
+
+def pooled_drift(history: dict[str, list[Obs]], lag: int, settings: Settings) -> float:
+    """Everyone's change per lag: the mean move of the pooled rate over the areas seen at both ends (rates),
+    or the median of all areas' changes (counts and levels)."""
+    if settings.pooled_rate:
+        by_area = [{o.index: o for o in obs} for obs in history.values()]
+        moves = []
+        for t in sorted({t for by in by_area for t in by if t - lag in by}):
+            pairs = [(by[t - lag], by[t]) for by in by_area if t in by and t - lag in by]
+            w0, w1 = sum(p.weight for p, _ in pairs), sum(n.weight for _, n in pairs)
+            if w0 > 0 and w1 > 0:
+                moves.append(sum(n.z * n.weight for _, n in pairs) / w1 - sum(p.z * p.weight for p, _ in pairs) / w0)
+        return statistics.fmean(moves) if moves else 0.0
+    all_changes = [c for obs in history.values() for _, c in changes(obs, lag)]
+    return statistics.median(all_changes) if all_changes else 0.0
+
+
+@dataclass(frozen=True)
+class State:
+    """What an area's forecast is made of at one origin: the naive base per phase, its own changes."""
+
+    last: dict       # phase (index mod lag) -> the latest Obs of that phase
+    own: float       # mean own change per lag (0 if none)
+    m: int           # number of own changes
+
+
+def states(history: dict[str, list[Obs]], origin: int, lag: int, settings: Settings
+           ) -> tuple[float, dict[str, State | str]]:
+    """(pooled drift, each area's state or why it has no forecast) from the data up to ``origin``."""
+    upto = {a: [o for o in obs if o.index <= origin] for a, obs in history.items()}
+    out: dict[str, State | str] = {}
+    for area, obs in upto.items():
+        if not obs:
+            out[area] = "no value up to the forecast origin"
+        elif len(obs) < 2:
+            out[area] = "only one period of data: a trend cannot be told from noise"
+        else:
+            own = [c for _, c in changes(obs, lag)]
+            out[area] = State({o.index % lag: o for o in obs}, statistics.fmean(own) if own else 0.0, len(own))
+    return pooled_drift(upto, lag, settings), out
+
+
+def project(state: State, pooled: float, targets: list[int], lag: int, candidate: tuple,
+            rate: bool = False) -> list[Point]:
+    shrink, c = candidate
+    w = 0.0 if shrink is None or not state.m else state.m / (state.m + shrink)
+    drift = w * state.own + (1 - w) * c * pooled
+    points = []
+    for t in targets:
+        base = state.last.get(t % lag)
+        if base is not None:
+            k = (t - base.index) // lag
+            unit = 1 / math.sqrt(base.weight) if rate and base.weight > 0 else 1.0
+            points.append(Point(t, k, base.z + drift * k, base.z, w, state.m, unit))
+    return points
+
+
+def point_forecasts(history: dict[str, list[Obs]], origin: int, targets: list[int], lag: int,
+                    settings: Settings) -> dict[str, list[Point] | str]:
+    """Each area's point forecasts of ``targets`` from its data up to ``origin`` (or why there are none)."""
+    pooled, st = states(history, origin, lag, settings)
+    return {a: s if isinstance(s, str) else (project(s, pooled, targets, lag, settings.candidate,
+                                                             settings.pooled_rate)
+                                             or "no value for the same term to compare with")
+            for a, s in st.items()}
+
+
+def record(history: dict[str, list[Obs]], upto: int, lag: int, settings: Settings
+           ) -> dict[tuple, dict[int, list[float]]]:
+    """Every candidate's errors (model scale, by lags ahead) from every origin before ``upto``, for
+    outcomes up to ``upto``: the method's own record, known at ``upto``."""
+    by_area = {a: {o.index: o.z for o in obs} for a, obs in history.items()}
+    origins = sorted({o.index for obs in history.values() for o in obs if o.index < upto})
+    out: dict[tuple, dict[int, list[float]]] = {c: {} for c in CANDIDATES}
+    for o in origins:
+        pooled, st = states(history, o, lag, settings)
+        targets = list(range(o + 1, upto + 1))
+        for area, s in st.items():
+            if isinstance(s, str):
+                continue
+            for cand in CANDIDATES:
+                for pt in project(s, pooled, targets, lag, cand, settings.pooled_rate):
+                    actual = by_area[area].get(pt.target)
+                    if actual is not None:
+                        out[cand].setdefault(pt.k, []).append((actual - pt.z) / pt.unit)
+                        if o not in out[cand].setdefault(ORIGINS, []):
+                            out[cand][ORIGINS].append(o)
+                        if pt.k == 1 and pt.target == upto:
+                            out[cand].setdefault(LATEST, []).append((actual - pt.z) / pt.unit)
+    return out
+
+
+def choose(rec: dict[tuple, dict[int, list[float]]], settings: Settings) -> tuple:
+    """The candidate with the smallest mean absolute error forecasting the latest period one lag ahead (what
+    worked last time: growth in demand comes and goes in spells); the naive forecast until there is a record
+    of at least ``min_errors`` such errors.  Ties go to the simpler, later candidate."""
+    scored = {c: statistics.fmean(abs(e) for e in rec[c][LATEST]) for c in CANDIDATES
+              if len(rec[c].get(LATEST, ())) >= settings.min_errors}
+    if NAIVE not in scored:
+        return NAIVE
+    best = min(scored, key=lambda c: (scored[c], -CANDIDATES.index(c)))
+    # a drift earns its place only by beating the naive forecast clearly (by EARN), not by noise
+    return best if scored[best] < (1 - EARN) * scored[NAIVE] else NAIVE
+
+
+def spread_fallback(history: dict[str, list[Obs]], origin: int, lag: int, settings: Settings) -> list[float]:
+    """The areas' changes around the pooled change, up to ``origin``: the error of a one-lag forecast
+    before the method has any record of its own."""
+    upto = {a: [o for o in obs if o.index <= origin] for a, obs in history.items()}
+    pooled = pooled_drift(upto, lag, settings) * settings.candidate[1]
+    out = []
+    for obs in upto.values():
+        by = {o.index: o for o in obs}
+        for o in obs:
+            prev = by.get(o.index - lag)
+            if prev is not None:
+                unit = 1 / math.sqrt(prev.weight) if settings.pooled_rate and prev.weight > 0 else 1.0
+                out.append((o.z - prev.z - pooled) / unit)
+    return out
+
+
+def quantile(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    pos = q * (len(s) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def interval(point: Point, errors: dict[int, list[float]], fallback: list[float],
+             settings: Settings) -> tuple[float, float, str] | None:
+    """(lower, upper, source) on the model scale for one point forecast; None if nothing measures the error."""
+    inflate = math.sqrt(1 + 1 / max(1, len(errors.get(ORIGINS, ()))))
+    sizes = []  # (half width before inflation, source): the wider wins, so the interval widens with k
+    if len(errors.get(point.k, ())) >= settings.min_errors:
+        sizes.append((quantile([abs(x) for x in errors[point.k]], settings.level), "own past errors"))
+    if len(errors.get(1, ())) >= settings.min_errors:
+        sizes.append((math.sqrt(point.k) * quantile([abs(x) for x in errors[1]], settings.level),
+                      "own one-step errors x sqrt(steps)"))
+    if not sizes and len(fallback) >= 2:
+        extra = point.k ** 2 * point.w ** 2 / point.m if point.m else 0.0
+        sizes.append((math.sqrt(point.k + extra) * quantile([abs(x) for x in fallback], settings.level),
+                      "spread of changes"))
+    if not sizes:
+        return None
+    size, src = max(sizes)
+    # symmetric, from the size of the errors: a year when every area moved together (2020-21) shifts the
+    # errors one way; their quantiles would shift the next interval with them, their size only widens it
+    # and wider by sqrt(1 + 1/n) when the errors come from n origins only: one year's spread of changes
+    # says nothing of how much the next year's common move will differ
+    half = inflate * point.unit * size
+    return point.z - half, point.z + half, src
