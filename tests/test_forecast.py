@@ -79,7 +79,7 @@ def test_the_forecast_verdict_follows_polarity_and_tolerance():
     assert verdict(1, 2, 3, 1, "neutral") is None
 
 
-SERIES = published_series(folders())
+SERIES = published_series(folders()[:1])   # the product's own copy only: CI has no ../shared
 
 
 @pytest.mark.parametrize("name", [n for n, (rows, _) in SERIES.items() if rows is not None])
@@ -91,9 +91,11 @@ def test_the_backtest_on_published_series_is_calibrated_and_no_worse_than_naive(
     assert b.mae <= b.mae_naive * (1 + 1e-9), (name, b)
 
 
-def test_the_published_series_include_the_three_sen2_series_shipped_with_the_product():
-    have = {n for n, (rows, _) in SERIES.items() if rows is not None}
-    assert {"EHCP requests", "20-week timeliness (%)", "EHCP caseload"} <= have
+def test_every_published_series_is_shipped_with_the_product():
+    """All five series the README's backtest table reports are in synthetic/calibration_data, so this file
+    tests every one of them on a clean clone (none is skipped for want of ../shared)."""
+    assert {n for n, (rows, _) in SERIES.items() if rows is not None} == set(SERIES)
+    assert len(SERIES) == 5
 
 
 def test_periods_are_steps_in_any_of_the_four_spellings():
