@@ -28,6 +28,25 @@ def test_every_tool_comes_from_beside_the_interpreter_never_path(monkeypatch):
     assert len(serve.service_processes(webserver=False, portal_port=3100)) == 1  # no portal package: not started
 
 
+def test_a_stale_manifest_is_prepared_with_this_environments_dbt_from_a_bare_path(tmp_path):
+    """dagster-dbt's own preparer runs "dbt" from PATH: `.venv/bin/lsrp run` from a service unit or cron (no venv
+    on PATH) failed at import whenever a model had changed since the manifest.  Ours runs the dbt beside the
+    interpreter.  A copy of the project (its seeds folder beside it), a bare PATH, a separate process."""
+    import shutil
+    import subprocess
+
+    shutil.copytree(paths.DBT_PROJECT_DIR, tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(paths.REPO / "contracts" / "reference", tmp_path / "contracts" / "reference")
+    code = ("import sys; from dagster_dbt import DbtProject; from pipeline.defs.dbt_project import _Preparer; "
+            "p = DbtProject(project_dir=sys.argv[1], profiles_dir=sys.argv[1]); _Preparer().prepare(p); "
+            "print(p.manifest_path)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "dbt_project")], capture_output=True, text=True,
+                          env={"HOME": os.environ.get("HOME", "/tmp"), "PATH": "/usr/bin:/bin"}, cwd=paths.REPO,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "dbt_project" / "target" / "manifest.json").is_file()
+
+
 def test_the_code_location_is_named_lsrp_wherever_the_clone_is():
     """The clone's folder name (e.g. a worktree's) would otherwise be the project's location name, and
     Dagster warns on every load that it does not match workspace.yaml's."""

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+from dagster_shared import record
 
 from contracts import reference
 from pipeline import paths
@@ -46,7 +48,20 @@ def manifest_stale(project: DbtProject) -> bool:
     return manifest.stat().st_mtime < newest
 
 
+class _Preparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer with this environment's dbt: its own builds ``DbtCliResource`` with the default
+    executable, "dbt" from PATH, so `.venv/bin/lsrp run` from a bare PATH (a service unit, cron) failed at
+    import with "The dbt executable 'dbt' was not found on PATH"."""
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        from dagster_dbt.core.resource import DbtCliResource
+
+        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+            self._prepare_project_cli_args, target_path=project.target_path).wait()
+
+
 dbt_project = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR)
+dbt_project = record.replace(dbt_project, preparer=_Preparer())
 dbt_project.prepare_if_dev()
 if manifest_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)
