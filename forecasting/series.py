@@ -200,8 +200,9 @@ def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> d
                                     p.value(pt.base, pt.target), spec.level, method))
         out[area] = Outlook(**head, projections=tuple(projs),
                             reason=None if projs else (
-                                "no term a year apart in any area's data yet to measure the error" if p.lag > 1
-                                else "no area has two comparable periods to measure the error"))
+                                "the same term a year earlier is not in the data yet, so the error cannot be measured"
+                                if p.lag > 1 else
+                                "no authority has two comparable periods yet, so the error cannot be measured"))
     return out
 
 

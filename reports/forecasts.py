@@ -9,6 +9,8 @@ from contracts.catalogue import Indicator
 from reports.common import num
 
 VERDICT_WORDS = {"on course": "On course", "at risk": "At risk", "off course": "Off course"}
+# the mart's reason codes a reader sees in other words (the pack's status column says the same)
+REASON_WORDS = {"no better direction": "neither higher nor lower is better"}
 COLUMNS = ("la_code", "indicator_id", "period", "origin", "method", "first_period", "last_period", "n_points",
            "value", "lower", "upper", "level", "target_value", "tolerance", "verdict", "reason")
 
@@ -51,7 +53,8 @@ def words(ind: Indicator, row: dict | None) -> str:
         s += f" against a target of {num(row['target_value'], d)}"
     if row.get("verdict"):
         return f"{row['verdict']}: {s}"
-    return f"{s}; no verdict: {row.get('reason')}"
+    reason = row.get("reason")
+    return f"{s}; no verdict: {REASON_WORDS.get(reason, reason)}"
 
 
 def count_off_course(forecasts: dict[tuple[str, str], dict], code: str, indicators: list[str]) -> list[str]:
