@@ -290,7 +290,7 @@ def change_words(ind: Indicator, m: dict) -> str:
     'Down 1.09, better (same term a year earlier)', 'Up 3.7 (previous quarter)', 'No meaningful change'."""
     direction, chg, basis, note = change_of(ind, m)
     if direction == "not comparable" or chg is None:
-        return note or NOT_APPLICABLE
+        return note or "Not comparable"   # words where a person reads it, never the data files' z
     if direction == "no meaningful change":
         words = "No meaningful change"
     else:
@@ -566,7 +566,7 @@ def at_a_glance(model: PackModel) -> str:
         unit = ind.unit + (f", {_field(m, 'term_label')}" if _field(m, "term_label") else "")
         rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a><span class="unit">{esc(unit)}</span>',
                      value_html(ind, m),
-                     esc(num(target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE),
+                     esc(num(target_of(m), ind.decimals) if model.accepted else "Not applicable"),
                      verdict_cell(m),
                      esc(comparator(lat, "england", ind)), esc(comparator(lat, "region", ind)),
                      esc(num(lat.get("sn_mean"), ind.decimals)), esc(rank_band(lat)), esc(change_words(ind, m)),

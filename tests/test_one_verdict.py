@@ -106,6 +106,7 @@ def check_one_verdict(out: Path, con, period: str, las: list[str]) -> int:
             assert _text(cells[2]) == VERDICT_WORDS[verdict], (la, ind.id, cells[2])
             if status is None:
                 assert 'class="tag' not in cells[2]                        # words, never a "z" pill
+            assert "z" not in (_text(cells[1]), _text(cells[7])), (la, ind.id)  # target, change: words too
             when = indicator_time_columns(ind, period)
             (current,) = [r for r in figures if r["comparison"] == "This local authority"
                           and r["indicator_id"] == ind.id and (r["time_period"], r["time_identifier"]) == when]
