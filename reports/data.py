@@ -112,6 +112,9 @@ class PeriodData:
     # (la, indicator) -> marts.verdicts row for the period: the one status every view shows (empty when the
     # warehouse predates the mart: views then fall back to the trajectory's status for accepted returns)
     verdicts: dict[tuple[str, str], dict] = field(default_factory=dict)
+    # indicator -> marts.effective_practice rows for the period, best first (who to learn from; empty when
+    # the warehouse predates the mart)
+    effective: dict[str, list[dict]] = field(default_factory=dict)
 
     def verdict(self, code: str, indicator_id: str) -> dict:
         """The verdict of ``code`` on an indicator this quarter (marts.verdicts), or the same rule applied
@@ -224,6 +227,8 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
         run_failures = _optional(con, "select * from marts.run_failures order by failed_at desc")
         plan = load_plan(con, period)
         verdict_rows = _optional(con, "select * from marts.verdicts where period = ?", [period])
+        effective_rows = _optional(con, "select * from marts.effective_practice where period = ? "
+                                        "order by indicator_id, position", [period])
     finally:
         con.close()
 
@@ -253,4 +258,5 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
                       bench_periods=bench_periods, findings=findings, revisions=revisions,
                       neighbours=neighbours, quarantined=quarantined, run_failures=run_failures,
                       indicators=indicators, plan=plan, england=england,
-                      verdicts={(r["la_code"], r["indicator_id"]): r for r in verdict_rows})
+                      verdicts={(r["la_code"], r["indicator_id"]): r for r in verdict_rows},
+                      effective=_group(effective_rows, "indicator_id"))

@@ -172,6 +172,21 @@ def _section(heading: str, items: list[str], empty: str, where: str = "the appen
     return {"heading": heading, "items": [_clip(x) for x in items[:MAX_ITEMS]], "empty": empty, "more": more}
 
 
+def _learn_from_section(model) -> list[dict]:
+    """Who to learn from on the targets missed (reports.effective.learn_from), one line per target with
+    someone to ask; nothing when no neighbour or LA in the region improved beyond noise."""
+    cat = catalogue.load()
+    items = []
+    for ind_id, peers in (model.learn_from or {}).items():
+        ind = cat.indicator(ind_id)
+        if peers:
+            items.append(f"{ind.short}: " + "; ".join(
+                f"{p['name']} ({P.shown(p['change_value'], ind.decimals):+,.{ind.decimals}f} {P.change_unit(ind)})" for p in peers))
+    if not items:
+        return []
+    return [_section(f"Who to learn from on the targets missed ({len(items)})", items, "", "page one")]
+
+
 def attention(model) -> list[dict]:
     """Everything the review should look at, across its items, each list in words."""
     q = period_label(model.period)
@@ -194,6 +209,7 @@ def attention(model) -> list[dict]:
     if model.accepted:
         out.append(_section(f"Targets missed ({len(missed)})", missed, "None: every target with data was met or "
                             "within tolerance.", "page one"))
+        out += _learn_from_section(model)
         within = [i.short for i in by["within tolerance"]]
         if within:
             out.append({"heading": f"Within tolerance ({len(within)})", "items": [", ".join(within) + "."],

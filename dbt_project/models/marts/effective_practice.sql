@@ -49,9 +49,12 @@ pairs as (
 pooled as (
     select p.la_code, p.indicator_id, p.period,
            count(*) as sn_n,
-           sum(nb.numerator order by nb.la_code) / sum(nb.denominator order by nb.la_code) as sn_now,
-           sum(nb.then_numerator order by nb.la_code) / sum(nb.then_denominator order by nb.la_code) as sn_then
+           sum(nb.numerator order by nb.la_code) * any_value(i.multiplier)
+               / sum(nb.denominator order by nb.la_code) as sn_now,
+           sum(nb.then_numerator order by nb.la_code) * any_value(i.multiplier)
+               / sum(nb.then_denominator order by nb.la_code) as sn_then
     from pairs as p
+    join ind as i using (indicator_id)
     join {{ ref('int_statistical_neighbours') }} as sn on sn.la_code = p.la_code
     join pairs as nb
       on nb.la_code = sn.sn_la_code and nb.indicator_id = p.indicator_id and nb.period = p.period
@@ -64,11 +67,11 @@ judged as (
         i.indicator_name, i.polarity, i.decimals, i.no_change_band, i.period_basis, i.seasonal,
         p.value_now - p.value_then as change_value,
         o.sn_n,
-        o.sn_then * i.multiplier as sn_value_then,
-        o.sn_now * i.multiplier as sn_value_now,
-        (o.sn_now - o.sn_then) * i.multiplier as sn_change_value,
+        o.sn_then as sn_value_then,
+        o.sn_now as sn_value_now,
+        o.sn_now - o.sn_then as sn_change_value,
         case when i.polarity = 'high' then 1 else -1 end
-            * ((p.value_now - p.value_then) - (o.sn_now - o.sn_then) * i.multiplier) as beat_by
+            * ((p.value_now - p.value_then) - (o.sn_now - o.sn_then)) as beat_by
     from pairs as p
     join ind as i using (indicator_id)
     join pooled as o using (la_code, indicator_id, period)
