@@ -22,7 +22,8 @@ import dataclasses
 
 from contracts.catalogue import QUARTERS, Catalogue
 from contracts.metadata import formula
-from synthetic import sample as S
+from synthetic import la_year as S
+from synthetic.la_year import realised
 
 # annual growth of a data item's values (mean, lognormal sd per LA); items not named keep their
 # share of the item their sample hint names (sample._hinted_items)
@@ -43,14 +44,6 @@ FOLLOWS = {
     "eah_settings_with_access": "eah_settings", "mediation_no_appeal": "mediation_concluded",
     "parent_survey_positive": "parent_survey_responses", "iss_spend_ytd": "hn_spend_ytd",
 }
-REALISED = (-0.4, 1.6)   # share of the planned improvement an LA delivers, per indicator
-
-
-def realised(seed: int, code: str, key: str) -> float:
-    """The LA's realised share of its planned improvement on one indicator (or DfE-held dataset)."""
-    return S._rng(seed, code, "realised", key).uniform(*REALISED)
-
-
 def next_year(prev: S.LAYear, year: str, seed: int, cat: Catalogue) -> S.LAYear:
     code = prev.la["old_la_code"]
     rng = S._rng(seed, code, "year", year)

@@ -25,11 +25,9 @@ import hashlib
 import io
 import json
 import math
-import random
 import re
 import struct
 import zipfile
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,7 +38,9 @@ from contracts.catalogue import years as catalogue_years
 from contracts.metadata import formula
 from pipeline import template
 from synthetic import plan_sample
-from synthetic.calibration import LAProfile, profiles, read_las
+from synthetic.calibration import profiles, read_las
+from synthetic.la_year import LAYear, _clip, _cum, _hinted_items, _ln, _rng, _share_hint, realised
+from synthetic.plan_years import build_plan_years
 
 PERIOD_RE = re.compile(r"^(?P<year>\d{4}-\d{2})-(?P<q>Q[1-4])$")
 TERMS = ("Autumn term", "Spring term", "Summer term")
@@ -66,18 +66,6 @@ PLAN_START_ACADEMIC = 2025   # terms of academic years after 2025/26 carry the p
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def _rng(*parts) -> random.Random:
-    return random.Random(":".join(str(p) for p in parts))
-
-
-def _ln(rng: random.Random, sd: float) -> float:
-    return math.exp(rng.gauss(0.0, sd))
-
-
-def _clip(x: float, lo: float, hi: float) -> float:
-    return max(lo, min(hi, x))
 
 
 def quarters_up_to(period: str, cat: Catalogue | None = None) -> list[str]:
@@ -116,32 +104,6 @@ def _previous_term(tp: str, term: str) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------------------------
 # one LA's year
-
-
-@dataclass
-class LAYear:
-    la: dict
-    profile: LAProfile
-    values: dict[tuple[str, str], float] = field(default_factory=dict)   # (item, quarter) -> value
-    baselines: dict[str, tuple[float, str]] = field(default_factory=dict)
-    targets: dict[tuple[str, str], float] = field(default_factory=dict)
-    target_notes: dict[str, str] = field(default_factory=dict)
-    weak_target: str | None = None
-    # fixed effects the DfE-held data draws on
-    pupils_on_roll: int = 0
-    ehcp_pupils: int = 0
-    sen_support_pupils: int = 0
-    absence: dict[str, tuple[float, float]] = field(default_factory=dict)   # status -> (overall %, unauth %)
-    excl_mult: float = 1.0
-    ambition: float = 1.0   # how far the LA's targets reach on its planned improvement (later years deliver a share)
-
-
-def _cum(increments: list[int]) -> list[int]:
-    out, s = [], 0
-    for x in increments:
-        s += x
-        out.append(s)
-    return out
 
 
 def _flow(rng, annual: float, sd: float = 0.12, season=(1.0, 0.9, 1.1, 1.0)) -> list[int]:
@@ -270,31 +232,6 @@ def _seasonal_factor(ind, target_period: str, cat: Catalogue) -> float:
     term = cat.dfe_held_terms[quarter]["time_identifier"]
     factor = TERM_ABSENCE_FACTOR if ind.area == "attendance" else TERM_EXCL_SHARE
     return factor[term] / factor["Spring term"]  # baselines are spring-term figures
-
-
-def _share_hint(item) -> dict:
-    """A data item's sample hint: its values are a share of another item's (catalogue `sample:
-    {share_of: item, share: [lo, hi]}`); an item `within` another defaults to 30-70% of it."""
-    hint = dict(item.sample or {})
-    if "share_of" not in hint and item.within:
-        hint["share_of"] = item.within
-    if "share_of" not in hint:
-        raise ValueError(f"data item {item.id}: the sample generator cannot invent its values; give it a "
-                         "sample hint in contracts/catalogue.yaml, e.g. sample: {share_of: <item>, share: [0.1, 0.3]}")
-    lo, hi = hint.get("share", (0.3, 0.7))
-    return {"share_of": hint["share_of"], "share": (float(lo), float(hi))}
-
-
-def _hinted_items(y: LAYear, seed: int, cat: Catalogue) -> None:
-    """LA-return items the calibrated model above does not know: a share of the item the hint names,
-    drawn once per LA from its own stream (so the calibrated items' values do not move)."""
-    for it in cat.return_items:
-        if (it.id, QUARTERS[0]) in y.values:
-            continue
-        hint = _share_hint(it)
-        share = _rng(seed, y.la["old_la_code"], "hint", it.id).uniform(*hint["share"])
-        for q in QUARTERS:
-            y.values[(it.id, q)] = round(y.values[(hint["share_of"], q)] * share)
 
 
 def _hinted_baseline(ind, y: LAYear, names: dict, cat: Catalogue) -> tuple[float, str]:
@@ -493,8 +430,6 @@ def _improve_of(dataset: str, column: str, breakdown: str | None = None) -> tupl
 def _absence_trend(y: LAYear, seed: int, tp: str, status: str) -> tuple[float, float]:
     """(overall %, unauthorised %) for a term: the LA's realised share of its planned improvement a
     year (as synthetic.plan_years does for the returns' indicators)."""
-    from synthetic.plan_years import realised
-
     ov, un = y.absence[status]
     n, found = _years_into_plan(tp), _improve_of("attendance", "sess_overall", status)
     if not n or not found or not ov:
@@ -507,8 +442,6 @@ def _absence_trend(y: LAYear, seed: int, tp: str, status: str) -> tuple[float, f
 def _exclusion_trend(y: LAYear, seed: int, tp: str) -> float:
     """The factor on the LA's exclusion rates for a term: its planned improvement in suspensions, a share
     of its baseline a year, realised as for the other indicators."""
-    from synthetic.plan_years import realised
-
     n, found = _years_into_plan(tp), _improve_of("exclusions", "susp")
     if not n or not found:
         return 1.0
@@ -910,8 +843,6 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
 def _plan_years(years: list[LAYear], plan_years: list[str], seed: int) -> dict[str, list[LAYear]]:
     if len(plan_years) == 1:
         return {plan_years[0]: years}
-    from synthetic.plan_years import build_plan_years
-
     return build_plan_years(years, plan_years, seed)
 
 
