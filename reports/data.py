@@ -115,6 +115,9 @@ class PeriodData:
     verdicts: dict[tuple[str, str], dict] = field(default_factory=dict)
     # (la, indicator) -> marts.forecasts year-end row made from the period (reports/forecasts.py)
     forecasts: dict[tuple[str, str], dict] = field(default_factory=dict)
+    # indicator -> marts.effective_practice rows for the period, best first (who to learn from; empty when
+    # the warehouse predates the mart)
+    effective: dict[str, list[dict]] = field(default_factory=dict)
 
     def verdict(self, code: str, indicator_id: str) -> dict:
         """The verdict of ``code`` on an indicator this quarter (marts.verdicts), or the same rule applied
@@ -228,6 +231,8 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
         plan = load_plan(con, period)
         verdict_rows = _optional(con, "select * from marts.verdicts where period = ?", [period])
         forecast_rows = forecasts_mod.load(con, period)
+        effective_rows = _optional(con, "select * from marts.effective_practice where period = ? "
+                                        "order by indicator_id, position", [period])
     finally:
         con.close()
 
@@ -258,4 +263,5 @@ def load_period(warehouse_path: Path, period: str, trajectory_las: list[str] | N
                       neighbours=neighbours, quarantined=quarantined, run_failures=run_failures,
                       indicators=indicators, plan=plan, england=england,
                       verdicts={(r["la_code"], r["indicator_id"]): r for r in verdict_rows},
-                      forecasts=forecast_rows)
+                      forecasts=forecast_rows,
+                      effective=_group(effective_rows, "indicator_id"))

@@ -8,7 +8,7 @@ from datetime import date
 
 from contracts import catalogue
 
-from . import charts, forecasts
+from . import charts, effective, forecasts
 from .common import (NAV_HERE, NOT_APPLICABLE, active_title, area_sections, change_unit, chart_block, compare_quarters,
                      esc, num, on_basis, page, period_key, period_label, table, with_unit)
 from .data import PeriodData
@@ -374,10 +374,12 @@ def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets
             '<h2 id="collection">Collection status</h2>', _collection(data),
             '<h2 id="alerts">Service alerts</h2>', _service_alerts(data),
             '<h2 id="trajectory">LAs off trajectory by indicator</h2>', _off_trajectory(data),
+            '<h2 id="learn">Who to learn from: effective practice</h2>', effective.overview_html(data),
             '<h2 id="plans">Delivery plans: milestones, risks and spend</h2>', _plan(data),
             '<h2 id="forecasts">Forecast to the year end by indicator</h2>', forecast_table(data)]
     area_nav, sections = area_sections(lambda ind: _indicator(data, ind))
     nav = [("summary", "The quarter in brief"), ("collection", "Collection status"), ("alerts", "Service alerts"), ("trajectory", "Off trajectory"),
+           ("learn", "Who to learn from"),
            ("plans", "Delivery plans"), ("forecasts", "Forecast to the year end"),
            *area_nav]
     body.append(sections)

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from contracts import catalogue
 from contracts.catalogue import Indicator
 
-from . import charts, forecasts, plan as plan_mod
+from . import charts, effective, forecasts, plan as plan_mod
 from .common import (NAV_HERE, area_sections, shown, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, active_title, better, change_text, change_unit,
-                     chart_block, esc, is_suppressed, judge_change, num, page, period_label, prev_quarter, slug, status_tag,
-                     table, with_unit)
+                     chart_block, esc, is_suppressed, judge_change, num, page, period_label, prev_quarter, shift_quarters, slug,
+                     status_tag, table, with_unit)
 from .data import PeriodData
 
 SERVICE = "Local SEND Reform Plan: quarterly data report"
@@ -84,6 +85,10 @@ class PackModel:
     # what the status line says beyond the standing return's status: a hold's reason, a later upload that
     # was rejected or held.  Not a figure, so not hashed: it never re-issues a pack as a new version
     notice: dict = field(default_factory=dict)
+    # who to learn from on each missed target (reports.effective.learn_from): other LAs' figures, so a
+    # comparator like the neighbours' values: not hashed
+    learn_from: dict = field(default_factory=dict)
+    learn_why: dict = field(default_factory=dict)   # indicator -> "target missed" / "forecast to miss"
 
     @property
     def slug(self) -> str:
@@ -217,7 +222,18 @@ def build_model(data: PeriodData, code: str) -> PackModel:
     }
     return PackModel(code=code, name=la["la_name"], region=la["region_name"], period=period, indicators=inds,
                      data_quality=dq, accepted=accepted, plan=plan_mod.build_plan(data, code, accepted),
-                     notice=status_notice(st))
+                     notice=status_notice(st), **_learn_from(data, code, accepted))
+
+
+def _learn_from(data: PeriodData, code: str, accepted: bool) -> dict:
+    """The authorities to learn from on each target the LA missed this quarter or is forecast to miss at the year
+    end (marts.verdicts, marts.forecasts; none without an accepted return)."""
+    if not accepted:
+        return {}
+    missed = effective.missed_targets(data, code)
+    off = set(forecasts.count_off_course(data.forecasts, code, [i.id for i in catalogue.load().indicators]))
+    why = {i: "target missed" for i in missed} | {i: "forecast to miss the year-end target" for i in off - missed}
+    return {"learn_from": effective.learn_from(data, code, missed | off), "learn_why": why}
 
 
 def status_notice(st: dict) -> dict:
@@ -622,7 +638,8 @@ def page_one(model: PackModel) -> str:
             + basis_note(model)
             + '<p class="key">Rank 1 is best; bands run from A (best quarter of authorities) to D. '
             "Symbols: c suppressed, x not available, z not applicable.</p>"
-            + '<h2 id="attention">2. What needs attention</h2>' + attention(model) + "</section>")
+            + '<h2 id="attention">2. What needs attention</h2>' + attention(model)
+            + effective.pack_html(model.learn_from, model.learn_why) + "</section>")
 
 
 # ------------------------------------------------------------------ page two: one chart per area
@@ -848,6 +865,7 @@ def _figures_table(ind, m, model) -> str:
         ["Change since last quarter" + (", annualised" if ind.compare_targets == "pro_rata" else ""),
          change_text(ind, cur.get("change_prev_quarter"))],
         ["Change since the same quarter last year", change_text(ind, cur.get("change_prev_year"))],
+        *_year_earlier_row(ind, lat, model.period),
         [f"Statistical neighbours' average ({neighbours_note(lat, len(m['neighbours']))})",
          with_unit(lat.get("sn_mean"), ind)],
         [f"{model.region}, pooled ({lat.get('region_n_las') or 0} LAs)", with_unit(comparator(lat, "region", ind), ind)],
@@ -856,6 +874,26 @@ def _figures_table(ind, m, model) -> str:
         ["Quartile band (A = best)", lat.get("quartile_band") or NOT_APPLICABLE],
     ]
     return table(f"{ind.name}: figures for {model.name}, {q}", ["Measure", "Value"], rows, num_cols={1})
+
+
+def _year_earlier_term(label: str | None) -> str | None:
+    """'spring term 2027/28' -> 'spring term 2026/27'."""
+    m = re.fullmatch(r"(.*) (\d{4})/(\d{2})", label or "")
+    if not m:
+        return None
+    start = int(m[2]) - 1
+    return f"{m[1]} {start}/{(start + 1) % 100:02d}"
+
+
+def _year_earlier_row(ind: Indicator, lat: dict, period: str) -> list[list[str]]:
+    """A termly measure's value for the same term a year earlier (the comparator its change is judged on),
+    as published then (marts.benchmark prior_year_la_value); none for other measures."""
+    if not ind.seasonal:
+        return []
+    then = period_label(shift_quarters(period, -4))
+    term = _year_earlier_term(lat.get("term_label"))
+    return [[f"Value, same term a year earlier ({term + ', ' if term else ''}{then})",
+             with_unit(lat.get("prior_year_la_value"), ind)]]
 
 
 # ------------------------------------------------------------------ HTML

@@ -191,6 +191,23 @@ def forecast_section(model) -> dict:
     return sec
 
 
+def _learn_from_section(model) -> list[dict]:
+    """Who to learn from on the targets missed (reports.effective.learn_from), one line per target with
+    someone to ask; nothing when no neighbour or LA in the region improved beyond noise."""
+    cat = catalogue.load()
+    items = []
+    for ind_id, peers in (model.learn_from or {}).items():
+        ind = cat.indicator(ind_id)
+        if peers:
+            why = (getattr(model, "learn_why", None) or {}).get(ind_id)
+            items.append(f"{ind.short}{f' ({why})' if why else ''}: " + "; ".join(
+                f"{p['name']} ({P.shown(p['change_value'], ind.decimals):+,.{ind.decimals}f} {P.change_unit(ind)})" for p in peers))
+    if not items:
+        return []
+    return [_section(f"Who to learn from on the targets missed or forecast to be missed ({len(items)})", items, "",
+                     "page one")]
+
+
 def attention(model) -> list[dict]:
     """Everything the review should look at, across its items, each list in words."""
     q = period_label(model.period)
@@ -213,6 +230,7 @@ def attention(model) -> list[dict]:
     if model.accepted:
         out.append(_section(f"Targets missed ({len(missed)})", missed, "None: every target with data was met or "
                             "within tolerance.", "page one"))
+        out += _learn_from_section(model)
         within = [i.short for i in by["within tolerance"]]
         if within:
             out.append({"heading": f"Within tolerance ({len(within)})", "items": [", ".join(within) + "."],

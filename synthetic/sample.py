@@ -25,21 +25,22 @@ import hashlib
 import io
 import json
 import math
-import random
 import re
 import struct
 import zipfile
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from contracts import layout as L
 from contracts import metadata
-from contracts.catalogue import QUARTERS, Catalogue, load
+from contracts.catalogue import QUARTERS, Catalogue, for_year, load
+from contracts.catalogue import years as catalogue_years
 from contracts.metadata import formula
 from pipeline import template
 from synthetic import plan_sample
-from synthetic.calibration import LAProfile, profiles, read_las
+from synthetic.calibration import profiles, read_las
+from synthetic.la_year import LAYear, _clip, _cum, _hinted_items, _ln, _rng, _share_hint, realised
+from synthetic.plan_years import build_plan_years
 
 PERIOD_RE = re.compile(r"^(?P<year>\d{4}-\d{2})-(?P<q>Q[1-4])$")
 TERMS = ("Autumn term", "Spring term", "Summer term")
@@ -60,33 +61,28 @@ TERM_EXCL_SHARE = {"Autumn term": 0.36, "Spring term": 0.36, "Summer term": 0.28
 SUSP_RATE = {"EHC plan": 22.0, "SEN support": 26.0, "No SEN": 6.5}
 PERM_RATE = {"EHC plan": 0.14, "SEN support": 0.32, "No SEN": 0.07}
 DEFAULT_BOMB_BYTES = 201_000_000
+PLAN_START_ACADEMIC = 2025   # terms of academic years after 2025/26 carry the plan's trends
 
 
 # --------------------------------------------------------------------------------------------
 # helpers
 
 
-def _rng(*parts) -> random.Random:
-    return random.Random(":".join(str(p) for p in parts))
-
-
-def _ln(rng: random.Random, sd: float) -> float:
-    return math.exp(rng.gauss(0.0, sd))
-
-
-def _clip(x: float, lo: float, hi: float) -> float:
-    return max(lo, min(hi, x))
-
-
 def quarters_up_to(period: str, cat: Catalogue | None = None) -> list[str]:
-    """Quarter periods of the collection year from Q1 up to ``period`` (e.g. 2026-27-Q2)."""
+    """Quarter periods of the plan from Q1 of the first collection year up to ``period`` (e.g.
+    2028-29-Q4: the twelve quarters 2026-27-Q1 to 2028-29-Q4)."""
     cat = cat or load()
     m = PERIOD_RE.match(period)
     if not m:
         raise ValueError(f"quarter must look like 2026-27-Q2, got {period!r}")
-    if m["year"] != cat.collection_year:
-        raise ValueError(f"only the collection year {cat.collection_year} can be generated, got {m['year']}")
-    return [f"{m['year']}-{q}" for q in QUARTERS[: QUARTERS.index(m["q"]) + 1]]
+    plan_years = catalogue_years()
+    if m["year"] not in plan_years:
+        raise ValueError(f"the plan's collection years are {', '.join(plan_years)}: {m['year']} is not one of them")
+    out = []
+    for year in plan_years[: plan_years.index(m["year"]) + 1]:
+        last = QUARTERS.index(m["q"]) + 1 if year == m["year"] else len(QUARTERS)
+        out += [f"{year}-{q}" for q in QUARTERS[:last]]
+    return out
 
 
 def dfe_term_for(period: str, cat: Catalogue | None = None) -> tuple[str, str]:
@@ -108,31 +104,6 @@ def _previous_term(tp: str, term: str) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------------------------
 # one LA's year
-
-
-@dataclass
-class LAYear:
-    la: dict
-    profile: LAProfile
-    values: dict[tuple[str, str], float] = field(default_factory=dict)   # (item, quarter) -> value
-    baselines: dict[str, tuple[float, str]] = field(default_factory=dict)
-    targets: dict[tuple[str, str], float] = field(default_factory=dict)
-    target_notes: dict[str, str] = field(default_factory=dict)
-    weak_target: str | None = None
-    # fixed effects the DfE-held data draws on
-    pupils_on_roll: int = 0
-    ehcp_pupils: int = 0
-    sen_support_pupils: int = 0
-    absence: dict[str, tuple[float, float]] = field(default_factory=dict)   # status -> (overall %, unauth %)
-    excl_mult: float = 1.0
-
-
-def _cum(increments: list[int]) -> list[int]:
-    out, s = [], 0
-    for x in increments:
-        s += x
-        out.append(s)
-    return out
 
 
 def _flow(rng, annual: float, sd: float = 0.12, season=(1.0, 0.9, 1.1, 1.0)) -> list[int]:
@@ -263,31 +234,6 @@ def _seasonal_factor(ind, target_period: str, cat: Catalogue) -> float:
     return factor[term] / factor["Spring term"]  # baselines are spring-term figures
 
 
-def _share_hint(item) -> dict:
-    """A data item's sample hint: its values are a share of another item's (catalogue `sample:
-    {share_of: item, share: [lo, hi]}`); an item `within` another defaults to 30-70% of it."""
-    hint = dict(item.sample or {})
-    if "share_of" not in hint and item.within:
-        hint["share_of"] = item.within
-    if "share_of" not in hint:
-        raise ValueError(f"data item {item.id}: the sample generator cannot invent its values; give it a "
-                         "sample hint in contracts/catalogue.yaml, e.g. sample: {share_of: <item>, share: [0.1, 0.3]}")
-    lo, hi = hint.get("share", (0.3, 0.7))
-    return {"share_of": hint["share_of"], "share": (float(lo), float(hi))}
-
-
-def _hinted_items(y: LAYear, seed: int, cat: Catalogue) -> None:
-    """LA-return items the calibrated model above does not know: a share of the item the hint names,
-    drawn once per LA from its own stream (so the calibrated items' values do not move)."""
-    for it in cat.return_items:
-        if (it.id, QUARTERS[0]) in y.values:
-            continue
-        hint = _share_hint(it)
-        share = _rng(seed, y.la["old_la_code"], "hint", it.id).uniform(*hint["share"])
-        for q in QUARTERS:
-            y.values[(it.id, q)] = round(y.values[(hint["share_of"], q)] * share)
-
-
 def _hinted_baseline(ind, y: LAYear, names: dict, cat: Catalogue) -> tuple[float, str]:
     """(baseline, period) from the indicator's sample hint; without one, its own Q1 value a year earlier."""
     hint = ind.sample or {}
@@ -323,6 +269,7 @@ def _baselines_and_targets(y: LAYear, rng, cat, pct_now, pop, budget, opening, o
                  gauss=rng.gauss, uniform=rng.uniform, clip=_clip, max=max, min=min)
     base = {ind.id: _hinted_baseline(ind, y, names, cat) for ind in cat.indicators}
     ambition = rng.uniform(0.5, 1.5)
+    y.ambition = ambition
     weak = None
     if rng.random() < 0.05:
         weak = rng.choice([i.id for i in cat.indicators if i.polarity != "neutral"])
@@ -412,9 +359,10 @@ def _content(y: LAYear, quarter: str, values: dict, notes: dict) -> template.Ret
     )
 
 
-def _apply_breakage(kinds, content: template.ReturnContent, q: str, la_rows: list[dict]) -> tuple[str, list]:
+def _apply_breakage(kinds, content: template.ReturnContent, q: str, la_rows: list[dict],
+                    year: str | None = None) -> tuple[str, list]:
     """Change the content the way staff break returns; returns (year text, post-save edits)."""
-    year = load().collection_year
+    year = year or load().collection_year
     edits: list = []
     lay = L.layout()
     for kind in kinds:
@@ -461,6 +409,49 @@ GEO_COLS = metadata.ees_common()["geo"] + metadata.ees_common()["breakdown"]
 TINY_LAS = ("201", "420")  # City of London, Isles of Scilly: small counts suppressed ("c")
 
 
+def _years_into_plan(tp: str) -> int:
+    """Academic years of the plan a term is into: 0 before 2026/27 (the terms the 2026-27 Q1 and Q2
+    returns are fed by, so the quick start's sample is what it was), 1 in 2026/27, 2 in 2027/28, ..."""
+    return max(0, int(tp[:4]) - PLAN_START_ACADEMIC)
+
+
+def _improve_of(dataset: str, column: str, breakdown: str | None = None) -> tuple[float, str] | None:
+    """(planned improvement a year, indicator id) of the DfE-held indicator whose numerator is this EES
+    column (catalogue sample hint `improve`)."""
+    cat = load()
+    for ind in cat.indicators:
+        items = [cat.item(i) for i in ind.numerator]
+        if ind.source == "dfe_held" and any(it.dataset == dataset and it.column == column
+                                            and breakdown in (None, it.breakdown) for it in items):
+            return float((ind.sample or {}).get("improve", 0.0)), ind.id
+    return None
+
+
+def _absence_trend(y: LAYear, seed: int, tp: str, status: str) -> tuple[float, float]:
+    """(overall %, unauthorised %) for a term: the LA's realised share of its planned improvement a
+    year (as synthetic.plan_years does for the returns' indicators)."""
+    ov, un = y.absence[status]
+    n, found = _years_into_plan(tp), _improve_of("attendance", "sess_overall", status)
+    if not n or not found or not ov:
+        return ov, un
+    improve, ind_id = found
+    new = max(ov * 0.3, ov - n * improve * y.ambition * realised(seed, y.la["old_la_code"], ind_id))
+    return new, un * new / ov
+
+
+def _exclusion_trend(y: LAYear, seed: int, tp: str) -> float:
+    """The factor on the LA's exclusion rates for a term: its planned improvement in suspensions, a share
+    of its baseline a year, realised as for the other indicators."""
+    n, found = _years_into_plan(tp), _improve_of("exclusions", "susp")
+    if not n or not found:
+        return 1.0
+    improve, ind_id = found
+    base = (y.baselines.get(ind_id) or (0.0, ""))[0]
+    if not base:
+        return 1.0
+    return max(0.3, 1 - n * improve / base * y.ambition * realised(seed, y.la["old_la_code"], ind_id))
+
+
 def _term_counts(y: LAYear, seed: int, tp: str, term: str) -> tuple[dict, dict]:
     rng = _rng(seed, y.la["old_la_code"], "dfe", tp, term)
     growth = 1 + 0.08 * (int(tp[:4]) - 2025)
@@ -471,14 +462,14 @@ def _term_counts(y: LAYear, seed: int, tp: str, term: str) -> tuple[dict, dict]:
     for s in SEN_STATUSES:
         n = enrol[s]
         poss = round(n * SESSIONS_PER_TERM[term] * rng.uniform(0.95, 0.98))
-        ov_rate, un_rate = y.absence[s]
+        ov_rate, un_rate = _absence_trend(y, seed, tp, s)
         f = TERM_ABSENCE_FACTOR[term] * _ln(rng, 0.03)
         ov = round(poss * ov_rate * f / 100)
         un = min(ov, round(poss * un_rate * f * _ln(rng, 0.04) / 100))
         pa = min(n, round(n * _clip(ov_rate * f * 2.9 * _ln(rng, 0.04), 1, 95) / 100))
         att[s] = {"sess_possible": poss, "sess_overall": ov, "sess_authorised": ov - un,
                   "sess_unauthorised": un, "enrolments": n, "enrolments_pa_10_exact": pa}
-        share = TERM_EXCL_SHARE[term]
+        share = TERM_EXCL_SHARE[term] * _exclusion_trend(y, seed, tp)
         mu_s = n * SUSP_RATE[s] / 100 * share * y.excl_mult * _ln(rng, 0.12)
         mu_p = n * PERM_RATE[s] / 100 * share * y.excl_mult
         susp = max(0, round(rng.gauss(mu_s, math.sqrt(mu_s) if mu_s > 0 else 0)))
@@ -799,6 +790,7 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
     all_las = read_las()
     manifest: dict = {"seed": seed, "quarter": quarter, "template_version": cat.template_version,
                       "collection_year": cat.collection_year, "quarters": quarters,
+                      **({"years": sorted({p[:7] for p in quarters})} if quarters[-1][:7] != cat.collection_year else {}),
                       "la_codes": [y.la["old_la_code"] for y in years], "returns": []}
 
     # broken returns in the latest quarter (from Q2 on): 5 LAs in a full run, fewer in a small one
@@ -815,43 +807,20 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
 
     counts = {p: 0 for p in quarters}
     n_rev = n_rev_notes = 0
-    for y in years:
-        code = y.la["old_la_code"]
-        revisions = _plan_revisions(y, seed, quarters)
-        values: dict = {}
-        notes: dict = {}
-        fname = L.file_name(cat.template_version, code, y.la["la_name"])
-        for k, period in enumerate(quarters):
-            q = QUARTERS[k]
-            for it in cat.return_items:
-                values[(it.id, q)] = y.values[(it.id, q)]
-            for rev in revisions.get(period, []):
-                values[(rev["item"], rev["quarter"])] = rev["to"]
-                if rev["note"]:
-                    notes[rev["item"]] = rev["note"]
-            content = _content(y, q, values, notes)
-            cases = (plan_cases.get(code),) if period == quarters[-1] and code in plan_cases else ()
-            plan_sample.apply(content, plan_sample.plan_parts(y.la, cat.collection_year, q, seed, cases, cat))
-            year, edits = cat.collection_year, []
-            kinds = broken.get(code) if period == quarters[-1] else None
-            if kinds:
-                year, edits = _apply_breakage(kinds, content, q, all_las)
-            path = out_dir / period / fname
-            _save(path, year, content, edits)
-            counts[period] += 1
-            revs = revisions.get(period, [])
-            n_rev += len(revs)
-            n_rev_notes += sum(1 for r in revs if r["note"])
-            manifest["returns"].append({
-                "path": str(path.relative_to(out_dir)), "la_code": code, "la_name": y.la["la_name"],
-                "period": period, "quarter": q, "revisions": revs, "broken": list(kinds or []),
-                "weak_target": y.weak_target, "plan_cases": list(cases),
-            })
+    plan_years = list(dict.fromkeys(p[:7] for p in quarters))
+    by_year = _plan_years(years, plan_years, seed)
+    for i, y0 in enumerate(years):
+        code = y0.la["old_la_code"]
+        for year in plan_years:  # one workbook per LA and year, resubmitted each quarter
+            y, cat_y = by_year[year][i], for_year(year)
+            year_quarters = [p for p in quarters if p.startswith(year)]
+            n_rev, n_rev_notes = _write_year(out_dir, y, cat_y, year, year_quarters, quarters[-1], seed, broken,
+                                             plan_cases, all_las, counts, manifest, n_rev, n_rev_notes)
 
     q_terms = [dfe_term_for(p, cat) for p in quarters]
     if earlier_term is None:
         earlier_term = not la_codes
-    terms = ([_previous_term(*q_terms[0])] if earlier_term else []) + q_terms
+    terms = list(dict.fromkeys(([_previous_term(*q_terms[0])] if earlier_term else []) + q_terms))
     dfe_years = years if len(years) == len(all_las) else build_years(seed, None)
     manifest["dfe_held"] = write_dfe_held(out_dir / "dfe_held", dfe_years, seed, terms)
     manifest["dfe_held_terms"] = {p: {"time_period": tp, "time_identifier": t}
@@ -869,6 +838,50 @@ def generate(out_dir: Path, quarter: str = "2026-27-Q2", seed: int = 2026,
     lines.append(f"  DfE-held EES files: {len(manifest['dfe_held'])} in dfe_held/")
     lines.append(f"  unreadable uploads: {len(manifest['broken_uploads'])} in broken/")
     return "\n".join(lines)
+
+
+def _plan_years(years: list[LAYear], plan_years: list[str], seed: int) -> dict[str, list[LAYear]]:
+    if len(plan_years) == 1:
+        return {plan_years[0]: years}
+    return build_plan_years(years, plan_years, seed)
+
+
+def _write_year(out_dir: Path, y: LAYear, cat: Catalogue, year: str, quarters: list[str], last: str, seed: int,
+                broken: dict, plan_cases: dict, all_las: list[dict], counts: dict, manifest: dict,
+                n_rev: int, n_rev_notes: int) -> tuple[int, int]:
+    """One LA's workbook of one collection year, as resubmitted each quarter (Q2 has Q1 and Q2 filled)."""
+    code = y.la["old_la_code"]
+    revisions = _plan_revisions(y, seed, quarters)
+    values: dict = {}
+    notes: dict = {}
+    fname = L.file_name(cat.template_version, code, y.la["la_name"])
+    for k, period in enumerate(quarters):
+        q = QUARTERS[k]
+        for it in cat.return_items:
+            values[(it.id, q)] = y.values[(it.id, q)]
+        for rev in revisions.get(period, []):
+            values[(rev["item"], rev["quarter"])] = rev["to"]
+            if rev["note"]:
+                notes[rev["item"]] = rev["note"]
+        content = _content(y, q, values, notes)
+        cases = (plan_cases.get(code),) if period == last and code in plan_cases else ()
+        plan_sample.apply(content, plan_sample.plan_parts(y.la, year, q, seed, cases, cat))
+        edits: list = []
+        kinds = broken.get(code) if period == last else None
+        if kinds:
+            _, edits = _apply_breakage(kinds, content, q, all_las, year)
+        path = out_dir / period / fname
+        _save(path, year, content, edits)
+        counts[period] += 1
+        revs = revisions.get(period, [])
+        n_rev += len(revs)
+        n_rev_notes += sum(1 for r in revs if r["note"])
+        manifest["returns"].append({
+            "path": str(path.relative_to(out_dir)), "la_code": code, "la_name": y.la["la_name"],
+            "period": period, "quarter": q, "revisions": revs, "broken": list(kinds or []),
+            "weak_target": y.weak_target, "plan_cases": list(cases),
+        })
+    return n_rev, n_rev_notes
 
 
 def file_digest(path: Path) -> str:

@@ -84,3 +84,37 @@ def copy_warehouse(db: Path, to: Path) -> Path:
     """A private copy of a built warehouse (and its archive) for a test that changes it."""
     shutil.copytree(db.parent, to, ignore=shutil.ignore_patterns("target", "inbox"))
     return to / db.name
+
+
+# The whole plan (issue 21): a few LAs, each other's statistical neighbours, generated to the last quarter
+PLAN_LAS = ["301", "308", "821", "313", "307", "312"]
+PLAN_LAST = "2028-29-Q4"
+
+
+def build_plan_warehouse(root: Path, la_codes: list[str] = PLAN_LAS, quarter: str = PLAN_LAST) -> tuple[Path, dict]:
+    """``root/warehouse.duckdb`` with a generated sample of ``la_codes`` for every quarter up to ``quarter``
+    (``lsrp sample``'s generator), ingested by the product's checks and dbt built; returns (db, {(la,
+    period): FileResult}).  Each return is received in its collection window (config/collection_calendar.yaml)."""
+    from pipeline import calendar
+    from synthetic import sample
+
+    root.mkdir(parents=True, exist_ok=True)
+    inbox = root / "inbox"
+    sample.generate(inbox, quarter=quarter, seed=2026, la_codes=la_codes, bomb_bytes=1_000_000)
+    db = root / "warehouse.duckdb"
+    con = warehouse.connect(db)
+    results = {}
+    try:
+        warehouse.ensure_raw_schema(con)
+        warehouse.load_catalogue(con)
+        windows = {c.period: c for c in calendar.collections()}
+        for period in sample.quarters_up_to(quarter):
+            opens = windows[period].opens
+            for i, f in enumerate(sorted((inbox / period).glob("*.xlsx"))):
+                when = datetime(opens.year, opens.month, opens.day, 9, i)
+                results[(ingest.la_code_from_name(f.name), period)] = ingest_file(con, f, period, root / "archive", when)
+        load_dfe_held(con, inbox / "dfe_held")
+    finally:
+        con.close()
+    dbt_build(db, quarter, root / "target")
+    return db, results

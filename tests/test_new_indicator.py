@@ -24,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 QUARTER = "2026-27-Q1"
 LAS = ("301", "308", "330")
+YEAR_EARLIER_TERM = "202425"   # spring term 2024/25 feeds 2025-26-Q1, a year before QUARTER's spring 2025/26
 COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "target", "logs", "__pycache__", "*.duckdb",
                                      "sample_returns", "benchmarks", ".pytest_cache")
 
@@ -93,6 +94,11 @@ def built(tmp_path_factory):
     inbox = tmp / "home" / "inbox"
     for folder in (QUARTER, "dfe_held"):
         shutil.copytree(sample / folder, inbox / folder)
+    # DfE's spring term a year before the quarter's, for every LA (the generator's own EES writer): the
+    # new termly measure then has a like-for-like change, so an effective-practice list
+    _run(project, env, "-c", "import sys\nfrom pathlib import Path\nfrom synthetic import sample\n"
+         "sample.write_dfe_held(Path(sys.argv[1]), sample.build_years(2026), 2026, [(sys.argv[2], 'Spring term')])",
+         str(inbox / "dfe_held"), YEAR_EARLIER_TERM)
     out["run"] = _run(project, env, "-m", "pipeline.cli", "run", "--quarter", QUARTER, "--no-pdf")
     con = duckdb.connect(str(tmp / "home" / "warehouse.duckdb"), read_only=True)
     try:
@@ -187,3 +193,17 @@ def test_lsrp_run_parses_the_dbt_project_while_it_ingests(built):
     assert "I024" in parse           # the parse found no saved parse: it parsed the project
     assert "I024" not in build       # ("Unable to do partial parsing"): the build reused it
     assert "partial parsing" not in built["run"]
+
+
+def test_new_indicator_gets_an_effective_practice_list(built):
+    """marts.effective_practice takes its indicators, bands and polarity from the catalogue: the new termly
+    measure is listed (like for like, the same term a year earlier), with the evidence, and no code changed."""
+    ind = NEW_EES_INDICATOR
+    rows = built["q"]("select then_period, change_basis, value_now - value_then - change_value, beat_by, "
+                      "no_change_band, polarity from marts.effective_practice where indicator_id = ? and period = ?",
+                      ind["id"], QUARTER)
+    assert rows, "no effective-practice entry for the new indicator"
+    assert all(r[0] == "2025-26-Q1" and r[1] == "same term a year earlier" and abs(r[2]) < 1e-9
+               and r[3] > r[4] == ind["no_change_band"] and r[5] == ind["polarity"] for r in rows), rows[:3]
+    overview = (built["tmp"] / "home" / "packs" / QUARTER / "overview.html").read_text(encoding="utf-8")
+    assert f"{ind['name']}: {len(rows)} LAs beat their neighbours" in overview

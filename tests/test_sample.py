@@ -279,6 +279,11 @@ def test_dfe_held_terms_follow_catalogue():
     assert sample.dfe_term_for("2026-27-Q3") == ("202627", "Autumn term")
     with pytest.raises(ValueError):
         sample.quarters_up_to("2026-Q2")
+    # the whole plan: every quarter of 2026-27 to 2028-29, and no year beyond it
+    assert sample.quarters_up_to("2027-28-Q2")[3:] == ["2026-27-Q4", "2027-28-Q1", "2027-28-Q2"]
+    assert sample.dfe_term_for("2027-28-Q1") == ("202627", "Spring term")
+    with pytest.raises(ValueError, match="collection years"):
+        sample.quarters_up_to("2029-30-Q1")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 -- Each LA's indicators against its own trajectory: quarters with actuals up to the quarter
--- being built, plus every catalogue target period (future ones with no actual yet).
+-- being built, plus every catalogue target period (future ones with no actual yet).  A Q4 with no
+-- quarterly target (2027-28 and 2028-29 have year-end targets only) takes its year end's.
 -- A year-end period's actual is its Q4 value.  Status (met / within tolerance / missed) is
 -- judged by polarity; neutral indicators have no "better" direction, so status and rag are NULL.
 -- Like for like (issue 9): targets and baselines are stated for a full year; where the value is a
@@ -58,7 +59,9 @@ joined as (
         {{ quarter_index('r.actual_period') }} as actual_index,
         b.baseline_value,
         b.baseline_period,
-        t.target_value,
+        -- a Q4 without a quarterly target of its own (the plan's later years state year ends only) is
+        -- judged against the year-end target: the year end's actual is its Q4 value
+        coalesce(t.target_value, ty.target_value) as target_value,
         a.value as actual_value,
         py.value as prior_year_value,
         v.numerator,
@@ -76,6 +79,9 @@ joined as (
     left join baselines as b using (la_code, indicator_id)
     left join targets as t
         on t.la_code = r.la_code and t.indicator_id = r.indicator_id and t.target_period = r.period
+    left join targets as ty
+        on ty.la_code = r.la_code and ty.indicator_id = r.indicator_id and r.period_type = 'quarter'
+       and right(r.period, 2) = 'Q4' and ty.target_period = left(r.period, 7)
     left join actuals as a
         on a.la_code = r.la_code and a.indicator_id = r.indicator_id and a.period = r.actual_period
     -- the same quarter a year earlier (a year end: the previous year end), to compare a year with the one before
