@@ -545,6 +545,10 @@ def rank_band(lat: dict) -> str:
     return f"{lat['rank']} of {lat['n_ranked']}" + (f" ({band})" if band else "")
 
 
+# page one's target without an accepted return: words where a person reads it (the data files keep z)
+NO_TARGET_WORDS = "Not applicable"
+
+
 def verdict_cell(m: dict) -> str:
     """The status as a tag when there is one; otherwise why there is none, in words (never a bare z)."""
     v = verdict_of(m)
@@ -582,7 +586,7 @@ def at_a_glance(model: PackModel) -> str:
         unit = ind.unit + (f", {_field(m, 'term_label')}" if _field(m, "term_label") else "")
         rows.append([f'<a href="#ind-{esc(ind.id)}">{esc(ind.short)}</a><span class="unit">{esc(unit)}</span>',
                      value_html(ind, m),
-                     esc(num(target_of(m), ind.decimals) if model.accepted else "Not applicable"),
+                     esc(num(target_of(m), ind.decimals) if model.accepted else NO_TARGET_WORDS),
                      verdict_cell(m),
                      esc(comparator(lat, "england", ind)), esc(comparator(lat, "region", ind)),
                      esc(num(lat.get("sn_mean"), ind.decimals)), esc(rank_band(lat)), esc(change_words(ind, m)),

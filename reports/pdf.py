@@ -155,7 +155,7 @@ def glance_rows(model) -> list[dict]:
                 "area": None, "name": ind.short, "unit": ind.unit + (f", {term}" if term else _basis_short(m, ind)),
                 "value": num(P._value(m), ind.decimals),
                 "note": plain(P.value_html(ind, m))[len(num(P._value(m), ind.decimals)):].strip(),
-                "target": num(P.target_of(m), ind.decimals) if model.accepted else NOT_APPLICABLE,
+                "target": num(P.target_of(m), ind.decimals) if model.accepted else P.NO_TARGET_WORDS,
                 "status": words,
                 "key": STATUS_KEY.get(status, "none"),
                 "england": P.comparator(lat, "england", ind), "region": P.comparator(lat, "region", ind),
