@@ -305,7 +305,9 @@ def main(args) -> int:
     if getattr(args, "no_pdf", False):
         os.environ["LSRP_PACK_PDF"] = "0"
     if args.sample != "none":
-        stage_sample(args.sample)
+        # `--sample full --quarter 2028-29-Q4` generates the whole plan up to that quarter (synthetic/);
+        # without --quarter, the quick start's Q1 and Q2 of 2026-27
+        stage_sample(args.sample, **({"quarter": args.quarter} if args.quarter and args.sample == "full" else {}))
     instance = DagsterInstance.get()
     parse = start_dbt_parse(defs, expected_quarter(args.quarter))
     print(f"Ingesting the inbox {paths.inbox()} ...", flush=True)

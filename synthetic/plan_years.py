@@ -99,20 +99,32 @@ def _move(ind, y: S.LAYear, prev: S.LAYear, seed: int, rng, cat: Catalogue) -> N
 
 
 def _keep_rules(y: S.LAYear, cat: Catalogue) -> None:
-    """Flows never fall through the year; a part never exceeds its whole (the return's own rules)."""
-    for it in cat.return_items:
-        if it.measure == "flow":
-            run = 0
-            for q in QUARTERS:
-                run = max(run, y.values[(it.id, q)])
-                y.values[(it.id, q)] = run
-    for it in cat.return_items:
-        if it.within:
-            for q in QUARTERS:
-                y.values[(it.id, q)] = min(y.values[(it.id, q)], y.values[(it.within, q)])
-    for q in QUARTERS:  # decided to assess + not to assess never exceed the requests received
-        got, yes = y.values[("requests_received", q)], y.values[("requests_decided_to_assess", q)]
-        y.values[("requests_decided_not_to_assess", q)] = min(y.values[("requests_decided_not_to_assess", q)], got - yes)
+    """Flows never fall through the year; a part never exceeds its whole (the return's own rules, E22/E24).
+    Flows are first made cumulative; then every fix only lowers a value (a part to its whole, the decisions
+    to the requests, an earlier quarter to the one after it), repeated until nothing changes, so fixing one
+    rule cannot break another (a part clamped to a whole that dips, e.g. 'not to assess' to received minus
+    to assess, made a year-to-date count fall, seen in 2027-28 and 2028-29)."""
+    flows = [it.id for it in cat.return_items if it.measure == "flow"]
+    for item in flows:
+        run = 0
+        for q in QUARTERS:
+            run = max(run, y.values[(item, q)])
+            y.values[(item, q)] = run
+    changed = True
+    while changed:
+        before = dict(y.values)
+        for it in cat.return_items:
+            if it.within:
+                for q in QUARTERS:
+                    y.values[(it.id, q)] = min(y.values[(it.id, q)], y.values[(it.within, q)])
+        for q in QUARTERS:  # decided to assess + not to assess never exceed the requests received
+            got, yes = y.values[("requests_received", q)], y.values[("requests_decided_to_assess", q)]
+            y.values[("requests_decided_not_to_assess", q)] = max(0, min(y.values[("requests_decided_not_to_assess", q)],
+                                                                         got - yes))
+        for item in flows:   # an earlier quarter never above a later one: lower the earlier
+            for i in range(len(QUARTERS) - 2, -1, -1):
+                y.values[(item, QUARTERS[i])] = min(y.values[(item, QUARTERS[i])], y.values[(item, QUARTERS[i + 1])])
+        changed = y.values != before
 
 
 def _carry_deficit(y: S.LAYear, prev: S.LAYear) -> None:

@@ -339,8 +339,11 @@ def _plan_revisions(y: LAYear, seed: int, quarters: list[str]) -> dict[str, list
         if new == old:
             new = old + direction if old + direction >= 0 else old + 1
         # keep the rules: flows cumulative (prev <= this quarter), subsets within their total
-        if direction > 0 and load().item(item).measure == "flow":
+        # (by the change made, not the one drawn: a downward revision of a zero becomes an upward one)
+        if new > old and load().item(item).measure == "flow":
             new = min(new, y.values[(item, QUARTERS[k])])
+        if new < old and load().item(item).measure == "flow" and k >= 2:
+            new = max(new, y.values[(item, QUARTERS[k - 2])])   # nor below the quarter before it
         if new == old:
             continue
         note = rng.choice(REVISION_NOTES) if rng.random() < 0.6 else None

@@ -344,3 +344,21 @@ def test_committed_sample_is_complete_and_small():
     assert sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) < 3_000_000
     assert {r["period"] for r in manifest["returns"]} == {"2026-27-Q1", "2026-27-Q2"}
     assert any(r["broken"] for r in manifest["returns"]) and any(r["revisions"] for r in manifest["returns"])
+
+
+def test_the_whole_plan_has_no_unseeded_rejection(tmp_path):
+    """Every return of the three plan years passes the checks except the seeded broken ones (in the last
+    quarter).  The LAs are those where the first whole-plan sample broke its own rules: a 'not to assess'
+    count clamped to a dipping total (888, 356: E24) and a downward revision of a zero that became an upward
+    one above the next quarter (420: E24); the others are a spread of regions."""
+    from contracts.validate import validate_file
+
+    las = ["420", "888", "356", "201", "821", "301", "808", "873", "330", "936"]
+    sample.generate(tmp_path, quarter="2028-29-Q4", seed=2026, la_codes=las, bomb_bytes=1000)
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    seeded = {r["path"] for r in manifest["returns"] if r["broken"]}
+    assert len({r["period"] for r in manifest["returns"]}) == 12
+    rejected = {r["path"]: sorted({f.rule for f in res.findings if f.level == "error"})
+                for r in manifest["returns"] for res in [validate_file(tmp_path / r["path"])]
+                if res.status == "rejected"}
+    assert set(rejected) == seeded, rejected
