@@ -5,15 +5,19 @@ For each area the forecast of a period ``k`` lags ahead (a quarter, a year, or t
 a seasonal measure) is ``base + drift * k``: ``base`` is the naive forecast (the last value; for a seasonal
 measure the same term's last value), and the drift one of CANDIDATES, ``w * own + (1 - w) * c * pooled`` with
 ``w = m / (m + shrink)`` for ``m`` own changes: naive (no drift), the pooled drift, the own drift, or the own
-drift shrunk towards the pooled drift or towards none.  ``choose`` takes the candidate that forecast the latest
-period best one lag ahead, only if it beat the naive forecast there by EARN; with no such record yet (two
-periods of data), the naive forecast.  Rates pool the change of the pooled rate (sum of numerators over sum of
-denominators); counts and levels the median change.
+drift shrunk towards the pooled drift or towards none.  ``choose`` keeps the naive forecast unless a drift beat
+it by EARN out of sample twice over: one lag ahead on the latest period, and over the last full year of
+outcomes (every season once) at each distance to be forecast; until the record spans a whole year, the naive
+forecast.  A drift that held within one plan year is not trusted across the year's turn before it has been
+seen there (the sample's DSG deficit: a level whose quarterly drift changes from one plan year to the next).
+Rates pool the change of the pooled rate (sum of numerators over sum of denominators); counts and levels the
+median change.
 
 Intervals are symmetric: the ``level`` quantile of the size of the chosen candidate's own past errors at the
-same distance, pooled over every area (rolling origins, outcomes up to the origin only; a rate's errors in
-units of 1/sqrt(denominator)), never narrower than the one-lag errors times sqrt(k), and widened by
-sqrt(1 + 1/n) when they come from n origins only.  With no record at all, the areas' changes around the
+same distance whose outcomes fall in the last year, pooled over every area (rolling origins, outcomes up to the
+origin only; a rate's errors in units of 1/sqrt(denominator)): every season once, and the present spread, not
+that of a year when everything moved more.  Never narrower than the one-lag errors times sqrt(k), and widened
+by sqrt(1 + 1/n) when the record has n origins only.  With no record at all, the areas' changes around the
 pooled change stand in, widened for the drift's own uncertainty: sqrt(k + k^2 w^2 / m).
 """
 from __future__ import annotations
@@ -36,9 +40,8 @@ class Obs:
 # drift.  (None, 0) is the naive forecast itself, what the method falls back on before it has a record.
 CANDIDATES = ((0.0, 1.0), (2.0, 1.0), (None, 1.0), (2.0, 0.0), (None, 0.0))
 NAIVE = (None, 0.0)
-EARN = 0.05  # a drift must beat the naive forecast's latest mean absolute error by 5% to be used
+EARN = 0.05  # a drift must beat the naive forecast's mean absolute error by 5% to be used
 ORIGINS = -1  # key of the origins a candidate's record has errors from
-LATEST = 0  # key of the one-lag errors whose outcome is the latest period, in a candidate's record
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Settings:
     min_errors: int = 20
     pooled_rate: bool = False  # rates: pool the change of the weighted (pooled) rate, not the median change
     candidate: tuple = NAIVE
+    year: int = 1  # periods a year: a record covers every season once it spans this many outcomes
 
 
 @dataclass(frozen=True)
@@ -135,12 +139,12 @@ def point_forecasts(history: dict[str, list[Obs]], origin: int, targets: list[in
 
 
 def record(history: dict[str, list[Obs]], upto: int, lag: int, settings: Settings
-           ) -> dict[tuple, dict[int, list[float]]]:
-    """Every candidate's errors (model scale, by lags ahead) from every origin before ``upto``, for
-    outcomes up to ``upto``: the method's own record, known at ``upto``."""
+           ) -> dict[tuple, dict[int, dict[int, list[float]]]]:
+    """Every candidate's errors (model scale) by lags ahead and target period, from every origin before
+    ``upto``, for outcomes up to ``upto``: the method's own record, known at ``upto``."""
     by_area = {a: {o.index: o.z for o in obs} for a, obs in history.items()}
     origins = sorted({o.index for obs in history.values() for o in obs if o.index < upto})
-    out: dict[tuple, dict[int, list[float]]] = {c: {} for c in CANDIDATES}
+    out: dict[tuple, dict[int, dict[int, list[float]]]] = {c: {} for c in CANDIDATES}
     for o in origins:
         pooled, st = states(history, o, lag, settings)
         targets = list(range(o + 1, upto + 1))
@@ -151,25 +155,42 @@ def record(history: dict[str, list[Obs]], upto: int, lag: int, settings: Setting
                 for pt in project(s, pooled, targets, lag, cand, settings.pooled_rate):
                     actual = by_area[area].get(pt.target)
                     if actual is not None:
-                        out[cand].setdefault(pt.k, []).append((actual - pt.z) / pt.unit)
-                        if o not in out[cand].setdefault(ORIGINS, []):
-                            out[cand][ORIGINS].append(o)
-                        if pt.k == 1 and pt.target == upto:
-                            out[cand].setdefault(LATEST, []).append((actual - pt.z) / pt.unit)
+                        out[cand].setdefault(pt.k, {}).setdefault(pt.target, []).append((actual - pt.z) / pt.unit)
+                        out[cand].setdefault(ORIGINS, {})[o] = []
     return out
 
 
-def choose(rec: dict[tuple, dict[int, list[float]]], settings: Settings) -> tuple:
-    """The candidate with the smallest mean absolute error forecasting the latest period one lag ahead (what
-    worked last time: growth in demand comes and goes in spells); the naive forecast until there is a record
-    of at least ``min_errors`` such errors.  Ties go to the simpler, later candidate."""
-    scored = {c: statistics.fmean(abs(e) for e in rec[c][LATEST]) for c in CANDIDATES
-              if len(rec[c].get(LATEST, ())) >= settings.min_errors}
-    if NAIVE not in scored:
+def recent(errors: dict[int, dict[int, list[float]]], k: int, upto: int, settings: Settings) -> list[float]:
+    """The errors ``k`` lags ahead whose outcomes fall in the last year up to ``upto`` (every season once)."""
+    return [e for t, es in errors.get(k, {}).items() if t > upto - settings.year for e in es]
+
+
+def _mae(xs: list[float]) -> float:
+    return statistics.fmean(abs(e) for e in xs)
+
+
+def choose(rec: dict[tuple, dict[int, dict[int, list[float]]]], upto: int, lag: int, settings: Settings,
+           horizon: int = 1) -> tuple:
+    """The naive forecast, unless a drift beat it clearly (by EARN), out of sample, on all three of: the latest
+    period one lag ahead; the last full year of outcomes at each distance to be forecast (1..``horizon`` lags,
+    every season once); and the forecasts made from the same point of the year a year earlier, over those
+    distances (from a Q4 every distance is past the year's turn, where a drift that held within the year can
+    fail).  Of those, the one with the smallest error over the year.  The naive forecast until the record
+    covers a whole year, with at least ``min_errors`` errors on the latest period."""
+    naive = rec[NAIVE].get(1, {})
+    if any(t not in naive for t in range(upto - settings.year + 1, upto + 1)) or \
+            len(naive.get(upto, ())) < settings.min_errors:
         return NAIVE
-    best = min(scored, key=lambda c: (scored[c], -CANDIDATES.index(c)))
-    # a drift earns its place only by beating the naive forecast clearly (by EARN), not by noise
-    return best if scored[best] < (1 - EARN) * scored[NAIVE] else NAIVE
+    enough = lambda xs: len(xs) >= settings.min_errors  # noqa: E731
+    ks = [k for k in range(1, horizon + 1) if enough(recent(rec[NAIVE], k, upto, settings))]
+    same = [(k, upto - settings.year + k * lag) for k in range(1, horizon + 1)
+            if enough(rec[NAIVE].get(k, {}).get(upto - settings.year + k * lag, ()))]
+    scores = {c: (_mae(rec[c][1][upto]),
+                  statistics.fmean(_mae(recent(rec[c], k, upto, settings)) for k in ks),
+                  statistics.fmean(_mae(rec[c][k][t]) for k, t in same) if same else None) for c in CANDIDATES}
+    earned = [c for c in CANDIDATES
+              if all(s < (1 - EARN) * n for s, n in zip(scores[c], scores[NAIVE]) if n is not None)]
+    return min(earned, key=lambda c: (scores[c][1], -CANDIDATES.index(c))) if earned else NAIVE
 
 
 def spread_fallback(history: dict[str, list[Obs]], origin: int, lag: int, settings: Settings) -> list[float]:
@@ -196,15 +217,16 @@ def quantile(xs: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def interval(point: Point, errors: dict[int, list[float]], fallback: list[float],
+def interval(point: Point, errors: dict[int, dict[int, list[float]]], upto: int, fallback: list[float],
              settings: Settings) -> tuple[float, float, str] | None:
     """(lower, upper, source) on the model scale for one point forecast; None if nothing measures the error."""
     inflate = math.sqrt(1 + 1 / max(1, len(errors.get(ORIGINS, ()))))
     sizes = []  # (half width before inflation, source): the wider wins, so the interval widens with k
-    if len(errors.get(point.k, ())) >= settings.min_errors:
-        sizes.append((quantile([abs(x) for x in errors[point.k]], settings.level), "own past errors"))
-    if len(errors.get(1, ())) >= settings.min_errors:
-        sizes.append((math.sqrt(point.k) * quantile([abs(x) for x in errors[1]], settings.level),
+    at_k, at_1 = recent(errors, point.k, upto, settings), recent(errors, 1, upto, settings)
+    if len(at_k) >= settings.min_errors:
+        sizes.append((quantile([abs(x) for x in at_k], settings.level), "own past errors"))
+    if len(at_1) >= settings.min_errors:
+        sizes.append((math.sqrt(point.k) * quantile([abs(x) for x in at_1], settings.level),
                       "own one-step errors x sqrt(steps)"))
     if not sizes and len(fallback) >= 2:
         extra = point.k ** 2 * point.w ** 2 / point.m if point.m else 0.0

@@ -136,7 +136,8 @@ def _prepare(rows: list[Row], spec: Spec, origin: int) -> _Prepared:
     for obs in history.values():
         obs.sort(key=lambda o: o.index)
     lag = cal.steps_per_year if spec.seasonal and cal.steps_per_year > 1 else 1
-    settings = model.Settings(level=spec.level, min_errors=spec.min_errors, pooled_rate=rated)
+    settings = model.Settings(level=spec.level, min_errors=spec.min_errors, pooled_rate=rated,
+                              year=cal.steps_per_year)
     floor = 0.0 if values and min(values) >= 0 else None
     return _Prepared(cal, lag, log, profile, history, small, settings, floor)
 
@@ -164,7 +165,8 @@ def _drift_name(candidate: tuple) -> str:
 def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> dict[str, Outlook]:
     p = _prepare(rows, spec, origin)
     rec = model.record(p.history, origin, p.lag, p.settings)
-    p.settings = replace(p.settings, candidate=model.choose(rec, p.settings))
+    p.settings = replace(p.settings, candidate=model.choose(
+        rec, origin, p.lag, p.settings, -(-(max(targets, default=origin + 1) - origin) // p.lag)))
     errors = rec[p.settings.candidate]
     fallback = model.spread_fallback(p.history, origin, p.lag, p.settings)
     points = model.point_forecasts(p.history, origin, targets, p.lag, p.settings)
@@ -188,7 +190,7 @@ def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> d
             continue
         projs = []
         for pt in pts:
-            iv = model.interval(pt, errors, fallback, p.settings)
+            iv = model.interval(pt, errors, origin, fallback, p.settings)
             if iv is None:
                 continue
             lo, hi, src = iv
