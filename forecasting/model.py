@@ -140,14 +140,18 @@ def point_forecasts(history: dict[str, list[Obs]], origin: int, targets: list[in
 
 def record(history: dict[str, list[Obs]], upto: int, lag: int, settings: Settings
            ) -> dict[tuple, dict[int, dict[int, list[float]]]]:
-    """Every candidate's errors (model scale) by lags ahead and target period, from every origin before
-    ``upto``, for outcomes up to ``upto``: the method's own record, known at ``upto``."""
+    """Every candidate's errors (model scale) by lags ahead and target period, for outcomes in the last year up
+    to ``upto`` from origins at most a year before them (a lag ahead for a
+    seasonal measure) (all that ``choose`` and ``interval`` read): the
+    method's own record, known at ``upto``.  ORIGINS holds every origin before ``upto`` with an outcome."""
     by_area = {a: {o.index: o.z for o in obs} for a, obs in history.items()}
-    origins = sorted({o.index for obs in history.values() for o in obs if o.index < upto})
+    indices = sorted({o.index for obs in history.values() for o in obs if o.index <= upto})
     out: dict[tuple, dict[int, dict[int, list[float]]]] = {c: {} for c in CANDIDATES}
-    for o in origins:
+    scored = {o: [] for o in indices if o < upto and any(
+        sum(i <= o for i in by) >= 2 and any(o < i <= upto for i in by) for by in by_area.values())}
+    for o in [o for o in scored if o > upto - 2 * settings.year]:
         pooled, st = states(history, o, lag, settings)
-        targets = list(range(o + 1, upto + 1))
+        targets = list(range(max(o, upto - settings.year) + 1, min(o + settings.year, upto) + 1))
         for area, s in st.items():
             if isinstance(s, str):
                 continue
@@ -156,7 +160,8 @@ def record(history: dict[str, list[Obs]], upto: int, lag: int, settings: Setting
                     actual = by_area[area].get(pt.target)
                     if actual is not None:
                         out[cand].setdefault(pt.k, {}).setdefault(pt.target, []).append((actual - pt.z) / pt.unit)
-                        out[cand].setdefault(ORIGINS, {})[o] = []
+    for cand in CANDIDATES:
+        out[cand][ORIGINS] = scored
     return out
 
 
@@ -217,21 +222,38 @@ def quantile(xs: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def interval(point: Point, errors: dict[int, dict[int, list[float]]], upto: int, fallback: list[float],
-             settings: Settings) -> tuple[float, float, str] | None:
+@dataclass(frozen=True)
+class ErrorSizes:
+    """What the intervals read of a record, computed once per origin: the ``level`` quantile of the size of
+    the last year's errors at each distance (with enough of them), of the fallback's, and the origins."""
+
+    at: dict            # k -> quantile
+    fallback: float | None
+    origins: int
+
+
+def error_sizes(errors: dict[int, dict[int, list[float]]], upto: int, fallback: list[float],
+                settings: Settings) -> ErrorSizes:
+    at = {}
+    for k in [k for k in errors if k > 0]:
+        xs = recent(errors, k, upto, settings)
+        if len(xs) >= settings.min_errors:
+            at[k] = quantile([abs(x) for x in xs], settings.level)
+    fb = quantile([abs(x) for x in fallback], settings.level) if len(fallback) >= 2 else None
+    return ErrorSizes(at, fb, len(errors.get(ORIGINS, ())))
+
+
+def interval(point: Point, sizes_of: ErrorSizes) -> tuple[float, float, str] | None:
     """(lower, upper, source) on the model scale for one point forecast; None if nothing measures the error."""
-    inflate = math.sqrt(1 + 1 / max(1, len(errors.get(ORIGINS, ()))))
+    inflate = math.sqrt(1 + 1 / max(1, sizes_of.origins))
     sizes = []  # (half width before inflation, source): the wider wins, so the interval widens with k
-    at_k, at_1 = recent(errors, point.k, upto, settings), recent(errors, 1, upto, settings)
-    if len(at_k) >= settings.min_errors:
-        sizes.append((quantile([abs(x) for x in at_k], settings.level), "own past errors"))
-    if len(at_1) >= settings.min_errors:
-        sizes.append((math.sqrt(point.k) * quantile([abs(x) for x in at_1], settings.level),
-                      "own one-step errors x sqrt(steps)"))
-    if not sizes and len(fallback) >= 2:
+    if point.k in sizes_of.at:
+        sizes.append((sizes_of.at[point.k], "own past errors"))
+    if 1 in sizes_of.at:
+        sizes.append((math.sqrt(point.k) * sizes_of.at[1], "own one-step errors x sqrt(steps)"))
+    if not sizes and sizes_of.fallback is not None:
         extra = point.k ** 2 * point.w ** 2 / point.m if point.m else 0.0
-        sizes.append((math.sqrt(point.k + extra) * quantile([abs(x) for x in fallback], settings.level),
-                      "spread of changes"))
+        sizes.append((math.sqrt(point.k + extra) * sizes_of.fallback, "spread of changes"))
     if not sizes:
         return None
     size, src = max(sizes)

@@ -167,8 +167,8 @@ def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> d
     rec = model.record(p.history, origin, p.lag, p.settings)
     p.settings = replace(p.settings, candidate=model.choose(
         rec, origin, p.lag, p.settings, -(-(max(targets, default=origin + 1) - origin) // p.lag)))
-    errors = rec[p.settings.candidate]
-    fallback = model.spread_fallback(p.history, origin, p.lag, p.settings)
+    sizes = model.error_sizes(rec[p.settings.candidate], origin,
+                              model.spread_fallback(p.history, origin, p.lag, p.settings), p.settings)
     points = model.point_forecasts(p.history, origin, targets, p.lag, p.settings)
     span: dict[str, list[int]] = {}
     for r in rows:
@@ -190,7 +190,7 @@ def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> d
             continue
         projs = []
         for pt in pts:
-            iv = model.interval(pt, errors, origin, fallback, p.settings)
+            iv = model.interval(pt, sizes)
             if iv is None:
                 continue
             lo, hi, src = iv
