@@ -361,7 +361,21 @@ def forecast_table(data: PeriodData) -> str:
             "better direction.</p>"
             + table(f"LAs by forecast verdict for the year end{when}, from {period_label(data.period)}",
                     ["Indicator", "On course", "At risk", "Off course", "No verdict", "LAs forecast off course"],
-                    rows, raw_cols={0, 5}, num_cols={1, 2, 3, 4}))
+                    rows, raw_cols={0, 5}, num_cols={1, 2, 3, 4})
+            + _no_verdict_reasons(data))
+
+
+def _no_verdict_reasons(data: PeriodData) -> str:
+    """Why the forecasts without a verdict have none, most common first (at the plan's last quarter every
+    year-end forecast lies beyond the plan's targets: the table alone would read as 153 unexplained blanks)."""
+    from collections import Counter
+
+    why = Counter(forecasts.REASON_WORDS.get(f.get("reason"), f.get("reason")) or "no forecast"
+                  for f in data.forecasts.values() if not f.get("verdict"))
+    if not why:
+        return ""
+    top = "; ".join(f"{esc(r)} ({n})" for r, n in why.most_common(4))
+    return f'<p class="key">Why there is no verdict (LAs x indicators): {top}.</p>'
 
 
 def render_overview(data: PeriodData, issued: date, plotly_src: str = "../assets/plotly.min.js") -> str:
