@@ -485,10 +485,54 @@ class _Blocks(HTMLParser):
 _FIGURE_JSON = re.compile(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', re.S)
 
 
+_CHART_OR_DETAILS = re.compile(r'<div class="chart" id="([^"]+)"|<details\b.*?</details>', re.S)
+
+
+def _drop_details(html: str) -> str:
+    """The HTML without the table alternatives the appendix leaves out (every <details> but those after a
+    KEEP_TABLES chart: _Blocks skips them anyway), so they are never parsed: they were half the tags
+    (profiled)."""
+    last = [""]
+
+    def keep(m: re.Match) -> str:
+        if m.group(1) is not None:
+            last[0] = m.group(1)
+            return m.group(0)
+        return m.group(0) if last[0].endswith(KEEP_TABLES) else ""
+    return _CHART_OR_DETAILS.sub(keep, html)
+
+
+# The pack's own markup (reports.common.esc escapes every text and attribute), tokenised by two regular
+# expressions instead of html.parser: parsing was the larger part of building the appendix (profiled).  A
+# stray "<" that starts no tag is text, as html.parser has it.
+_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s[^>]*)?)>|<!--.*?-->|([^<]+|<)", re.S)
+_ATTR = re.compile(r"""([^\s=/>]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+_RAW = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)   # skipped whole by _Blocks; their text is no markup
+
+
+def _feed(p: _Blocks, html: str) -> None:
+    """Calls ``p``'s handlers as html.parser would for this markup (tag and attribute names lower-cased,
+    attribute values and text with their character references decoded)."""
+    for m in _TOKEN.finditer(_RAW.sub("", html)):
+        end, tag, attrs, text = m.groups()
+        if text is not None:
+            p.handle_data(unescape(text) if "&" in text else text)
+        elif tag is None:
+            continue   # a comment
+        elif end:
+            p.handle_endtag(tag.lower())
+        else:
+            pairs = [(k.lower(), unescape(v or w or x) if eq else None)
+                     for k, eq, v, w, x in _ATTR.findall(attrs.rstrip("/"))] if attrs else []
+            p.handle_starttag(tag.lower(), pairs)
+            if attrs.endswith("/"):
+                p.handle_endtag(tag.lower())
+
+
 def blocks(html: str) -> list[dict]:
     figures = {cid: json.loads(body) for cid, body in _FIGURE_JSON.findall(html)}
     p = _Blocks(figures)
-    p.feed(_FIGURE_JSON.sub("", html))
+    _feed(p, _drop_details(_FIGURE_JSON.sub("", html)))
     p.close()
     return p.blocks
 
