@@ -106,8 +106,14 @@ class Axis:
         self.category = spec.get("type") == "category" or any(isinstance(v, str) for v in vals)
         if self.category:
             cats = list(spec.get("categoryarray") or [])
+            # each category's place, looked up once per bar (a distribution has ~150: a list's index() was
+            # quadratic, and the larger part of drawing it)
+            self.index = {}
+            for i, c in enumerate(cats):
+                self.index.setdefault(c, i)
             for v in vals:
-                if v is not None and v not in cats:
+                if v is not None and v not in self.index:
+                    self.index[v] = len(cats)
                     cats.append(v)
             self.cats = cats
             self.labels: dict[str, str] = {}
@@ -141,9 +147,9 @@ class Axis:
         if v is None:
             return None
         if self.category:
-            if v not in self.cats:
+            v = self.index.get(v)
+            if v is None:
                 return None
-            v = self.cats.index(v)
         return self.p0 + (float(v) - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0)
 
     def band(self) -> float:
