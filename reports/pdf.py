@@ -584,6 +584,35 @@ def compile_pdf(template: str, data: dict) -> bytes:
                                pdf_standards=PDF_STANDARDS)
 
 
+_PAGE_COUNT = re.compile(rb"/Type\s*/Pages\s*/Count (\d+)")
+
+
+def page_count(pdf: bytes) -> int | None:
+    """The page count in the PDF's page tree, as Typst writes it (None if it cannot be read there)."""
+    m = _PAGE_COUNT.search(pdf)
+    return int(m.group(1)) if m else None
+
+
+SCORECARD_STEPS = 5   # the sizes scorecard.typ tries for each part
+
+
+def compile_scorecard(data: dict) -> bytes:
+    """The scorecard, two pages: first laid out in its first sizes without measuring (most LAs: half the
+    compile time), kept when that is two pages (with the page break between them, two pages means page one's
+    table and key and page two's lists each fit their page); else compiled again, each part measured and set
+    in the largest size that fits (scorecard.typ); else (the measuring can settle with the table at the top of
+    page two, as for Isles of Scilly) both parts a size smaller at a time until it is two pages."""
+    quick = compile_pdf("scorecard.typ", {**data, "fit": False})
+    if page_count(quick) == 2:
+        return quick
+    fitted = compile_pdf("scorecard.typ", {**data, "fit": True})
+    for step in range(1, SCORECARD_STEPS):
+        if page_count(fitted) == 2:
+            break
+        fitted = compile_pdf("scorecard.typ", {**data, "fit": False, "step": step})
+    return fitted
+
+
 def file_names(slug: str) -> dict[str, str]:
     return {"pdf": f"{slug}.pdf", "pdf_appendix": f"{slug}-appendix.pdf"}
 
@@ -602,7 +631,7 @@ def write_pack_pdfs(model, la_dir: Path, version: int = 1, issued: date | None =
     names = file_names(model.slug)
     la_dir = Path(la_dir)
     try:
-        card = compile_pdf("scorecard.typ", scorecard_data(model, version, issued, changed, names["pdf_appendix"]))
+        card = compile_scorecard(scorecard_data(model, version, issued, changed, names["pdf_appendix"]))
         app = compile_pdf("appendix.typ", appendix_data(model, version, issued))
     except Exception as exc:   # one pack's PDF failing must not stop the others
         log.warning("PDF failed for %s: %s", model.slug, exc)
