@@ -485,10 +485,54 @@ class _Blocks(HTMLParser):
 _FIGURE_JSON = re.compile(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', re.S)
 
 
+_CHART_OR_DETAILS = re.compile(r'<div class="chart" id="([^"]+)"|<details\b.*?</details>', re.S)
+
+
+def _drop_details(html: str) -> str:
+    """The HTML without the table alternatives the appendix leaves out (every <details> but those after a
+    KEEP_TABLES chart: _Blocks skips them anyway), so they are never parsed: they were half the tags
+    (profiled)."""
+    last = [""]
+
+    def keep(m: re.Match) -> str:
+        if m.group(1) is not None:
+            last[0] = m.group(1)
+            return m.group(0)
+        return m.group(0) if last[0].endswith(KEEP_TABLES) else ""
+    return _CHART_OR_DETAILS.sub(keep, html)
+
+
+# The pack's own markup (reports.common.esc escapes every text and attribute), tokenised by two regular
+# expressions instead of html.parser: parsing was the larger part of building the appendix (profiled).  A
+# stray "<" that starts no tag is text, as html.parser has it.
+_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s[^>]*)?)>|<!--.*?-->|([^<]+|<)", re.S)
+_ATTR = re.compile(r"""([^\s=/>]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+_RAW = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)   # skipped whole by _Blocks; their text is no markup
+
+
+def _feed(p: _Blocks, html: str) -> None:
+    """Calls ``p``'s handlers as html.parser would for this markup (tag and attribute names lower-cased,
+    attribute values and text with their character references decoded)."""
+    for m in _TOKEN.finditer(_RAW.sub("", html)):
+        end, tag, attrs, text = m.groups()
+        if text is not None:
+            p.handle_data(unescape(text) if "&" in text else text)
+        elif tag is None:
+            continue   # a comment
+        elif end:
+            p.handle_endtag(tag.lower())
+        else:
+            pairs = [(k.lower(), unescape(v or w or x) if eq else None)
+                     for k, eq, v, w, x in _ATTR.findall(attrs.rstrip("/"))] if attrs else []
+            p.handle_starttag(tag.lower(), pairs)
+            if attrs.endswith("/"):
+                p.handle_endtag(tag.lower())
+
+
 def blocks(html: str) -> list[dict]:
     figures = {cid: json.loads(body) for cid, body in _FIGURE_JSON.findall(html)}
     p = _Blocks(figures)
-    p.feed(_FIGURE_JSON.sub("", html))
+    _feed(p, _drop_details(_FIGURE_JSON.sub("", html)))
     p.close()
     return p.blocks
 
@@ -540,6 +584,35 @@ def compile_pdf(template: str, data: dict) -> bytes:
                                pdf_standards=PDF_STANDARDS)
 
 
+_PAGE_COUNT = re.compile(rb"/Type\s*/Pages\s*/Count (\d+)")
+
+
+def page_count(pdf: bytes) -> int | None:
+    """The page count in the PDF's page tree, as Typst writes it (None if it cannot be read there)."""
+    m = _PAGE_COUNT.search(pdf)
+    return int(m.group(1)) if m else None
+
+
+SCORECARD_STEPS = 5   # the sizes scorecard.typ tries for each part
+
+
+def compile_scorecard(data: dict) -> bytes:
+    """The scorecard, two pages: first laid out in its first sizes without measuring (most LAs: half the
+    compile time), kept when that is two pages (with the page break between them, two pages means page one's
+    table and key and page two's lists each fit their page); else compiled again, each part measured and set
+    in the largest size that fits (scorecard.typ); else (the measuring can settle with the table at the top of
+    page two, as for Isles of Scilly) both parts a size smaller at a time until it is two pages."""
+    quick = compile_pdf("scorecard.typ", {**data, "fit": False})
+    if page_count(quick) == 2:
+        return quick
+    fitted = compile_pdf("scorecard.typ", {**data, "fit": True})
+    for step in range(1, SCORECARD_STEPS):
+        if page_count(fitted) == 2:
+            break
+        fitted = compile_pdf("scorecard.typ", {**data, "fit": False, "step": step})
+    return fitted
+
+
 def file_names(slug: str) -> dict[str, str]:
     return {"pdf": f"{slug}.pdf", "pdf_appendix": f"{slug}-appendix.pdf"}
 
@@ -558,7 +631,7 @@ def write_pack_pdfs(model, la_dir: Path, version: int = 1, issued: date | None =
     names = file_names(model.slug)
     la_dir = Path(la_dir)
     try:
-        card = compile_pdf("scorecard.typ", scorecard_data(model, version, issued, changed, names["pdf_appendix"]))
+        card = compile_scorecard(scorecard_data(model, version, issued, changed, names["pdf_appendix"]))
         app = compile_pdf("appendix.typ", appendix_data(model, version, issued))
     except Exception as exc:   # one pack's PDF failing must not stop the others
         log.warning("PDF failed for %s: %s", model.slug, exc)

@@ -4,6 +4,7 @@ written with no browser on the machine; tagged PDF/UA-1 with a title, language a
 what the HTML's page one says; text from returns is only ever text."""
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -188,6 +189,24 @@ def test_hostile_text_is_text_long_words_wrap_and_pages_stay_a4(sample_warehouse
             page.extract_text(visitor_text=lambda t, cm, tm, fd, fs: xs.append(cm[4] + tm[4] * cm[0]) if t.strip() else None)
             assert all(-1 <= x <= w for x in xs)
     assert len(PdfReader(card).pages) == 2
+
+
+def test_a_scorecard_too_long_for_its_first_sizes_still_fits_two_pages(sample_warehouse):
+    """The scorecard is compiled first in its largest sizes without measuring (reports.pdf.compile_scorecard);
+    one whose table or lists do not fit there (as Isles of Scilly's "small numbers" notes on the full sample) is
+    set smaller until it is two pages: the quick compile alone runs to three here, the scorecard to two."""
+    data = load_period(sample_warehouse, PERIOD)
+    d = pdf_mod.scorecard_data(build_model(data, "301"), 1, date(2026, 11, 2), None, "x-appendix.pdf")
+    rows = [r if r.get("area") else {**r, "note": "small numbers (17.3 to 58.7)"} for r in d["table"]["rows"]]
+    long_line = "A long line of what is compared with what. " * 10
+    d = {**d, "table": {**d["table"], "rows": rows}, "comparing": [*d["comparing"], long_line]}
+    quick = pdf_mod.compile_pdf("scorecard.typ", {**d, "fit": False})
+    assert pdf_mod.page_count(quick) == len(PdfReader(io.BytesIO(quick)).pages) > 2
+    card = PdfReader(io.BytesIO(pdf_mod.compile_scorecard(d)))
+    assert len(card.pages) == 2
+    one = _flat(card.pages[0].extract_text())
+    assert _flat(long_line) in one.replace("-", "") and "Everyindicator" in one and "2.Whatneedsattention" not in one
+    assert _flat(card.pages[1].extract_text()).startswith("2.Whatneedsattention")
 
 
 def test_a_pdf_that_fails_is_neither_linked_nor_listed_and_is_tried_again(sample_warehouse, tmp_path, monkeypatch):
