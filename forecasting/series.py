@@ -202,9 +202,9 @@ def _outlooks(rows: list[Row], spec: Spec, origin: int, targets: list[int]) -> d
                                     p.value(pt.base, pt.target), spec.level, method))
         out[area] = Outlook(**head, projections=tuple(projs),
                             reason=None if projs else (
-                                "the same term a year earlier is not in the data yet, so the error cannot be measured"
+                                "no same term a year earlier yet"
                                 if p.lag > 1 else
-                                "no authority has two comparable periods yet, so the error cannot be measured"))
+                                "no authority has two comparable periods yet"))
     return out
 
 

@@ -54,7 +54,7 @@ def words(ind: Indicator, row: dict | None) -> str:
     if row.get("verdict"):
         return f"{row['verdict']}: {s}"
     reason = row.get("reason")
-    return f"{s}; no verdict: {REASON_WORDS.get(reason, reason)}"
+    return f"{s}; {REASON_WORDS.get(reason, reason)}"   # the cell's bold word already says "No verdict"
 
 
 def count_off_course(forecasts: dict[tuple[str, str], dict], code: str, indicators: list[str]) -> list[str]:

@@ -824,6 +824,8 @@ def _dist_chart(ind, m, model, cid) -> str:
         below = sum(1 for v in vals if v < la_val)
         pct = round(100 * below / max(len(vals), 1))
         title = active_title(f"{ind.short} higher than {pct}% of authorities", f"Higher than {pct}% of authorities")
+    elif rank is None:   # placed in the distribution but not ranked (small numbers): never "ranked None of None"
+        title = active_title(f"{ind.short}: shown among authorities, not ranked", "Not ranked among authorities")
     else:
         title = active_title(f"{ind.short} ranked {rank} of {n_ranked} authorities",
                              f"Ranked {rank} of {n_ranked} local authorities")

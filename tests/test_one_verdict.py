@@ -97,6 +97,7 @@ def check_one_verdict(out: Path, con, period: str, las: list[str]) -> int:
     for la in las:
         pack = _pack(out, la)
         text = pack.read_text(encoding="utf-8")
+        assert "ranked None" not in text and "None of None" not in text, la   # a chart without a rank says so
         glance = text[text.index('id="glance"'):text.index('id="attention"')]
         figures = list(csv.DictReader(pack.with_name(pack.stem + "-figures.csv").open(encoding="utf-8")))
         for ind in cat.indicators:
