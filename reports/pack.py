@@ -951,6 +951,34 @@ neighbours' average says how many neighbours it covers. This authority's own val
 """
 
 
+def detail_html(model: PackModel) -> str:
+    """Everything after page one: page two, the plan's sections and the appendices.  The PDF appendix
+    (reports/pdf.appendix_html) and the HTML pack show the same, so it is built once per model and read by both
+    (the render worker compiles the PDFs first, then writes the HTML: its charts were being drawn twice)."""
+    cached = model.__dict__.get("_detail_html")
+    if cached is not None:
+        return cached
+    plan = model.plan or plan_mod.build_plan_empty()
+
+    def indicator_section(ind):
+        m = model.indicators[ind.id]
+        traj = _traj_chart(ind, m, model, f"c-{ind.id}-traj") if model.accepted else ""
+        return (traj + _bench_chart(ind, m, model, f"c-{ind.id}-bench")
+                + _dist_chart(ind, m, model, f"c-{ind.id}-dist") + _figures_table(ind, m, model))
+
+    _, sections = area_sections(indicator_section, "indicator", level=3)
+    html = (page_two(model) + plan_mod.render_sections(plan, model.period, model.name, model.accepted)
+            + '<div class="appendix"><h2 id="appendix">Appendix A: detail for each indicator</h2>'
+            "<p>For each indicator: its trajectory against this authority's targets, a comparison with "
+            "statistical neighbours, region and England, where it sits among all authorities, and every "
+            f"figure in a table.</p>{sections}"
+            # plan-start: the PDF and a printed page start Appendix B on a new page
+            + '<h2 id="quality" class="plan-start">Appendix B: data quality</h2>' + data_quality_html(model)
+            + '<h2 id="about">Appendix C: about these figures</h2>' + ABOUT + "</div>")
+    model.__dict__["_detail_html"] = html
+    return html
+
+
 def render(model: PackModel, version: int, issued: date, changed: list[str] | None, downloads: dict[str, str],
            plotly_src: str = "../../assets/plotly.min.js", index_href: str = "../../index.html") -> str:
     """Page one (the review's agenda: progress on the metrics, what needs attention), page two (one chart per
@@ -970,23 +998,9 @@ def render(model: PackModel, version: int, issued: date, changed: list[str] | No
     links = " ".join(f'<li><a href="{esc(href)}">{esc(label)}</a></li>' for label, href in downloads.items())
     body.append(f'<div class="downloads"><p>Downloads:</p><ul class="plain">{links}</ul></div>')
     body.append(page_one(model))
-    body.append(page_two(model))
+    body.append(detail_html(model))
     plan = model.plan or plan_mod.build_plan_empty()
-    body.append(plan_mod.render_sections(plan, model.period, model.name, model.accepted))
-
-    def indicator_section(ind):
-        m = model.indicators[ind.id]
-        traj = _traj_chart(ind, m, model, f"c-{ind.id}-traj") if model.accepted else ""
-        return (traj + _bench_chart(ind, m, model, f"c-{ind.id}-bench")
-                + _dist_chart(ind, m, model, f"c-{ind.id}-dist") + _figures_table(ind, m, model))
-
-    area_nav, sections = area_sections(indicator_section, "indicator", level=3)
-    body.append('<div class="appendix"><h2 id="appendix">Appendix A: detail for each indicator</h2>'
-                "<p>For each indicator: its trajectory against this authority's targets, a comparison with "
-                "statistical neighbours, region and England, where it sits among all authorities, and every "
-                f"figure in a table.</p>{sections}")
-    body.append('<h2 id="quality">Appendix B: data quality</h2>' + data_quality_html(model))
-    body.append('<h2 id="about">Appendix C: about these figures</h2>' + ABOUT + "</div>")
+    area_nav = area_sections(lambda ind: "", "indicator", level=3)[0]
     nav = [("glance", "1. Progress on the metrics"), ("attention", "2. What needs attention"),
            ("areas", "3. Each area at a glance"), *plan_mod.nav(plan, model.accepted),  # numbered as their headings
            ("appendix", "Appendix A: detail for each indicator"),

@@ -538,22 +538,8 @@ def blocks(html: str) -> list[dict]:
 
 
 def appendix_html(model) -> str:
-    """The pack's sections after page one, as the HTML pack builds them (reports.pack, reports.plan)."""
-    plan = model.plan or plan_mod.build_plan_empty()
-
-    def indicator_section(ind):
-        m = model.indicators[ind.id]
-        traj = P._traj_chart(ind, m, model, f"c-{ind.id}-traj") if model.accepted else ""
-        return (traj + P._bench_chart(ind, m, model, f"c-{ind.id}-bench")
-                + P._dist_chart(ind, m, model, f"c-{ind.id}-dist") + P._figures_table(ind, m, model))
-
-    _, sections = area_sections(indicator_section, "indicator", level=3)
-    return (P.page_two(model) + plan_mod.render_sections(plan, model.period, model.name, model.accepted)
-            + '<h2 id="appendix">Appendix A: detail for each indicator</h2>'
-            + "<p>For each indicator: its trajectory against this authority's targets, a comparison with statistical "
-              "neighbours, region and England, where it sits among all authorities, and every figure in a table.</p>"
-            + sections + '<h2 id="quality" class="plan-start">Appendix B: data quality</h2>' + P.data_quality_html(model)
-            + '<h2 id="about">Appendix C: about these figures</h2>' + P.ABOUT)
+    """The pack's sections after page one, the same string the HTML pack shows (reports.pack.detail_html)."""
+    return P.detail_html(model)
 
 
 def appendix_data(model, version: int, issued: date) -> dict:
