@@ -324,6 +324,23 @@ def test_support_view_lists_every_la_meeting_a_threshold_on_the_full_sample(buil
         # one verdict (issue 20): a return not accepted has none this quarter, whatever an older return's targets
         if n >= th["off_trajectory"]["min_missed"] and res is not None and res.status != REJ:
             add(code, "off_trajectory")
+    # forecast to miss (issue 21): the year-end 80% interval wholly beyond the target by more than the catalogue's
+    # tolerance, recomputed from marts.forecasts' bounds (not its verdict column), headline indicators only
+    off: dict[str, int] = {}
+    for code, iid, lo, hi, target in con.execute(
+            "select la_code, indicator_id, lower, upper, target_value from marts.forecasts where origin = ? "
+            "and period_type = 'year_end' and lower is not null and target_value is not null", [QUARTER]).fetchall():
+        ind = inds[iid]
+        if iid not in headline or ind.polarity == "neutral":
+            continue
+        lo, hi, target = (round(v, ind.decimals) for v in (lo, hi, target))
+        eps = 1e-9 * max(1.0, abs(target))
+        if (hi < target - ind.tolerance - eps) if ind.polarity == "high" else (lo > target + ind.tolerance + eps):
+            off[code] = off.get(code, 0) + 1
+    for code, n in off.items():
+        res = known["results"].get((code, QUARTER))
+        if n >= th["forecast_off_course"]["min_off_course"] and res is not None and res.status != REJ:
+            add(code, "forecast_off_course")
 
     with (out / "dfe" / f"support-{QUARTER}.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -513,3 +530,24 @@ def test_the_forecast_verdict_in_every_view_for_all_153_las(built, attacked):
     assert check_forecasts(out, con, QUARTER, las) == 153 * len(load().indicators)
     assert con.execute("select count(*) from marts.forecasts where value is null and reason is null").fetchone()[0] == 0
     assert con.execute("select count(*) from marts.forecasts where verdict is not null").fetchone()[0] > 1000
+
+
+def test_every_scorecard_on_the_full_sample_is_two_pages(built):
+    """Issue 20: the scorecard is two A4 pages for every one of the 153 LAs (rejected ones included), read back
+    with a PDF reader.  Only the scorecards are compiled here (about 35 ms each); test_pdf.py checks the appendix."""
+    import io
+    from datetime import date
+
+    from pypdf import PdfReader
+
+    from reports.data import load_period
+    from reports.pack import build_model
+    from reports.pdf import compile_scorecard, scorecard_data
+
+    _, con, *_ = built
+    db = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    data = load_period(Path(db), QUARTER)
+    pages = {code: len(PdfReader(io.BytesIO(compile_scorecard(scorecard_data(
+        build_model(data, code), 1, date(2026, 12, 6), None, f"{code}-appendix.pdf")))).pages) for code in data.las}
+    assert len(pages) == 153
+    assert {c: n for c, n in pages.items() if n != 2} == {}
