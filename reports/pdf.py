@@ -199,7 +199,7 @@ def _learn_from_section(model) -> list[dict]:
     for ind_id, peers in (model.learn_from or {}).items():
         ind = cat.indicator(ind_id)
         if peers:
-            why = (getattr(model, "learn_why", None) or {}).get(ind_id)
+            why = model.learn_why.get(ind_id)
             items.append(f"{ind.short}{f' ({why})' if why else ''}: " + "; ".join(
                 f"{p['name']} ({P.shown(p['change_value'], ind.decimals):+,.{ind.decimals}f} {P.change_unit(ind)})" for p in peers))
     if not items:

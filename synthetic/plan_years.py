@@ -34,16 +34,6 @@ GROWTH = {
     "eah_cyp_supported": (1.10, 0.05), "parent_survey_responses": (1.02, 0.08),
     "hn_budget_ytd": (1.06, 0.01), "hn_spend_ytd": (1.06, 0.01),
 }
-# items that move with another: (item, follows) -- their share is set by the indicators below
-FOLLOWS = {
-    "requests_decided_to_assess": "requests_received", "requests_decided_not_to_assess": "requests_received",
-    "requests_mediation": "requests_received", "requests_tribunal": "requests_received",
-    "plans_issued_20wk_ex": "plans_issued_ex", "ehcps_mainstream": "ehcps_maintained",
-    "ehcps_independent_special": "ehcps_maintained", "ehcps_non_maintained_special": "ehcps_maintained",
-    "neet_nk_ehcp": "neet_cohort_ehcp", "neet_nk_sen_support": "neet_cohort_sen_support",
-    "eah_settings_with_access": "eah_settings", "mediation_no_appeal": "mediation_concluded",
-    "parent_survey_positive": "parent_survey_responses", "iss_spend_ytd": "hn_spend_ytd",
-}
 def next_year(prev: S.LAYear, year: str, seed: int, cat: Catalogue) -> S.LAYear:
     code = prev.la["old_la_code"]
     rng = S._rng(seed, code, "year", year)
@@ -52,8 +42,9 @@ def next_year(prev: S.LAYear, year: str, seed: int, cat: Catalogue) -> S.LAYear:
     factor: dict[str, float] = {}
     for item, (g, sd) in GROWTH.items():
         factor[item] = g * S._ln(rng, sd)
-    for item, follows in FOLLOWS.items():
-        factor[item] = factor[follows]
+    for it in cat.return_items:   # a part moves with its whole (the catalogue's `within`); its share is set below
+        if it.within in factor:
+            factor[it.id] = factor[it.within]
     for it in cat.return_items:
         if it.id not in factor:
             continue
